@@ -1,0 +1,81 @@
+"""Typed settings from environment variables, validated before any I/O.
+
+Every problem is collected, then one ConfigError names them all.
+"""
+
+import math
+import os
+
+
+class ConfigError(Exception):
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class EnvReader:
+    """Reads typed values from an environment mapping, recording every problem."""
+
+    def __init__(self, environ=None):
+        self.environ = os.environ if environ is None else environ
+        self.problems = []
+
+    def raw(self, name):
+        value = self.environ.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def str(self, name, default=None, required=False):
+        value = self.raw(name)
+        if value is None:
+            if required:
+                self.problems.append(f"{name} is required")
+            return default
+        return value
+
+    def number(self, name, default, kind=float, minimum=None, maximum=None):
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = kind(value)
+        except ValueError:
+            self.problems.append(f"{name}={value!r} is not a valid {kind.__name__}")
+            return default
+        if kind is float and not math.isfinite(number):
+            self.problems.append(f"{name}={value!r} must be finite")
+        elif minimum is not None and number < minimum:
+            self.problems.append(f"{name}={value!r} must be at least {minimum}")
+        elif maximum is not None and number > maximum:
+            self.problems.append(f"{name}={value!r} must be at most {maximum}")
+        return number
+
+    def int(self, name, default, minimum=None, maximum=None):
+        return self.number(name, default, int, minimum, maximum)
+
+    def float(self, name, default, minimum=None, maximum=None):
+        return self.number(name, default, float, minimum, maximum)
+
+    def bool(self, name, default):
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        self.problems.append(f"{name}={value!r} must be true or false")
+        return default
+
+    def list(self, name, default):
+        value = self.raw(name)
+        if value is None:
+            return list(default)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def check(self):
+        if self.problems:
+            raise ConfigError(self.problems)

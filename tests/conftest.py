@@ -1,0 +1,75 @@
+"""Fixtures that start real servers: a mosquitto broker and an InfluxDB 1.x, each on a free
+loopback port with its data in a temporary folder, stopped and removed afterwards.
+
+Tests that use them are marked `integration` automatically. Outside CI a missing server binary
+skips those tests; in CI (CI=true) it fails them.
+"""
+
+import os
+
+import pytest
+
+from devstack.servers import InfluxDB, Mosquitto, ServerMissing, free_port
+
+SERVER_FIXTURES = {"mosquitto", "mosquitto_factory", "influxdb", "influxdb_factory"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+def _require(server_class, **kwargs):
+    try:
+        return server_class(**kwargs)
+    except ServerMissing as missing:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(str(missing))
+        pytest.skip(str(missing))
+
+
+@pytest.fixture
+def mosquitto_factory():
+    """Start brokers with extra config lines, e.g. `mosquitto_factory(config="...")`."""
+    started = []
+
+    def start(config="", port=None):
+        broker = _require(Mosquitto, config=config, port=port)
+        started.append(broker)
+        return broker.start()
+
+    yield start
+    for broker in started:
+        broker.close()
+
+
+@pytest.fixture
+def mosquitto(mosquitto_factory):
+    """A running broker that allows anonymous clients, with persistence on."""
+    return mosquitto_factory()
+
+
+@pytest.fixture
+def influxdb_factory():
+    started = []
+
+    def start(auth=False):
+        server = _require(InfluxDB, auth=auth)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def influxdb(influxdb_factory):
+    """A running InfluxDB 1.x without authentication."""
+    return influxdb_factory()
+
+
+@pytest.fixture
+def unused_port():
+    return free_port()
