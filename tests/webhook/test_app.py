@@ -1,0 +1,284 @@
+"""The Flask app (test client) against the real harness broker: auth, HMAC, every bad-input
+answer, retained state read back by a fresh subscriber, publish-on-change only."""
+
+import json
+import os
+import random
+import signal
+from collections import Counter
+
+import pytest
+
+from devstack.mqtt_probe import Probe, read_retained
+from devstack.wait import wait_until
+from tests.webhook.conftest import (
+    AUTH,
+    FIXTURE_NAMES,
+    PASSWORD,
+    USER,
+    instance,
+    load_payload,
+    mutate,
+    unified,
+)
+from webhook.auth import sign
+
+SECRET = "hmac-test-secret"
+FIRING = unified(instance("Pot high", "firing", "f1", device="esp32-a1b2c3"))
+
+
+def retained(broker, topic):
+    return read_retained(broker.host, broker.port, topic)
+
+
+def post(client, payload, auth=AUTH, **kwargs):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.post("/alert", data=body, auth=auth, content_type="application/json",
+                       **kwargs)
+
+
+@pytest.mark.parametrize("auth, status", [
+    (None, 401),
+    ((USER, "wrong"), 401),
+    (("someone", PASSWORD), 401),
+    (("", ""), 401),
+    ((USER, PASSWORD + "x"), 401),
+    (AUTH, 200),
+], ids=["none", "wrong-password", "wrong-user", "empty", "password-prefix", "right"])
+def test_basic_auth(client, auth, status):
+    answer = post(client, FIRING, auth=auth)
+    assert answer.status_code == status
+    assert answer.is_json
+    if status == 401:
+        assert answer.headers["WWW-Authenticate"].startswith("Basic")
+        assert answer.json["error"] == "unauthorized"
+
+
+def _signed(body, secret=SECRET, timestamp=None):
+    return {"X-Grafana-Alerting-Signature": sign(secret, body, timestamp)}
+
+
+BODY = json.dumps(FIRING).encode()
+HMAC_CASES = [
+    ("missing", {}, None, 401, "missing X-Grafana-Alerting-Signature"),
+    ("forged", {"X-Grafana-Alerting-Signature": "0" * 64}, None, 401, "does not match"),
+    ("other-secret", _signed(BODY, "guess"), None, 401, "does not match"),
+    ("other-body", _signed(BODY + b" "), None, 401, "does not match"),
+    ("not-hex", {"X-Grafana-Alerting-Signature": "zz\u00e9"}, None, 401, "does not match"),
+    ("valid", _signed(BODY), None, 200, None),
+    ("valid-upper-case-hex", {"X-Grafana-Alerting-Signature": sign(SECRET, BODY).upper()},
+     None, 200, None),
+    ("timestamp-valid", {**_signed(BODY, timestamp="1700000000"), "X-Ts": "1700000000"},
+     "X-Ts", 200, None),
+    ("timestamp-missing", _signed(BODY, timestamp="1700000000"), "X-Ts", 401, "missing X-Ts"),
+    ("timestamp-not-signed", {**_signed(BODY), "X-Ts": "1700000000"}, "X-Ts", 401,
+     "does not match"),
+    ("timestamp-changed", {**_signed(BODY, timestamp="1700000000"), "X-Ts": "1700000001"},
+     "X-Ts", 401, "does not match"),
+]
+
+
+@pytest.mark.parametrize("headers, timestamp_header, status, reason",
+                         [c[1:] for c in HMAC_CASES], ids=[c[0] for c in HMAC_CASES])
+def test_hmac_signature(app_factory, headers, timestamp_header, status, reason):
+    extra = {"WEBHOOK_HMAC_SECRET": SECRET}
+    if timestamp_header:
+        extra["WEBHOOK_HMAC_TIMESTAMP_HEADER"] = timestamp_header
+    client = app_factory(**extra).test_client()
+    answer = post(client, BODY, headers=headers)
+    assert answer.status_code == status
+    if reason:
+        assert reason in answer.json["reason"]
+
+
+def test_hmac_is_checked_after_basic_auth(app_factory):
+    client = app_factory(WEBHOOK_HMAC_SECRET=SECRET).test_client()
+    answer = post(client, BODY, auth=(USER, "wrong"), headers=_signed(BODY))
+    assert answer.status_code == 401
+    assert answer.json["reason"] == "missing or wrong credentials"
+
+
+BAD_INPUT = [
+    ("malformed-json", b'{"alerts": [', 400, "malformed JSON"),
+    ("empty-body", b"", 400, "malformed JSON"),
+    ("not-utf8", b'{"alerts": "\xff"}', 400, "malformed JSON"),
+    ("nested-too-deep", b"[" * 30000 + b"]" * 30000, 400, "malformed JSON"),
+    ("array", json.dumps([FIRING]).encode(), 422, "not an alert notification"),
+    ("string", b'"firing"', 422, "not an alert notification"),
+    ("object-without-alerts", b'{"status": "firing"}', 422, "not an alert notification"),
+    ("alerts-not-a-list", b'{"alerts": {}}', 422, "not an alert notification"),
+    ("only-broken-alerts", b'{"alerts": [{"labels": 1}]}', 422, "not an alert notification"),
+    ("legacy-unknown-state", b'{"ruleName": "x", "state": "boom"}', 422,
+     "not an alert notification"),
+    ("too-large", b'{"alerts": [], "pad": "' + b"x" * 70000 + b'"}', 413,
+     "request entity too large"),
+]
+
+
+@pytest.mark.parametrize("body, status, error", [c[1:] for c in BAD_INPUT],
+                         ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_gets_a_clear_answer(app_factory, body, status, error):
+    client = app_factory(WEBHOOK_MAX_BODY_BYTES=65536).test_client()
+    answer = post(client, body)
+    assert answer.status_code == status
+    assert answer.json["error"] == error
+    assert answer.json["reason"]
+    if status == 413:
+        assert "65536 bytes" in answer.json["reason"]
+    counts = client.get("/healthz").json["counts"]
+    assert sum(v for k, v in counts.items() if k not in ("requests",)) >= 1
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("get", "/alert", 405), ("delete", "/alert", 405), ("get", "/nowhere", 404),
+    ("post", "/healthz", 405),
+], ids=["get-alert", "delete-alert", "unknown-path", "post-healthz"])
+def test_other_routes_answer_json(client, method, path, status):
+    answer = getattr(client, method)(path, auth=AUTH)
+    assert answer.status_code == status
+    assert answer.is_json and answer.json["error"]
+    if status == 405:
+        assert "Allow" in answer.headers
+
+
+def test_healthz_while_connected(client):
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json["mqtt_connected"] is True
+
+
+def test_retained_state_read_back_by_a_fresh_subscriber(client, mosquitto):
+    assert post(client, load_payload("grafana_docs_two_firing")).status_code == 200
+    assert retained(mosquitto, "alerts/high-memory-usage") == b"1"
+    assert retained(mosquitto, "alerts/high-cpu-usage") == b"1"
+    resolved = load_payload("grafana_docs_two_firing")
+    resolved["alerts"][0]["status"] = "resolved"
+    answer = post(client, resolved)
+    assert answer.json["published"] == {"alerts/high-memory-usage": "0"}
+    assert retained(mosquitto, "alerts/high-memory-usage") == b"0"
+    assert retained(mosquitto, "alerts/high-cpu-usage") == b"1"
+
+
+def test_device_topic_follows_its_instance(client, mosquitto):
+    assert post(client, FIRING).json["published"] == {
+        "alerts/pot-high": "1", "alerts/pot-high/esp32-a1b2c3": "1"}
+    assert retained(mosquitto, "alerts/pot-high/esp32-a1b2c3") == b"1"
+    post(client, unified(instance("Pot high", "resolved", "f1", device="esp32-a1b2c3")))
+    assert retained(mosquitto, "alerts/pot-high/esp32-a1b2c3") == b"0"
+    assert retained(mosquitto, "alerts/pot-high") == b"0"
+
+
+def test_repeats_and_duplicates_publish_nothing_new(client, mosquitto):
+    with Probe(mosquitto.host, mosquitto.port, ["alerts/pot-high"]) as probe:
+        answers = [post(client, FIRING) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert [bool(a.json["published"]) for a in answers] == [True, False, False]
+        probe.publish("alerts/pot-high", b"marker", qos=1)
+        probe.wait_for("alerts/pot-high", b"marker")
+        assert probe.payloads("alerts/pot-high") == [b"1", b"marker"]
+
+
+@pytest.mark.parametrize("fixture, alertname", [
+    ("grafana_test_button", "TestAlert"),
+    ("grafana_datasource_nodata", "DatasourceNoData"),
+    ("grafana_datasource_error", "DatasourceError"),
+    ("legacy_test_notification", "Test notification"),
+], ids=["test-button", "datasource-nodata", "datasource-error", "legacy-test-button"])
+def test_test_and_datasource_alerts_are_acknowledged_without_state_change(
+        client, mosquitto, fixture, alertname):
+    assert post(client, FIRING).status_code == 200
+    answer = post(client, load_payload(fixture))
+    assert answer.status_code == 200
+    assert answer.json["published"] == {}
+    assert [i["alertname"] for i in answer.json["ignored"]] == [alertname]
+    assert retained(mosquitto, "alerts/pot-high") == b"1"
+    assert retained(mosquitto, "alerts/testalert") is None
+    assert client.get("/healthz").json["counts"]["ignored_alerts"] == 1
+
+
+def test_a_broken_alert_next_to_a_good_one_is_reported(client, mosquitto):
+    body = unified({"labels": {"alertname": "Pot high"}, "status": "maybe"},
+                   instance("Temp high", fingerprint="t"))
+    answer = post(client, body)
+    assert answer.status_code == 200
+    assert answer.json["published"] == {"alerts/temp-high": "1"}
+    assert "status must be" in answer.json["rejected"][0]["reason"]
+
+
+def test_legacy_notification(client, mosquitto):
+    assert post(client, load_payload("legacy_docs_alerting")).status_code == 200
+    assert retained(mosquitto, "alerts/load-peaking") == b"1"
+    ok = {**load_payload("legacy_docs_alerting"), "state": "ok", "evalMatches": []}
+    assert post(client, ok).status_code == 200
+    assert retained(mosquitto, "alerts/load-peaking") == b"0"
+
+
+def test_put_is_accepted_like_post(client, mosquitto):
+    answer = client.put("/alert", json=FIRING, auth=AUTH)
+    assert answer.status_code == 200
+    assert retained(mosquitto, "alerts/pot-high") == b"1"
+
+
+def test_mutated_payloads_never_get_a_500(client):
+    rng = random.Random(7)
+    statuses = Counter()
+    for fixture in FIXTURE_NAMES:
+        original = load_payload(fixture)
+        for _ in range(60):
+            statuses[post(client, mutate(rng, original)).status_code] += 1
+    assert set(statuses) <= {200, 422}, statuses
+    assert statuses[200] and statuses[422]
+
+
+def _seed(broker, retained_messages):
+    with Probe(broker.host, broker.port) as probe:
+        for topic, payload in retained_messages.items():
+            probe.client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+
+
+def test_topics_lagging_behind_the_state_document_are_republished_at_start_up(
+        app_factory, mosquitto):
+    document = (b'{"alerts":{"pot-high":{"devices":["esp32-a"],"firing":{"f1":"esp32-a"}}},'
+                b'"version":1}')
+    _seed(mosquitto, {"alerts/_webhook/webhook/state": document, "alerts/pot-high": b"0"})
+    app_factory()
+    wait_until(lambda: retained(mosquitto, "alerts/pot-high") == b"1", 10)
+    assert retained(mosquitto, "alerts/pot-high/esp32-a") == b"1"
+
+
+def test_without_a_state_document_retained_topics_wait_for_the_next_notification(
+        app_factory, mosquitto):
+    _seed(mosquitto, {"alerts/pot-high": b"1", "alerts/other": b"1"})
+    client = app_factory().test_client()
+    answer = post(client, unified(instance("Pot high", "resolved", "f1")))
+    assert answer.json["published"] == {"alerts/pot-high": "0"}
+    assert retained(mosquitto, "alerts/other") == b"1"
+
+
+def test_a_broken_state_document_is_ignored(app_factory, mosquitto):
+    _seed(mosquitto, {"alerts/_webhook/webhook/state": b"{broken"})
+    client = app_factory().test_client()
+    assert post(client, FIRING).status_code == 200
+    assert retained(mosquitto, "alerts/pot-high") == b"1"
+
+
+def test_unacknowledged_publish_answers_503_and_is_republished(app_factory, mosquitto):
+    client = app_factory(WEBHOOK_PUBLISH_TIMEOUT="0.3").test_client()
+    os.kill(mosquitto.process.pid, signal.SIGSTOP)  # connected, but nothing is acknowledged
+    try:
+        answer = post(client, FIRING)
+    finally:
+        os.kill(mosquitto.process.pid, signal.SIGCONT)
+    assert answer.status_code == 503
+    assert "did not acknowledge" in answer.json["reason"]
+    retry = post(client, FIRING)
+    assert retry.status_code == 200
+    assert retry.json["published"]["alerts/pot-high"] == "1"
+    assert retained(mosquitto, "alerts/pot-high") == b"1"
+
+
+def test_known_alerts_without_state_start_at_zero(app_factory, mosquitto):
+    _seed(mosquitto, {"alerts/temp-low": b"1"})
+    app_factory(WEBHOOK_KNOWN_ALERTS="Pot high, temp-low")
+    wait_until(lambda: retained(mosquitto, "alerts/pot-high") == b"0", 10)
+    assert retained(mosquitto, "alerts/temp-low") == b"1"

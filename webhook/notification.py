@@ -1,0 +1,217 @@
+"""Grafana notifications (unified and legacy, and so Alertmanager's) -> alert instance updates.
+
+Pure functions: `parse(payload)` takes the decoded JSON and returns a `Notification`, or raises
+`NotANotification` when the JSON is no alert notification at all. A malformed alert inside a
+valid notification is rejected on its own (with a reason) and the others still count.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+# Grafana's Test button (unified: alertname TestAlert) and the alerts Grafana raises for a rule
+# whose query returned nothing or failed: they say nothing about the watched value.
+IGNORED_ALERTNAMES = {
+    "TestAlert": "Grafana test notification",
+    "DatasourceNoData": "the rule's query returned no data",
+    "DatasourceError": "the rule's query failed",
+}
+UNIFIED_STATUSES = {"firing": True, "resolved": False}
+# Legacy alerting: state -> firing (True), resolved (False) or None (acknowledged, no change).
+LEGACY_STATES = {"alerting": True, "ok": False, "paused": False, "no_data": None, "pending": None}
+LEGACY_TEST_RULE = "Test notification"
+LEGACY_TEST_MESSAGE = "someone is testing the alert notification"
+MAX_DEVICE_CHARS = 128
+MAX_ALERT_CHARS = 128
+_NOT_TOPIC_SAFE = re.compile(r"[^a-z0-9]+")
+_BAD_TOPIC_LEVEL = re.compile(r"[/+#\x00]")
+_FNV64_OFFSET, _FNV64_PRIME = 14695981039346656037, 1099511628211
+
+
+class NotANotification(ValueError):
+    """The JSON is valid but is no alert notification (answered 422)."""
+
+
+@dataclass(frozen=True)
+class InstanceUpdate:
+    alert: str  # topic-safe alert name
+    key: str  # the instance's fingerprint
+    firing: bool
+    device: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    index: Optional[int]  # position in alerts[], None for a legacy notification
+    alertname: Optional[str]
+    reason: str
+
+    def as_dict(self):
+        return {"index": self.index, "alertname": self.alertname, "reason": self.reason}
+
+
+@dataclass
+class Notification:
+    format: str  # "unified" or "legacy"
+    updates: list[InstanceUpdate] = field(default_factory=list)
+    # (alert, key): this notification is the complete list of that rule's firing instances,
+    # so instances with this key (or "key:<device>") that it does not list are resolved.
+    snapshots: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[Skipped] = field(default_factory=list)  # acknowledged, never change state
+    rejected: list[Skipped] = field(default_factory=list)  # malformed alerts
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def alerts(self):
+        return {u.alert for u in self.updates} | {alert for alert, _ in self.snapshots}
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def topic_safe(name):
+    """`Pot high!` -> `pot-high`: lower case, each run of other chars than a-z0-9 -> `-`."""
+    return _NOT_TOPIC_SAFE.sub("-", name.lower()).strip("-")
+
+
+def device_problem(device):
+    """Why `device` cannot be one MQTT topic level, or None when it can."""
+    if not isinstance(device, str) or not device:
+        return "must be a non-empty string"
+    if len(device) > MAX_DEVICE_CHARS:
+        return f"is longer than {MAX_DEVICE_CHARS} characters"
+    if _BAD_TOPIC_LEVEL.search(device):
+        return "contains '/', '+', '#' or NUL"
+    return None
+
+
+def labels_fingerprint(labels):
+    """The fingerprint Prometheus/Alertmanager/Grafana compute from a label set (FNV-1a 64 over
+    the sorted `name 0xff value 0xff` pairs), for alerts sent without one (old Alertmanagers)."""
+    digest = _FNV64_OFFSET
+    for name in sorted(labels):
+        for part in (name, labels[name]):
+            for byte in part.encode() + b"\xff":
+                digest = ((digest ^ byte) * _FNV64_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
+def parse(payload):
+    if not isinstance(payload, dict):
+        kind = "an array" if isinstance(payload, list) else f"a {type(payload).__name__}"
+        raise NotANotification(f"expected a JSON object, got {kind}")
+    if "alerts" in payload:
+        return _parse_unified(payload)
+    if "ruleName" in payload or "state" in payload:
+        return _parse_legacy(payload)
+    raise NotANotification("neither a unified notification (alerts[]) nor a legacy one "
+                           "(ruleName, state)")
+
+
+def _parse_unified(payload):
+    alerts = payload["alerts"]
+    if not isinstance(alerts, list):
+        raise NotANotification("alerts must be an array")
+    notification = Notification("unified")
+    for index, alert in enumerate(alerts):
+        _parse_unified_alert(index, alert, notification)
+    if alerts and len(notification.rejected) == len(alerts):
+        raise NotANotification("no valid alert: " + notification.rejected[0].reason)
+    return notification
+
+
+def _parse_unified_alert(index, alert, notification):
+    def reject(reason, name=None):
+        notification.rejected.append(Skipped(index, name, reason))
+
+    if not isinstance(alert, dict):
+        return reject(f"alerts[{index}] is not an object")
+    labels = alert.get("labels")
+    if not isinstance(labels, dict) or not all(
+            isinstance(v, str) for v in labels.values()):
+        return reject(f"alerts[{index}].labels must be an object of strings")
+    name = labels.get("alertname")
+    if not isinstance(name, str) or not topic_safe(name):
+        return reject(f"alerts[{index}] has no alertname label with a letter or digit")
+    if len(topic_safe(name)) > MAX_ALERT_CHARS:
+        return reject(f"alerts[{index}] alertname is longer than {MAX_ALERT_CHARS} characters",
+                      _short(name))
+    if name in IGNORED_ALERTNAMES:
+        reason = IGNORED_ALERTNAMES[name]
+        if labels.get("rulename"):
+            reason += f" (rule {_short(labels['rulename'])})"
+        notification.ignored.append(Skipped(index, name, reason))
+        return None
+    status = alert.get("status")
+    if not isinstance(status, str) or status not in UNIFIED_STATUSES:
+        return reject(f"alerts[{index}].status must be 'firing' or 'resolved', got "
+                      f"{_short(status)}", name)
+    fingerprint = alert.get("fingerprint")
+    if fingerprint is None or fingerprint == "":
+        fingerprint = labels_fingerprint(labels)
+    elif not isinstance(fingerprint, str):
+        return reject(f"alerts[{index}].fingerprint must be a string", name)
+    device = labels.get("device")
+    if device is not None:
+        problem = device_problem(device)
+        if problem:
+            notification.warnings.append(
+                f"alerts[{index}] device label {_short(device)} {problem}: no device topic")
+            device = None
+    notification.updates.append(
+        InstanceUpdate(topic_safe(name), fingerprint, UNIFIED_STATUSES[status], device))
+    return None
+
+
+def _parse_legacy(payload):
+    name, state = payload.get("ruleName"), payload.get("state")
+    if not isinstance(name, str) or not topic_safe(name) or \
+            len(topic_safe(name)) > MAX_ALERT_CHARS:
+        raise NotANotification(f"legacy notification: ruleName must be a string with a letter "
+                               f"or digit, at most {MAX_ALERT_CHARS} characters")
+    if not isinstance(state, str) or state.lower() not in LEGACY_STATES:
+        raise NotANotification(f"legacy notification: state must be one of "
+                               f"{', '.join(LEGACY_STATES)}, got {_short(state)}")
+    state = state.lower()
+    notification = Notification("legacy")
+    message = payload.get("message")
+    if name == LEGACY_TEST_RULE and isinstance(message, str) and \
+            message.lower().startswith(LEGACY_TEST_MESSAGE):
+        notification.ignored.append(Skipped(None, name, "Grafana test notification"))
+        return notification
+    firing = LEGACY_STATES[state]
+    if firing is None:
+        notification.ignored.append(Skipped(None, name, f"legacy state {_short(state)}"))
+        return notification
+    alert = topic_safe(name)
+    rule_id = payload.get("ruleId")
+    key = f"legacy:{rule_id}" if type(rule_id) is int else f"legacy:{alert}"
+    notification.snapshots.append((alert, key))
+    if not firing:
+        return notification
+    devices = _legacy_devices(payload.get("evalMatches"), notification)
+    for device in devices:
+        notification.updates.append(InstanceUpdate(alert, f"{key}:{device}", True, device))
+    if not devices:
+        notification.updates.append(InstanceUpdate(alert, key, True))
+    return notification
+
+
+def _legacy_devices(matches, notification):
+    """The `device` tags of a legacy notification's evalMatches, in order, without repeats."""
+    devices = []
+    if not isinstance(matches, list):
+        return devices
+    for match in matches:
+        tags = match.get("tags") if isinstance(match, dict) else None
+        device = tags.get("device") if isinstance(tags, dict) else None
+        if device is None:
+            continue
+        problem = device_problem(device)
+        if problem:
+            notification.warnings.append(f"evalMatches device tag {_short(device)} {problem}")
+        elif device not in devices:
+            devices.append(device)
+    return devices
