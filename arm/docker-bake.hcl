@@ -1,0 +1,38 @@
+# Multi-arch images of our two services, for a registry the Pis pull from:
+#   docker buildx create --use --name alertloop        # once; QEMU emulates the ARM builds
+#   ALERTLOOP_REGISTRY=registry.example.lan/ ALERTLOOP_TAG=0.1.0 docker buildx bake -f arm/docker-bake.hcl --push
+# Run it from the repository root (the build context). Without --push, `--set *.output=...`
+# or a single platform (`--set *.platform=linux/arm64 --load`) keeps the result local.
+
+variable "ALERTLOOP_REGISTRY" {
+  # Prefix with a trailing slash, e.g. "ghcr.io/you/"; empty means local names.
+  default = ""
+}
+
+variable "ALERTLOOP_TAG" {
+  default = "local"
+}
+
+group "default" {
+  targets = ["listener", "webhook"]
+}
+
+target "_common" {
+  context   = "."
+  platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+  labels = {
+    "org.opencontainers.image.source" = "alertloop"
+  }
+}
+
+target "listener" {
+  inherits   = ["_common"]
+  dockerfile = "listener/Dockerfile"
+  tags       = ["${ALERTLOOP_REGISTRY}alertloop-listener:${ALERTLOOP_TAG}"]
+}
+
+target "webhook" {
+  inherits   = ["_common"]
+  dockerfile = "webhook/Dockerfile"
+  tags       = ["${ALERTLOOP_REGISTRY}alertloop-webhook:${ALERTLOOP_TAG}"]
+}

@@ -1,0 +1,47 @@
+"""Shared helpers for the deployment tests: the repository's files and a generated `.env`."""
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_make_secrets():
+    """scripts/make_secrets.py as a module (scripts/ is no package: it runs before any venv)."""
+    path = ROOT / "scripts" / "make_secrets.py"
+    spec = importlib.util.spec_from_file_location("make_secrets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def make_secrets():
+    return load_make_secrets()
+
+
+@pytest.fixture
+def generated(tmp_path, make_secrets):
+    """A `.env` and broker password file made by `make secrets`, in a temporary folder."""
+    env_path, passwd_path = tmp_path / ".env", tmp_path / "passwd"
+    make_secrets.make_secrets(env_path, ROOT / ".env.example", passwd_path)
+    return {
+        "env_path": env_path,
+        "passwd_path": passwd_path,
+        "env": make_secrets.parse_env(env_path.read_text()),
+    }
+
+
+def require_tool(name, install_hint):
+    """The tool's path. When it is missing the test is skipped, and in CI (CI=true) it fails."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed ({install_hint})"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

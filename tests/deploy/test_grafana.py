@@ -1,0 +1,354 @@
+"""Grafana provisioning as code, checked without Grafana: the files parse, every uid reference
+resolves, the intervals fit together, the credentials are the webhook's own variables, and the
+alert rule's and the dashboard's InfluxQL run on the real InfluxDB and give what the rule
+expects (one series per device)."""
+
+import base64
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import ROOT
+
+PROVISIONING = ROOT / "grafana" / "provisioning"
+DASHBOARDS = ROOT / "grafana" / "dashboards"
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+GRAFANA_ENV = COMPOSE["services"]["grafana"]["environment"]
+INFLUX_ENV = COMPOSE["services"]["influxdb"]["environment"]
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def load(relative):
+    return yaml.safe_load((PROVISIONING / relative).read_text())
+
+
+def seconds(duration):
+    parts = re.findall(r"(\d+)(ms|s|m|h|d)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, f"bad duration {duration!r}"
+    return sum(int(n) * UNIT_SECONDS[u] for n, u in parts)
+
+
+DATASOURCE = load("datasources/influxdb.yaml")["datasources"][0]
+GROUP = load("alerting/rules.yaml")["groups"][0]
+RULE = GROUP["rules"][0]
+STEPS = {step["refId"]: step for step in RULE["data"]}
+CONTACT = load("alerting/contact-points.yaml")["contactPoints"][0]
+RECEIVER = CONTACT["receivers"][0]
+POLICY = load("alerting/policies.yaml")["policies"][0]
+PROVIDER = load("dashboards/alertloop.yaml")["providers"][0]
+DASHBOARD = json.loads((DASHBOARDS / "alertloop.json").read_text())
+THRESHOLD = STEPS[RULE["condition"]]["model"]["conditions"][0]["evaluator"]["params"][0]
+
+
+def walk(node):
+    """Every dict inside a JSON/YAML tree."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def env_references(node):
+    """Every `$NAME` / `${NAME}` in string values (not `$$`, Grafana's escape)."""
+    names = set()
+    for found in walk(node):
+        for value in found.values():
+            if isinstance(value, str):
+                names |= set(re.findall(r"(?<!\$)\$\{?([A-Z][A-Z0-9_]*)\}?", value))
+    return names
+
+
+# ---- the files ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(ROOT).as_posix()
+                                        for p in PROVISIONING.rglob("*.yaml")))
+def test_provisioning_file_parses_as_version_1(path):
+    content = yaml.safe_load((ROOT / path).read_text())
+    assert content["apiVersion"] == 1
+
+
+def test_no_yml_or_json_strays_in_provisioning():
+    assert {p.suffix for p in PROVISIONING.rglob("*") if p.is_file()} == {".yaml"}
+
+
+def test_the_dashboard_parses_with_a_stable_uid_and_a_device_variable():
+    assert DASHBOARD["uid"] == "alertloop-overview"
+    variables = {v["name"]: v for v in DASHBOARD["templating"]["list"]}
+    assert variables["device"]["type"] == "query"
+    assert variables["device"]["multi"] and variables["device"]["includeAll"]
+    titles = " ".join(panel["title"].lower() for panel in DASHBOARD["panels"])
+    for needed in ("pot", "alert state", "online/offline", "listener_stats"):
+        assert needed in titles
+
+
+# ---- uid references -----------------------------------------------------------------------------
+
+def test_the_rule_queries_the_provisioned_data_source():
+    assert DATASOURCE["uid"] == "influxdb-iot"
+    assert STEPS["A"]["datasourceUid"] == DATASOURCE["uid"]
+    assert {STEPS[ref]["datasourceUid"] for ref in STEPS if ref != "A"} == {"__expr__"}
+
+
+def test_the_rule_is_a_query_reduce_threshold_chain():
+    assert RULE["uid"] == "pot-high" and RULE["title"] == "Pot high"
+    assert list(STEPS) == ["A", "B", "C"] and RULE["condition"] == "C"
+    assert (STEPS["B"]["model"]["type"], STEPS["B"]["model"]["reducer"],
+            STEPS["B"]["model"]["expression"]) == ("reduce", "mean", "A")
+    assert (STEPS["C"]["model"]["type"], STEPS["C"]["model"]["expression"]) == ("threshold", "B")
+    assert STEPS["C"]["model"]["conditions"][0]["evaluator"]["type"] == "gt"
+    assert THRESHOLD == 75
+    query = STEPS["A"]["model"]["query"]
+    assert STEPS["A"]["model"]["rawQuery"] is True
+    assert "$timeFilter" in query and re.search(r'GROUP BY .*"device"', query)
+
+
+def test_the_rule_title_gives_the_alert_topic():
+    assert re.sub(r"[^a-z0-9]+", "-", RULE["title"].lower()).strip("-") == RULE["uid"]
+
+
+def test_every_dashboard_data_source_is_the_provisioned_one():
+    references = [node["datasource"] for node in walk(DASHBOARD) if "datasource" in node]
+    assert references, "the dashboard names no data source"
+    assert all(ref == {"type": "influxdb", "uid": DATASOURCE["uid"]} for ref in references)
+
+
+def test_the_dashboard_draws_the_rule_threshold():
+    pot = next(p for p in DASHBOARD["panels"]
+               if any('mean("value") FROM "pot"' in t["query"] for t in p.get("targets", [])))
+    steps = pot["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [step["value"] for step in steps][1:] == [THRESHOLD]
+
+
+def test_the_policy_routes_to_the_contact_point():
+    assert POLICY["receiver"] == CONTACT["name"]
+
+
+def test_dashboards_and_rules_share_the_folder():
+    alert_list = next(p for p in DASHBOARD["panels"] if p["type"] == "alertlist")
+    assert alert_list["options"]["folder"]["uid"] == PROVIDER["folderUid"]
+    assert PROVIDER["folder"] == GROUP["folder"]
+
+
+def test_the_files_are_mounted_where_grafana_reads_them():
+    volumes = COMPOSE["services"]["grafana"]["volumes"]
+    assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
+    assert f"./grafana/dashboards:{PROVIDER['options']['path']}:ro" in volumes
+    assert GRAFANA_ENV["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].startswith(
+        PROVIDER["options"]["path"] + "/")
+
+
+def test_the_urls_name_compose_services():
+    datasource = urllib.parse.urlsplit(DATASOURCE["url"])
+    webhook = urllib.parse.urlsplit(RECEIVER["settings"]["url"])
+    assert datasource.hostname == "influxdb" and "influxdb" in COMPOSE["services"]
+    assert webhook.hostname == "webhook" and webhook.path == "/alert"
+    assert str(webhook.port) == COMPOSE["services"]["webhook"]["environment"]["WEBHOOK_PORT"]
+
+
+# ---- intervals ----------------------------------------------------------------------------------
+
+def test_the_rule_intervals():
+    interval = seconds(GROUP["interval"])
+    assert interval % 10 == 0
+    window = STEPS["A"]["relativeTimeRange"]
+    assert (window["from"], window["to"]) == (interval, 0), "each reading counted exactly once"
+    assert seconds(RULE["for"]) % interval == 0
+    assert RULE["noDataState"] in ("OK", "NoData", "Alerting", "KeepLast")
+    assert RULE["execErrState"] in ("OK", "Error", "Alerting", "KeepLast")
+
+
+def test_the_policy_timings_fit_a_fast_loop():
+    interval = seconds(GROUP["interval"])
+    wait, group, repeat = (seconds(POLICY[key]) for key in
+                           ("group_wait", "group_interval", "repeat_interval"))
+    assert wait < interval, "the first notification should not wait for another evaluation"
+    assert 10 <= group < 60 and group % interval == 0, "tens of seconds, whole evaluations"
+    assert 60 <= repeat <= 3600 and repeat % group == 0, "minutes"
+
+
+# ---- credentials --------------------------------------------------------------------------------
+
+def test_the_contact_point_uses_the_webhook_variables():
+    settings = RECEIVER["settings"]
+    assert RECEIVER["type"] == "webhook" and RECEIVER["disableResolveMessage"] is False
+    assert settings["username"] == "$WEBHOOK_USERNAME"
+    assert settings["password"] == "$WEBHOOK_PASSWORD"
+    assert settings["hmacConfig"]["secret"] == "$WEBHOOK_HMAC_SECRET"
+    assert settings["hmacConfig"]["timestampHeader"] == "$WEBHOOK_HMAC_TIMESTAMP_HEADER"
+
+
+def test_the_webhook_reads_those_variables_and_that_header():
+    from webhook.auth import SIGNATURE_HEADER
+    from webhook.config import read_config
+
+    config = read_config({"WEBHOOK_USERNAME": "u", "WEBHOOK_PASSWORD": "p",
+                          "WEBHOOK_HMAC_SECRET": "s", "WEBHOOK_HMAC_TIMESTAMP_HEADER": "X-T"})
+    assert (config.username, config.password, config.hmac_secret,
+            config.hmac_timestamp_header) == ("u", "p", "s", "X-T")
+    assert RECEIVER["settings"]["hmacConfig"]["header"] == SIGNATURE_HEADER
+
+
+def test_every_interpolated_variable_reaches_grafana_from_env():
+    for path in PROVISIONING.rglob("*.yaml"):
+        for name in env_references(yaml.safe_load(path.read_text())):
+            assert name in GRAFANA_ENV, f"{path.name}: ${name} is not in grafana's environment"
+            assert f"${{{name}" in str(GRAFANA_ENV[name]), name
+    for name in ("WEBHOOK_USERNAME", "WEBHOOK_PASSWORD", "WEBHOOK_HMAC_SECRET",
+                 "WEBHOOK_HMAC_TIMESTAMP_HEADER"):
+        assert GRAFANA_ENV[name] == COMPOSE["services"]["webhook"]["environment"][name]
+
+
+def test_the_data_source_is_the_read_only_user():
+    assert DATASOURCE["user"] == INFLUX_ENV["INFLUXDB_READ_USER"]
+    assert DATASOURCE["secureJsonData"]["password"] == "$INFLUXDB_READER_PASSWORD"
+    assert GRAFANA_ENV["INFLUXDB_READER_PASSWORD"] == INFLUX_ENV["INFLUXDB_READ_USER_PASSWORD"]
+    assert DATASOURCE["jsonData"]["httpMode"] in ("GET", "POST")
+    assert DATASOURCE["jsonData"]["dbName"] == "$INFLUXDB_DATABASE"
+
+
+def test_no_secret_is_written_in_the_provisioning_files(generated):
+    text = "".join(p.read_text() for p in PROVISIONING.rglob("*.yaml"))
+    for name, value in generated["env"].items():
+        if name.endswith(("PASSWORD", "SECRET")) and value:
+            assert value not in text
+
+
+# ---- the queries on a real InfluxDB -------------------------------------------------------------
+
+def time_filter(seconds_back, now_ms):
+    """What Grafana's InfluxDB data source puts in place of $timeFilter."""
+    return f"time >= {now_ms - seconds_back * 1000}ms and time <= {now_ms}ms"
+
+
+def call(server, path, params, body=None, method="GET", auth=None):
+    """(status, body bytes) of one HTTP call to InfluxDB, with basic auth when given."""
+    url = f"{server.url}{path}?{urllib.parse.urlencode(params)}"
+    headers = {}
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    request = urllib.request.Request(url, body, headers, method=method)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def influx(server, query, database="iot", method="GET", auth=None):
+    """(status, JSON) of one /query call."""
+    status, body = call(server, "/query", {"q": query, "db": database, "epoch": "ms"},
+                        method=method, auth=auth)
+    return status, json.loads(body or b"{}")
+
+
+def write(server, lines, database="iot", auth=None):
+    status, _ = call(server, "/write", {"db": database, "precision": "ms"},
+                     "\n".join(lines).encode(), method="POST", auth=auth)
+    return status
+
+
+@pytest.fixture
+def readings(influxdb):
+    """Three devices: two reported within the rule's window, one only before it."""
+    assert influx(influxdb, "CREATE DATABASE iot", method="POST")[0] == 200
+    now = int(time.time() * 1000)
+    lines = [
+        f"pot,device=esp32-aaaaaa value=80 {now - 2000}",
+        f"pot,device=esp32-aaaaaa value=90 {now - 5000}",
+        f"pot,device=esp32-bbbbbb value=50 {now - 3000}",
+        f"pot,device=esp32-bbbbbb value=60 {now - 6000}",
+        f"pot,device=esp32-cccccc value=99 {now - 30000}",
+        f"listener_stats,client_id=listener received=10i,stored=9i,rejected=1i,dropped=0i,"
+        f"retries=0i,pending_points=1i,spool_points=0i,lag_ms=12.5 {now - 25000}",
+        f"listener_stats,client_id=listener received=20i,stored=19i,rejected=1i,dropped=0i,"
+        f"retries=0i,pending_points=1i,spool_points=0i,lag_ms=10.5 {now - 5000}",
+    ]
+    assert write(influxdb, lines) == 204
+    return influxdb, now
+
+
+def rule_series(server, now_ms):
+    window = STEPS["A"]["relativeTimeRange"]["from"]
+    query = STEPS["A"]["model"]["query"].replace("$timeFilter", time_filter(window, now_ms))
+    status, answer = influx(server, query)
+    assert status == 200 and "error" not in answer["results"][0], answer
+    return answer["results"][0].get("series", [])
+
+
+def test_the_rule_query_gives_one_series_per_reporting_device(readings):
+    server, now = readings
+    series = rule_series(server, now)
+    assert sorted(s["tags"]["device"] for s in series) == ["esp32-aaaaaa", "esp32-bbbbbb"]
+
+
+def test_reduce_and_threshold_fire_for_the_high_device_only(readings):
+    server, now = readings
+    means = {}
+    for s in rule_series(server, now):
+        column = s["columns"].index("value") if "value" in s["columns"] else 1
+        values = [row[column] for row in s["values"] if row[column] is not None]
+        means[s["tags"]["device"]] = sum(values) / len(values)
+    assert {device for device, mean in means.items() if mean > THRESHOLD} == {"esp32-aaaaaa"}
+
+
+def dashboard_queries():
+    for panel in DASHBOARD["panels"]:
+        for target in panel.get("targets", []):
+            yield panel["title"], target["query"]
+    for variable in DASHBOARD["templating"]["list"]:
+        yield f"variable {variable['name']}", variable["query"]
+
+
+@pytest.mark.parametrize("title, query", list(dashboard_queries()),
+                         ids=[title for title, _ in dashboard_queries()])
+def test_dashboard_query_runs_and_returns_data(readings, title, query):
+    server, now = readings
+    filled = (query.replace("$timeFilter", time_filter(3600, now))
+              .replace("$__interval", "10s")
+              .replace("/^$device$/", "/^(esp32-aaaaaa|esp32-bbbbbb|esp32-cccccc)$/"))
+    assert not re.search(r"\$[A-Za-z_]", filled), f"a macro is left: {filled}"
+    status, answer = influx(server, filled)
+    assert status == 200 and "error" not in answer["results"][0], answer
+    assert answer["results"][0].get("series"), f"{title}: no data"
+
+
+# ---- the users the InfluxDB image creates ------------------------------------------------------
+
+def test_the_grafana_user_can_read_but_not_write(influxdb_factory):
+    """The same statements as the influxdb image's first start (INFLUXDB_ADMIN_USER,
+    INFLUXDB_USER, INFLUXDB_READ_USER), then what each user may do."""
+    server = influxdb_factory(auth=True)
+    admin, writer, reader = ("admin", "a-pw"), ("listener", "w-pw"), ("grafana", "r-pw")
+    for statement, auth in [
+        ("CREATE USER admin WITH PASSWORD 'a-pw' WITH ALL PRIVILEGES", None),
+        ("CREATE DATABASE iot", admin),
+        ("CREATE USER listener WITH PASSWORD 'w-pw'", admin),
+        ('GRANT ALL ON "iot" TO "listener"', admin),
+        ("CREATE USER grafana WITH PASSWORD 'r-pw'", admin),
+        ('GRANT READ ON "iot" TO "grafana"', admin),
+    ]:
+        status, answer = influx(server, statement, method="POST", auth=auth)
+        assert status == 200 and "error" not in answer["results"][0], (statement, answer)
+
+    now = int(time.time() * 1000)
+    assert write(server, [f"pot,device=esp32-aaaaaa value=80 {now}"], auth=writer) == 204
+    assert write(server, [f"pot,device=esp32-aaaaaa value=1 {now}"], auth=reader) == 403
+    assert write(server, [f"pot,device=esp32-aaaaaa value=1 {now}"]) == 401
+
+    query = STEPS["A"]["model"]["query"].replace("$timeFilter", time_filter(10, now + 1000))
+    status, answer = influx(server, query, auth=reader)
+    assert status == 200 and answer["results"][0]["series"][0]["values"][0][1] == 80
+    status, answer = influx(server, "DROP MEASUREMENT pot", method="POST", auth=reader)
+    assert status == 403 or "error" in answer["results"][0]
+    status, answer = influx(server, "DROP MEASUREMENT pot", method="GET", auth=writer)
+    assert status != 200 or "error" in answer["results"][0], "GET must refuse a write statement"

