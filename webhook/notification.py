@@ -24,7 +24,10 @@ LEGACY_TEST_MESSAGE = "someone is testing the alert notification"
 MAX_DEVICE_CHARS = 128
 MAX_ALERT_CHARS = 128
 _NOT_TOPIC_SAFE = re.compile(r"[^a-z0-9]+")
-_BAD_TOPIC_LEVEL = re.compile(r"[/+#\x00]")
+_BAD_TOPIC_LEVEL = re.compile(r"[/+#]")
+# What mosquitto refuses in a topic (it drops the connection of a client that sends one):
+# control characters, UTF-16 surrogates (not encodable) and Unicode noncharacters.
+_NOT_MQTT_UTF8 = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef]")
 _FNV64_OFFSET, _FNV64_PRIME = 14695981039346656037, 1099511628211
 
 
@@ -83,7 +86,9 @@ def device_problem(device):
     if len(device) > MAX_DEVICE_CHARS:
         return f"is longer than {MAX_DEVICE_CHARS} characters"
     if _BAD_TOPIC_LEVEL.search(device):
-        return "contains '/', '+', '#' or NUL"
+        return "contains '/', '+' or '#'"
+    if _NOT_MQTT_UTF8.search(device) or any(ord(c) & 0xFFFE == 0xFFFE for c in device):
+        return "contains a control character or no valid MQTT UTF-8"
     return None
 
 
@@ -93,7 +98,7 @@ def labels_fingerprint(labels):
     digest = _FNV64_OFFSET
     for name in sorted(labels):
         for part in (name, labels[name]):
-            for byte in part.encode() + b"\xff":
+            for byte in part.encode(errors="surrogatepass") + b"\xff":
                 digest = ((digest ^ byte) * _FNV64_PRIME) & 0xFFFFFFFFFFFFFFFF
     return f"{digest:016x}"
 

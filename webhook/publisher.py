@@ -170,8 +170,16 @@ class AlertPublisher:
             self._retained = {}
             self._marker = uuid.uuid4().hex.encode()
             _, self._subscribe_mid = client.subscribe(f"{self.root}/#", qos=1)
-        elif self._dirty:
-            threading.Thread(target=self.sync, name="webhook-sync", daemon=True).start()
+        else:
+            threading.Thread(target=self._resync, name="webhook-sync", daemon=True).start()
+
+    def _resync(self):
+        """After a reconnect: the broker may have restarted without the latest retained values
+        (a crash before its autosave), so every topic is published again."""
+        with self._lock:
+            self._published = {}
+            self._dirty |= self.store.known_alerts()
+        self.sync()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         _quick_ack(client)

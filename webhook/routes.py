@@ -31,7 +31,7 @@ def alert():
         return _error(401, "unauthorized", problem, "bad_signature")
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, an int over 4300 digits
         return _error(400, "malformed JSON", str(error), "malformed_json")
     except RecursionError:
         return _error(400, "malformed JSON", "nested too deeply", "malformed_json")

@@ -133,8 +133,12 @@ def test_the_policy_routes_to_the_contact_point():
 
 
 def test_dashboards_and_rules_share_the_folder():
+    # Rule files name their folder by title only and are provisioned first, so the folder gets a
+    # random uid: a folderUid in the dashboard provider would create a second folder of the same
+    # title, and an alert list filtered by folder uid would stay empty (grafana/grafana#125079).
     alert_list = next(p for p in DASHBOARD["panels"] if p["type"] == "alertlist")
-    assert alert_list["options"]["folder"]["uid"] == PROVIDER["folderUid"]
+    assert "folder" not in alert_list["options"]
+    assert "folderUid" not in PROVIDER
     assert PROVIDER["folder"] == GROUP["folder"]
 
 

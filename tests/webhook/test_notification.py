@@ -172,8 +172,11 @@ def test_a_malformed_alert_is_rejected_and_the_others_still_count(bad, reason):
     assert reason in notification.rejected[0].reason
 
 
-@pytest.mark.parametrize("device", ["", "a/b", "a+b", "a#b", "x" * 129, "nul\x00"],
-                         ids=["empty", "slash", "plus", "hash", "too-long", "nul"])
+@pytest.mark.parametrize("device", [
+    "", "a/b", "a+b", "a#b", "x" * 129, "nul\x00", "new\nline", "del\x7f", "c1\x85",
+    "lone\ud800", "non\uffff", "non\U0001fffe",
+], ids=["empty", "slash", "plus", "hash", "too-long", "nul", "newline", "del", "c1-control",
+        "surrogate", "noncharacter", "noncharacter-plane-1"])
 def test_a_device_label_that_cannot_be_a_topic_level_keeps_the_alert_only(device):
     notification = parse(unified(instance("Pot high", fingerprint="f", device=device)))
     assert notification.updates == [InstanceUpdate("pot-high", "f", True, None)]
@@ -187,6 +190,11 @@ def test_a_device_label_that_cannot_be_a_topic_level_keeps_the_alert_only(device
 ], ids=["spaces", "already-safe", "symbols-and-ends", "runs", "non-ascii", "grafana-docs"])
 def test_alertname_becomes_topic_safe(name, safe):
     assert topic_safe(name) == safe
+
+
+def test_a_missing_fingerprint_is_computed_even_from_a_lone_surrogate():
+    alert = {"status": "firing", "labels": {"alertname": "Pot high", "x": "\ud800"}}
+    assert len(parse(unified(alert)).updates[0].key) == 16
 
 
 def test_fingerprint_matches_grafanas():
