@@ -1,0 +1,110 @@
+#include "sim_options.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace host {
+
+static bool parse_number(const std::string &text, uint32_t low, uint32_t high, uint32_t &out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  errno = 0;
+  unsigned long value = strtoul(text.c_str(), nullptr, 10);
+  if (errno != 0 || value < low || value > high) return false;
+  out = static_cast<uint32_t>(value);
+  return true;
+}
+
+const char *sim_usage(SimKind kind) {
+  if (kind == SimKind::kSensor) {
+    return "usage: sensor-sim --host H --port P [--username U --password W] --device-id ID\n"
+           "                  [--interval-ms N] [--backoff-max-ms N]\n"
+           "Each line on stdin is a raw 12-bit ADC reading (0-4095).\n";
+  }
+  return "usage: indicator-sim --host H --port P [--username U --password W] --device-id ID\n"
+         "                     --topic T [--webhook-status-topic T] [--backoff-max-ms N]\n"
+         "Prints LED green / LED red / LED unknown on every change.\n";
+}
+
+bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptions &options,
+                       std::string &error) {
+  bool sensor = kind == SimKind::kSensor;
+  for (int i = 1; i < argc; i++) {
+    std::string name = argv[i];
+    if (name == "--help" || name == "-h") {
+      options.help = true;
+      return true;
+    }
+    std::string value;
+    size_t equals = name.find('=');
+    if (name.rfind("--", 0) == 0 && equals != std::string::npos) {
+      value = name.substr(equals + 1);
+      name = name.substr(0, equals);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      error = name + " needs a value";
+      return false;
+    }
+    uint32_t number = 0;
+    if (name == "--host") {
+      options.host = value;
+    } else if (name == "--port") {
+      if (!parse_number(value, 1, 65535, number)) {
+        error = "--port must be 1-65535, got '" + value + "'";
+        return false;
+      }
+      options.port = static_cast<int>(number);
+    } else if (name == "--username") {
+      options.username = value;
+    } else if (name == "--password") {
+      options.password = value;
+    } else if (name == "--device-id") {
+      options.device_id = value;
+    } else if (name == "--backoff-max-ms") {
+      if (!parse_number(value, 100, 600000, number)) {
+        error = "--backoff-max-ms must be 100-600000, got '" + value + "'";
+        return false;
+      }
+      options.backoff_max_ms = number;
+    } else if (sensor && name == "--interval-ms") {
+      if (!parse_number(value, 10, 3600000, number)) {
+        error = "--interval-ms must be 10-3600000, got '" + value + "'";
+        return false;
+      }
+      options.interval_ms = number;
+    } else if (!sensor && name == "--topic") {
+      options.topic = value;
+    } else if (!sensor && name == "--webhook-status-topic") {
+      options.webhook_status_topic = value;
+    } else {
+      error = "unknown option " + name;
+      return false;
+    }
+  }
+  std::string missing;
+  if (options.host.empty()) missing += " --host";
+  if (options.port == 0) missing += " --port";
+  if (options.device_id.empty()) missing += " --device-id";
+  if (!sensor && options.topic.empty()) missing += " --topic";
+  if (!missing.empty()) {
+    error = "missing:" + missing;
+    return false;
+  }
+  if (options.device_id.find_first_of("/+#") != std::string::npos) {
+    error = "--device-id must not contain / + or #";
+    return false;
+  }
+  if (!sensor && (options.topic.find_first_of("+#") != std::string::npos ||
+                  options.webhook_status_topic.find_first_of("+#") != std::string::npos)) {
+    error = "topics must not contain wildcards (+ or #)";
+    return false;
+  }
+  if (!options.password.empty() && options.username.empty()) {
+    error = "--password needs --username";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace host

@@ -1,0 +1,38 @@
+// Topic and payload building, and parsing of what the indicator receives. Buffers are the
+// caller's; every function says when its output did not fit instead of truncating silently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace alertloop {
+
+static const size_t kTopicSize = 128;
+static const size_t kDeviceIdSize = 40;
+static const size_t kPayloadSize = 96;
+
+// "<prefix>-" followed by the last 3 MAC bytes in lower-case hex, e.g. "esp32-a1b2c3".
+bool format_device_id(const char *prefix, const uint8_t mac[6], char *out, size_t size);
+
+// "<root>/<device>" or "<root>/<device>/<measurement>" (measurement may be nullptr).
+bool format_topic(const char *root, const char *device, const char *measurement, char *out,
+                  size_t size);
+
+// {"value":50.1,"seq":7,"ts":1700000000000}; ts only when has_ts. Returns the length, 0 if too
+// small. Integer formatting only (no float printf, no %llu).
+size_t format_reading(int32_t value_tenths, uint32_t seq, bool has_ts, uint64_t ts_ms, char *out,
+                      size_t size);
+
+enum class AlertState { kUnknown, kClear, kFiring };
+enum class PeerStatus { kUnknown, kOnline, kOffline };
+
+// "1" -> firing, "0" -> clear, anything else -> unknown. Surrounding ASCII whitespace is
+// ignored. The payload need not be null-terminated.
+AlertState parse_alert(const uint8_t *payload, size_t length);
+// "online" / "offline"; anything else (an empty retained payload too) is unknown.
+PeerStatus parse_status(const uint8_t *payload, size_t length);
+
+const char *alert_name(AlertState state);
+const char *status_name(PeerStatus status);
+
+}  // namespace alertloop

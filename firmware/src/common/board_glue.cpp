@@ -1,0 +1,87 @@
+#include "common/board_glue.h"
+
+#include <sys/time.h>
+
+#include <cstdio>
+
+#include "alertloop/board_config.h"
+#include "alertloop/log.h"
+#include "alertloop/messages.h"
+
+namespace board {
+
+// 2020-01-01: any earlier wall-clock time means NTP has not answered yet.
+static const time_t kClockSetAfter = 1577836800;
+
+void log_to_serial(const char *line) { Serial.println(line); }
+
+void device_id(const char *prefix, char *out, size_t size) {
+  if (ALERTLOOP_DEVICE_ID[0] != '\0') {
+    snprintf(out, size, "%s", ALERTLOOP_DEVICE_ID);
+    return;
+  }
+  WiFi.mode(WIFI_STA);  // the station MAC is only readable once the Wi-Fi driver runs
+  uint8_t mac[6] = {0, 0, 0, 0, 0, 0};
+  WiFi.macAddress(mac);
+  alertloop::format_device_id(prefix, mac, out, size);
+}
+
+bool secrets_ok(char *problem, size_t size) {
+  alertloop::BoardSecrets secrets{ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD,
+                                  ALERTLOOP_MQTT_HOST, ALERTLOOP_MQTT_PORT};
+  return alertloop::check_secrets(secrets, problem, size);
+}
+
+void NtpWallClock::begin() { configTime(0, 0, "pool.ntp.org", "time.google.com"); }
+
+bool NtpWallClock::epoch_ms(uint64_t &out) {
+  timeval now{};
+  gettimeofday(&now, nullptr);
+  if (now.tv_sec < kClockSetAfter) return false;
+  out = static_cast<uint64_t>(now.tv_sec) * 1000u + static_cast<uint64_t>(now.tv_usec) / 1000u;
+  return true;
+}
+
+void WifiNetwork::begin() {
+  if (!begun_) {
+    WiFi.mode(WIFI_STA);
+    WiFi.setAutoReconnect(true);
+    WiFi.begin(ssid_, password_);
+    begun_ = true;
+    return;
+  }
+  WiFi.reconnect();
+}
+
+PubSubLink::PubSubLink(const char *host, uint16_t port) : client_(wifi_) {
+  client_.setServer(host, port);
+  client_.setKeepAlive(kKeepaliveS);
+  client_.setSocketTimeout(kSocketTimeoutS);
+  client_.setBufferSize(kMqttBufferSize);
+  client_.setCallback([this](char *topic, uint8_t *payload, unsigned int length) {
+    // PubSubClient terminates the topic but not the payload: the length is all we trust.
+    if (sink_ != nullptr) sink_->on_message(topic, payload, length);
+  });
+}
+
+bool PubSubLink::connect(const alertloop::ConnectOptions &options) {
+  bool has_user = options.username != nullptr && options.username[0] != '\0';
+  bool ok = client_.connect(options.client_id, has_user ? options.username : nullptr,
+                            has_user ? options.password : nullptr, options.will_topic, 1, true,
+                            options.will_payload, true);
+  if (!ok) alertloop::log_line("mqtt: connect failed, state %d", client_.state());
+  return ok;
+}
+
+alertloop::LinkState PubSubLink::state() {
+  return client_.connected() ? alertloop::LinkState::kConnected
+                             : alertloop::LinkState::kDisconnected;
+}
+
+bool PubSubLink::publish(const char *topic, const char *payload, bool retain) {
+  return client_.publish(topic, payload, retain);
+}
+
+bool PubSubLink::subscribe(const char *topic) { return client_.subscribe(topic, 1); }
+
+}  // namespace board

@@ -1,0 +1,109 @@
+// The boards' implementations of the firmware's hardware interfaces: Arduino time, NTP wall
+// clock, Wi-Fi station, and a PubSubClient MQTT link. Shared by the sensor and the indicator.
+#pragma once
+
+#include <Arduino.h>
+#include <PubSubClient.h>
+#if defined(ESP32)
+#include <WiFi.h>
+#elif defined(ESP8266)
+#include <ESP8266WiFi.h>
+#endif
+
+#include "alertloop/hal.h"
+
+// Settings compiled in from secrets.ini by platformio.ini's build_flags (see secrets.ini.example).
+#ifndef ALERTLOOP_WIFI_SSID
+#define ALERTLOOP_WIFI_SSID ""
+#endif
+#ifndef ALERTLOOP_WIFI_PASSWORD
+#define ALERTLOOP_WIFI_PASSWORD ""
+#endif
+#ifndef ALERTLOOP_MQTT_HOST
+#define ALERTLOOP_MQTT_HOST ""
+#endif
+#ifndef ALERTLOOP_MQTT_PORT
+#define ALERTLOOP_MQTT_PORT ""
+#endif
+#ifndef ALERTLOOP_MQTT_USERNAME
+#define ALERTLOOP_MQTT_USERNAME ""
+#endif
+#ifndef ALERTLOOP_MQTT_PASSWORD
+#define ALERTLOOP_MQTT_PASSWORD ""
+#endif
+#ifndef ALERTLOOP_DEVICE_ID
+#define ALERTLOOP_DEVICE_ID ""
+#endif
+#ifndef ALERTLOOP_SENSORS_ROOT
+#define ALERTLOOP_SENSORS_ROOT "sensors"
+#endif
+#ifndef ALERTLOOP_STATUS_ROOT
+#define ALERTLOOP_STATUS_ROOT "status"
+#endif
+#ifndef ALERTLOOP_ALERT_TOPIC
+#define ALERTLOOP_ALERT_TOPIC "alerts/pot-high"
+#endif
+#ifndef ALERTLOOP_WEBHOOK_STATUS_TOPIC
+#define ALERTLOOP_WEBHOOK_STATUS_TOPIC "status/webhook"
+#endif
+
+namespace board {
+
+static const uint32_t kSerialBaud = 115200;
+static const uint16_t kKeepaliveS = 15;
+// PubSubClient waits this long for CONNACK inside connect(); its default of 15 s would stall loop().
+static const uint16_t kSocketTimeoutS = 2;
+static const uint16_t kMqttBufferSize = 512;
+static const uint32_t kRebootAfterMs = 10UL * 60UL * 1000UL;
+static const uint32_t kConfigReminderMs = 5000;
+
+void log_to_serial(const char *line);
+
+// The configured device id, or "<prefix>-<last 3 MAC bytes>".
+void device_id(const char *prefix, char *out, size_t size);
+
+// Prints the missing secrets and returns false when the board cannot run.
+bool secrets_ok(char *problem, size_t size);
+
+class ArduinoClock : public alertloop::Clock {
+ public:
+  uint32_t millis() override { return ::millis(); }
+};
+
+// Set by NTP (configTime) once Wi-Fi is up; until then readings go out without "ts".
+class NtpWallClock : public alertloop::WallClock {
+ public:
+  void begin();
+  bool epoch_ms(uint64_t &out) override;
+};
+
+class WifiNetwork : public alertloop::Network {
+ public:
+  WifiNetwork(const char *ssid, const char *password) : ssid_(ssid), password_(password) {}
+  void begin() override;
+  bool connected() override { return WiFi.status() == WL_CONNECTED; }
+
+ private:
+  const char *ssid_;
+  const char *password_;
+  bool begun_ = false;
+};
+
+class PubSubLink : public alertloop::MqttLink {
+ public:
+  PubSubLink(const char *host, uint16_t port);
+  bool connect(const alertloop::ConnectOptions &options) override;
+  alertloop::LinkState state() override;
+  bool publish(const char *topic, const char *payload, bool retain) override;
+  bool subscribe(const char *topic) override;
+  void disconnect() override { client_.disconnect(); }
+  void loop() override { client_.loop(); }
+  void set_sink(alertloop::MessageSink *sink) override { sink_ = sink; }
+
+ private:
+  WiFiClient wifi_;
+  PubSubClient client_;
+  alertloop::MessageSink *sink_ = nullptr;
+};
+
+}  // namespace board

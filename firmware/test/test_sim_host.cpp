@@ -1,0 +1,107 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "adc_lines.h"
+#include "sim_options.h"
+
+using host::LineAdc;
+using host::parse_adc_line;
+using host::parse_sim_options;
+using host::SimKind;
+using host::SimOptions;
+
+TEST_CASE("ADC lines") {
+  struct Case {
+    const char *line;
+    bool ok;
+    uint16_t value;
+  } cases[] = {{"0", true, 0},       {"4095", true, 4095}, {" 2048\r", true, 2048},
+               {"4096", false, 0},   {"-1", false, 0},     {"12.5", false, 0},
+               {"abc", false, 0},    {"", false, 0},       {"0x10", false, 0},
+               {"1 2", false, 0},    {"00001", false, 0}};
+  for (const auto &c : cases) {
+    CAPTURE(c.line);
+    uint16_t value = 0;
+    CHECK(parse_adc_line(c.line, value) == c.ok);
+    if (c.ok) CHECK(value == c.value);
+  }
+}
+
+TEST_CASE("LineAdc holds the last good line, across partial reads, and counts bad ones") {
+  LineAdc adc;
+  CHECK_FALSE(adc.ready());
+  adc.feed("20", 2);
+  CHECK_FALSE(adc.ready());
+  adc.feed("48\nbad\n\n", 9);
+  CHECK(adc.ready());
+  CHECK(adc.read_raw() == 2048);
+  CHECK(adc.ignored() == 1);  // blank lines are skipped silently
+  std::string overlong(200, '1');
+  overlong += "\n4095\n";
+  adc.feed(overlong.data(), overlong.size());
+  CHECK(adc.read_raw() == 4095);
+  CHECK(adc.ignored() == 2);
+}
+
+namespace {
+
+bool parse(SimKind kind, std::vector<const char *> args, SimOptions &options, std::string &error) {
+  args.insert(args.begin(), "sim");
+  return parse_sim_options(kind, static_cast<int>(args.size()), args.data(), options, error);
+}
+
+}  // namespace
+
+TEST_CASE("simulator command lines") {
+  struct Case {
+    const char *name;
+    SimKind kind;
+    std::vector<const char *> args;
+    const char *error;  // "" when valid
+  } cases[] = {
+      {"sensor minimal", SimKind::kSensor, {"--host", "h", "--port", "1883", "--device-id", "d"}, ""},
+      {"sensor all", SimKind::kSensor,
+       {"--host", "h", "--port=1", "--username", "u", "--password", "p", "--device-id", "d",
+        "--interval-ms", "100", "--backoff-max-ms", "500"}, ""},
+      {"indicator minimal", SimKind::kIndicator,
+       {"--host", "h", "--port", "1883", "--device-id", "d", "--topic", "alerts/x"}, ""},
+      {"missing everything", SimKind::kSensor, {}, "missing: --host --port --device-id"},
+      {"indicator without topic", SimKind::kIndicator,
+       {"--host", "h", "--port", "1883", "--device-id", "d"}, "missing: --topic"},
+      {"bad port", SimKind::kSensor, {"--host", "h", "--port", "99999", "--device-id", "d"},
+       "--port must be 1-65535, got '99999'"},
+      {"value missing", SimKind::kSensor, {"--host"}, "--host needs a value"},
+      {"unknown option", SimKind::kSensor, {"--colour", "red"}, "unknown option --colour"},
+      {"topic is indicator-only", SimKind::kSensor, {"--topic", "x"}, "unknown option --topic"},
+      {"interval is sensor-only", SimKind::kIndicator, {"--interval-ms", "5"},
+       "unknown option --interval-ms"},
+      {"password without user", SimKind::kSensor,
+       {"--host", "h", "--port", "1", "--device-id", "d", "--password", "p"},
+       "--password needs --username"},
+      {"wildcard device", SimKind::kSensor, {"--host", "h", "--port", "1", "--device-id", "a/#"},
+       "--device-id must not contain / + or #"},
+      {"wildcard topic", SimKind::kIndicator,
+       {"--host", "h", "--port", "1", "--device-id", "d", "--topic", "alerts/#"},
+       "topics must not contain wildcards (+ or #)"},
+  };
+  for (const auto &c : cases) {
+    CAPTURE(c.name);
+    SimOptions options;
+    std::string error;
+    CHECK(parse(c.kind, c.args, options, error) == (std::string(c.error).empty()));
+    CHECK(error == c.error);
+  }
+}
+
+TEST_CASE("simulator defaults") {
+  SimOptions options;
+  std::string error;
+  REQUIRE(parse(SimKind::kIndicator,
+                {"--host", "h", "--port", "1883", "--device-id", "d", "--topic", "alerts/x"},
+                options, error));
+  CHECK(options.webhook_status_topic == "status/webhook");
+  CHECK(options.backoff_max_ms == 2000);
+  CHECK(options.interval_ms == 500);
+}
