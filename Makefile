@@ -13,10 +13,14 @@ APT_PACKAGES := mosquitto mosquitto-clients influxdb libmosquitto-dev g++ make c
 	doctest-dev docker-compose
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv test unit lint firmware clean
+.PHONY: help deps venv test unit lint firmware demo play bench secrets clean
 
 help:
+	@echo "make demo      the whole loop on this machine: pot low, high, low -> LED green, red, green"
+	@echo "make play      the same, then keep running: type a pot position (0-100) per line"
 	@echo "make test      install what the tests need, then run every test (Python + firmware)"
+	@echo "make bench     the benchmarks, each printing its figures"
+	@echo "make secrets   generate .env and the broker's password file (never overwrites secrets)"
 	@echo "make unit      only the tests that need no server"
 	@echo "make lint      ruff"
 	@echo "make firmware  build the firmware host tests and simulators into $(FIRMWARE_BUILD)/"
@@ -50,6 +54,18 @@ firmware: deps
 test: deps venv firmware
 	$(FIRMWARE_BUILD)/firmware-tests
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: deps venv firmware
+	$(PY) -m devstack.demo
+
+play: deps venv firmware
+	$(PY) -m devstack.demo --interactive
+
+bench: deps venv firmware
+	$(PY) -m bench
+
+secrets:
+	$(PYTHON) scripts/make_secrets.py
 
 unit: venv
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ stopping the real process. close() stops it and deletes its folder.
 """
 
 import atexit
+import ctypes
 import os
 import shutil
 import signal
@@ -19,6 +20,15 @@ from devstack.wait import wait_until
 
 LOOPBACK = "127.0.0.1"
 _live = set()
+
+
+def _die_with_parent():
+    """In the child before exec: get SIGKILL when the process that started us dies, so that a
+    killed test run or demo leaves no server behind (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 class ServerMissing(RuntimeError):
@@ -79,7 +89,7 @@ class ManagedServer:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.environment(),
-                stdin=self.stdin, start_new_session=True,
+                stdin=self.stdin, start_new_session=True, preexec_fn=_die_with_parent,
             )
         _live.add(self)
         try:

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each module's main() prints its figures. Not tests."""

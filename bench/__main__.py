@@ -1,0 +1,26 @@
+"""`make bench`: every benchmark in turn, each printing its figures."""
+
+import importlib
+import sys
+import traceback
+
+BENCHMARKS = ["listener_ingest", "webhook_latency", "loop_latency", "sensor_to_stored",
+              "resources"]
+
+
+def main(names=None):
+    failed = []
+    for name in names or BENCHMARKS:
+        print(f"\n== {name}", flush=True)
+        try:
+            importlib.import_module(f"bench.{name}").main()
+        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others
+            traceback.print_exc()
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

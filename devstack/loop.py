@@ -1,0 +1,187 @@
+"""The whole closed loop on one machine: real mosquitto and InfluxDB, the real listener and
+webhook commands, the firmware simulators and the Grafana stand-in. Used by `make demo`, the
+end-to-end tests and the loop benchmarks.
+"""
+
+import secrets
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from devstack.mqtt_probe import Probe
+from devstack.servers import InfluxDB, Mosquitto, Service, free_port
+from devstack.wait import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE_BUILD = ROOT / "build" / "firmware"
+ALERT = "pot-high"
+LED_PREFIX = "LED "
+BROKER_CONFIG = ROOT / "mosquitto" / "config" / "mosquitto.conf"
+
+
+def broker_settings():
+    """The queueing settings of the shipped broker config, so the loop behaves as deployed."""
+    wanted = ("max_inflight_messages", "max_queued_messages", "max_queued_bytes",
+              "queue_qos0_messages", "set_tcp_nodelay")
+    try:
+        lines = BROKER_CONFIG.read_text().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(line for line in lines if line.split(" ", 1)[0] in wanted)
+
+
+def http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as answer:  # noqa: S310
+            return answer.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+class Loop:
+    """Start with `with Loop() as loop:`; every part can be stopped, killed and restarted."""
+
+    PARTS = ("listener", "webhook", "indicator", "sensor", "standin")
+
+    def __init__(self, evaluation_interval=1.0, window=3.0, sensor_interval_ms=200,
+                 device="esp32-demo01", indicator="esp8266-demo01", parts=PARTS):
+        self.wanted = set(parts)
+        self.device, self.indicator_id = device, indicator
+        self.evaluation_interval, self.window = evaluation_interval, window
+        self.sensor_interval_ms = sensor_interval_ms
+        self.webhook_auth = ("grafana", secrets.token_urlsafe(16))
+        self.parts = []
+        self.broker = self.influx = self.listener = self.webhook = None
+        self.indicator = self.sensor = self.standin = self.probe = None
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def start(self):
+        for binary in ("sensor-sim", "indicator-sim"):
+            if not (FIRMWARE_BUILD / binary).exists():
+                raise FileNotFoundError(f"{FIRMWARE_BUILD / binary} missing: run `make firmware`")
+        self.broker = self._add(Mosquitto(config=broker_settings()))
+        self.influx = self._add(InfluxDB())
+        self.probe = Probe(self.broker.host, self.broker.port,
+                           ["status/#", "alerts/#", "sensors/#"]).start()
+        self.webhook_port = free_port()
+        if "listener" in self.wanted:
+            self._add(attribute="listener", part=Service(
+                "listener", [sys.executable, "-m", "listener"], env=self.listener_env(),
+                ready=lambda: self.probe.last("status/listener") == b"online"))
+        if "webhook" in self.wanted:
+            self._add(attribute="webhook", part=Service(
+                "webhook", [sys.executable, "-m", "webhook"], env=self.webhook_env(),
+                port=self.webhook_port, ready=lambda: http_ok(f"{self.webhook_url}/healthz")))
+        if "indicator" in self.wanted:
+            self._add(attribute="indicator", part=Service(
+                "indicator-sim", [str(FIRMWARE_BUILD / "indicator-sim"), *self._broker_args(),
+                                  "--device-id", self.indicator_id, "--topic", f"alerts/{ALERT}"],
+                ready=lambda: self.leds()))
+        if "sensor" in self.wanted:
+            self._add(attribute="sensor", part=Service(
+                "sensor-sim", [str(FIRMWARE_BUILD / "sensor-sim"), *self._broker_args(),
+                               "--device-id", self.device,
+                               "--interval-ms", str(self.sensor_interval_ms)],
+                stdin=subprocess.PIPE,
+                ready=lambda: self.probe.last(f"status/{self.device}") == b"online"))
+        if "standin" in self.wanted:
+            self._add(attribute="standin", part=Service(
+                "grafana-standin",
+                [sys.executable, "-m", "devstack.grafana_standin",
+                 "--influxdb-url", self.influx.url, "--database", "iot",
+                 "--webhook-url", f"{self.webhook_url}/alert",
+                 "--interval", str(self.evaluation_interval), "--window", str(self.window)],
+                env={"WEBHOOK_USERNAME": self.webhook_auth[0],
+                     "WEBHOOK_PASSWORD": self.webhook_auth[1]}))
+        return self
+
+    def _add(self, part, attribute=None):
+        if attribute:
+            setattr(self, attribute, part)
+        self.parts.append(part)
+        part.start()
+        return part
+
+    def _broker_args(self):
+        return ["--host", self.broker.host, "--port", str(self.broker.port)]
+
+    @property
+    def webhook_url(self):
+        return f"http://127.0.0.1:{self.webhook_port}"
+
+    def listener_env(self):
+        return {
+            "MQTT_HOST": self.broker.host, "MQTT_PORT": str(self.broker.port),
+            "INFLUXDB_URL": self.influx.url, "INFLUXDB_DATABASE": "iot",
+            "LISTENER_SPOOL_DIR": str(self.influx.workdir / "listener-spool"),
+            "LISTENER_FLUSH_INTERVAL": "0.1", "LISTENER_STATS_INTERVAL": "2",
+            "LISTENER_LOG_LEVEL": "WARNING",
+        }
+
+    def webhook_env(self):
+        return {
+            "MQTT_HOST": self.broker.host, "MQTT_PORT": str(self.broker.port),
+            "WEBHOOK_USERNAME": self.webhook_auth[0], "WEBHOOK_PASSWORD": self.webhook_auth[1],
+            "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(self.webhook_port),
+            "WEBHOOK_KNOWN_ALERTS": ALERT, "WEBHOOK_LOG_LEVEL": "WARNING",
+        }
+
+    def close(self):
+        if self.probe:
+            self.probe.close()
+        for part in reversed(self.parts):
+            part.close()
+        self.parts.clear()
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- inputs and observations ----------------------------------------------------------------
+
+    def set_pot(self, raw_adc):
+        """Feed one raw 12-bit ADC reading to the sensor simulator, as if the knob moved."""
+        self.sensor.process.stdin.write(f"{int(raw_adc)}\n".encode())
+        self.sensor.process.stdin.flush()
+
+    def leds(self):
+        """Every LED state the indicator simulator printed so far, e.g. ['unknown', 'green']."""
+        try:
+            text = self.indicator.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line[len(LED_PREFIX):].strip() for line in text.splitlines()
+                if line.startswith(LED_PREFIX)]
+
+    def led(self):
+        shown = self.leds()
+        return shown[-1] if shown else None
+
+    def wait_for_led(self, colour, timeout=30, after=0):
+        """Wait until the indicator's latest state is `colour`, seen after `after` LED lines."""
+        return wait_until(lambda: len(self.leds()) > after and self.led() == colour, timeout,
+                          message=f"indicator never showed {colour}; it showed {self.leds()}")
+
+    def stored_readings(self):
+        """seq -> value of the sensor's readings stored in InfluxDB (one entry per point)."""
+        import influxdb
+
+        client = influxdb.InfluxDBClient(self.influx.host, self.influx.port, database="iot")
+        try:
+            result = client.query('SELECT "seq", "value" FROM "pot" WHERE "device" = $device',
+                                  bind_params={"device": self.device})
+            return [(p["seq"], p["value"]) for p in result.get_points()]
+        except (OSError, influxdb.exceptions.InfluxDBClientError):
+            return []
+        finally:
+            client.close()
+
