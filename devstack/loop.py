@@ -117,7 +117,7 @@ class Loop:
             "MQTT_HOST": self.broker.host, "MQTT_PORT": str(self.broker.port),
             "INFLUXDB_URL": self.influx.url, "INFLUXDB_DATABASE": "iot",
             "LISTENER_SPOOL_DIR": str(self.influx.workdir / "listener-spool"),
-            "LISTENER_FLUSH_INTERVAL": "0.1", "LISTENER_STATS_INTERVAL": "2",
+            "LISTENER_STATS_INTERVAL": "2",
             "LISTENER_LOG_LEVEL": "WARNING",
         }
 

@@ -1,0 +1,105 @@
+"""`python -m listener`: MQTT readings into InfluxDB, configured by the environment.
+
+    python -m listener               run until SIGTERM / SIGINT
+    python -m listener --setup       create the database, retention policies and continuous
+                                     query, then exit (needs an InfluxDB admin)
+    python -m listener --healthcheck exit 0 when the running listener is connected and working
+
+Exit status: 0 on a clean stop, 1 on failure, 2 on invalid configuration.
+"""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+
+from listener.config import read_settings
+from service_common.config import ConfigError
+from service_common.logs import setup_logging
+
+log = logging.getLogger("listener")
+
+HEARTBEAT_MAX_AGE = 15.0   # seconds; the writer refreshes the heartbeat every second
+SETUP_WAIT = 60.0          # how long --setup waits for InfluxDB to come up
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m listener", description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--setup", action="store_true",
+                      help="create the database, retention policies and continuous query; exit")
+    mode.add_argument("--healthcheck", action="store_true",
+                      help="exit 0 when the running listener is healthy, else 1")
+    args = parser.parse_args(argv)
+    try:
+        settings = read_settings()
+    except ConfigError as error:
+        print(f"listener: {error}", file=sys.stderr)
+        return 2
+    if args.healthcheck:
+        return healthcheck(settings)
+    setup_logging(settings.log_level)
+    if args.setup:
+        return setup(settings)
+    return run(settings)
+
+
+def healthcheck(settings):
+    try:
+        age = time.time() - settings.heartbeat_path.stat().st_mtime
+    except OSError:
+        print("unhealthy: no heartbeat file", file=sys.stderr)
+        return 1
+    if age > HEARTBEAT_MAX_AGE:
+        print(f"unhealthy: heartbeat is {age:.0f} s old", file=sys.stderr)
+        return 1
+    return 0
+
+
+def setup(settings):
+    from influxdb.exceptions import InfluxDBClientError
+
+    from listener.influx import Influx, NotAuthorized, Unavailable
+
+    influx = Influx(settings.influx)
+    deadline = time.monotonic() + SETUP_WAIT
+    while True:
+        try:
+            influx.setup(settings.retention, settings.downsample_retention,
+                         settings.downsample_interval)
+        except Unavailable as error:
+            if time.monotonic() > deadline:
+                log.error("set-up failed: %s", error)
+                return 1
+            time.sleep(1)
+            continue
+        except (NotAuthorized, InfluxDBClientError) as error:
+            log.error("set-up failed: %s", error)
+            return 1
+        log.info("database %r, retention policies and continuous query are set up",
+                 settings.influx.database)
+        return 0
+
+
+def run(settings):
+    from listener.app import Listener
+
+    stopping = threading.Event()
+
+    def request_stop(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    listener = Listener(settings).start()
+    while not stopping.wait(1):
+        pass
+    log.info("stopping")
+    listener.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

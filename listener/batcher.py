@@ -1,0 +1,79 @@
+"""Collects encoded lines and the message ids to acknowledge into batches.
+
+`add()` runs on paho's network thread and only appends; a batch is handed to the writer's
+queue when it reaches the size limit or holds `max_unacked` unacknowledged QoS 1 messages (the
+broker sends no more than its max_inflight_messages until some are acknowledged, so waiting for
+the flush interval would cap QoS 1 throughput). The writer calls `flush_due()` for the rest.
+"""
+
+import threading
+import time
+from typing import NamedTuple
+
+
+class Batch(NamedTuple):
+    lines: list[str]
+    acks: list[int]          # QoS 1 message ids, in the order they were received
+    received_at: float       # time.monotonic() of the first message
+
+    def data(self):
+        return ("\n".join(self.lines) + "\n").encode() if self.lines else b""
+
+
+class Batcher:
+    def __init__(self, batch_size, flush_interval, max_unacked, hand_off, max_held_points):
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_unacked = max_unacked
+        # A full window of unacknowledged messages stalls the broker: flush it after this
+        # much silence even if max_unacked is larger than the broker's window.
+        self.stall_after = min(flush_interval, 0.05)
+        self.max_held_points = max_held_points
+        self._hand_off = hand_off
+        self._lock = threading.Lock()
+        self._lines = []
+        self._acks = []
+        self._started = 0.0
+        self._last_add = 0.0
+        self.handed_points = 0       # written under the lock
+        self.finished_points = 0     # written by the writer thread only
+
+    @property
+    def held_points(self):
+        """Points handed to the writer and not yet stored or spooled."""
+        return self.handed_points - self.finished_points
+
+    def overloaded(self):
+        return self.held_points >= self.max_held_points
+
+    def add(self, line, mid=0, qos=0):
+        """Queue one encoded line (None for a rejected message that still needs its ack)."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._lines and not self._acks:
+                self._started = now
+            self._last_add = now
+            if line is not None:
+                self._lines.append(line)
+            if qos:
+                self._acks.append(mid)
+            if len(self._lines) >= self.batch_size or len(self._acks) >= self.max_unacked:
+                self._hand_off(self._swap())  # under the lock, so batches queue in order
+
+    def flush_due(self, now=None, force=False):
+        """Hand off the current batch if it is old enough, stalled on acks, or `force`."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if not self._lines and not self._acks:
+                return False
+            due = (force or now - self._started >= self.flush_interval
+                   or (self._acks and now - self._last_add >= self.stall_after))
+            if due:
+                self._hand_off(self._swap())
+            return bool(due)
+
+    def _swap(self):
+        batch = Batch(self._lines, self._acks, self._started)
+        self._lines, self._acks = [], []
+        self.handed_points += len(batch.lines)
+        return batch

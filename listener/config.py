@@ -1,0 +1,148 @@
+"""The listener's settings: one typed object read from the environment and validated before any
+I/O. `read_settings()` raises one ConfigError naming every bad setting."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+from service_common.config import EnvReader
+from service_common.mqtt import MqttSettings, read_mqtt_settings
+
+# InfluxQL durations: INF, or one or more <integer><unit> groups such as 30d, 1h30m.
+_DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_UNIT_SECONDS = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+                 "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    url: str = "http://localhost:8086"
+    database: str = "iot"
+    username: Optional[str] = None
+    password: Optional[str] = None
+
+    @property
+    def parts(self):
+        """(host, port, ssl, path) for influxdb.InfluxDBClient."""
+        url = urlsplit(self.url)
+        ssl = url.scheme == "https"
+        return url.hostname, url.port or (443 if ssl else 8086), ssl, url.path.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ListenerSettings:
+    mqtt: MqttSettings
+    influx: InfluxSettings
+    topics: tuple[str, ...] = ("sensors/+/+",)
+    qos: int = 1
+    batch_size: int = 5000
+    flush_interval: float = 0.5
+    max_unacked: int = 20
+    max_payload_bytes: int = 1024
+    spool_dir: Path = Path("spool")
+    spool_max_bytes: int = 100 * 1024 * 1024
+    retention: str = "30d"
+    downsample_retention: str = "520w"
+    downsample_interval: Optional[str] = "1m"
+    stats_interval: float = 5.0
+    log_level: str = "INFO"
+
+    @property
+    def heartbeat_path(self):
+        return self.spool_dir / "heartbeat"
+
+
+def duration_seconds(text):
+    """Seconds in an InfluxQL duration such as `1h30m` (None for INF)."""
+    if text == "INF":
+        return None
+    groups = re.findall(r"(\d+)(ns|u|µ|ms|s|m|h|d|w)", text)
+    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in groups)
+
+
+def topic_filter_problem(topic):
+    """Why `topic` is not a valid MQTT subscription filter, or None when it is."""
+    levels = topic.split("/")
+    if topic.startswith("$share/"):
+        if len(levels) < 3 or not levels[1] or any(c in levels[1] for c in "+#"):
+            return "a shared subscription needs the form $share/<group>/<filter>"
+        levels = levels[2:]
+    for i, level in enumerate(levels):
+        if "#" in level and (level != "#" or i != len(levels) - 1):
+            return "'#' must be a whole level and the last one"
+        if "+" in level and level != "+":
+            return "'+' must be a whole level"
+    return None
+
+
+def read_settings(environ=None):
+    env = EnvReader(environ)
+    mqtt = read_mqtt_settings(env, "LISTENER", "listener")
+    influx = InfluxSettings(
+        url=env.str("INFLUXDB_URL", "http://localhost:8086"),
+        database=env.str("INFLUXDB_DATABASE", "iot"),
+        username=env.str("INFLUXDB_USERNAME"),
+        password=env.str("INFLUXDB_PASSWORD"),
+    )
+    settings = ListenerSettings(
+        mqtt=mqtt,
+        influx=influx,
+        topics=tuple(env.list("LISTENER_TOPICS", [f"{mqtt.sensors_root}/+/+"])),
+        qos=env.int("LISTENER_QOS", 1, 0, 1),
+        batch_size=env.int("LISTENER_BATCH_SIZE", 5000, 1, 100_000),
+        flush_interval=env.float("LISTENER_FLUSH_INTERVAL", 0.5, 0.01, 60),
+        max_unacked=env.int("LISTENER_MAX_UNACKED", 20, 1, 65535),
+        max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", 1024, 16, 1024 * 1024),
+        spool_dir=Path(env.str("LISTENER_SPOOL_DIR", "./spool")),
+        spool_max_bytes=int(env.float("LISTENER_SPOOL_MAX_MB", 100, 0.01, 2**20) * 2**20),
+        retention=env.str("LISTENER_RETENTION", "30d"),
+        downsample_retention=env.str("LISTENER_DOWNSAMPLE_RETENTION", "520w"),
+        # Set but empty disables downsampling; unset means the default.
+        downsample_interval=env.raw("LISTENER_DOWNSAMPLE_INTERVAL")
+        if "LISTENER_DOWNSAMPLE_INTERVAL" in env.environ else "1m",
+        stats_interval=env.float("LISTENER_STATS_INTERVAL", 5, 0.1, 3600),
+        log_level=(env.str("LISTENER_LOG_LEVEL", "INFO")).upper(),
+    )
+    _check(settings, env.problems)
+    env.check()
+    return settings
+
+
+def _check(settings, problems):
+    url = urlsplit(settings.influx.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        problems.append(f"INFLUXDB_URL={settings.influx.url!r} must look like http://host:8086")
+    else:
+        try:
+            url.port  # noqa: B018 - urlsplit validates the port lazily
+        except ValueError:
+            problems.append(f"INFLUXDB_URL={settings.influx.url!r} has an invalid port")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", settings.influx.database):
+        problems.append(f"INFLUXDB_DATABASE={settings.influx.database!r} must use only "
+                        "letters, digits, '_', '-' and '.'")
+    if settings.influx.password and not settings.influx.username:
+        problems.append("INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not")
+    if not settings.topics:
+        problems.append("LISTENER_TOPICS names no topic filter")
+    for topic in settings.topics:
+        problem = topic_filter_problem(topic)
+        if problem:
+            problems.append(f"LISTENER_TOPICS: {topic!r}: {problem}")
+    for name, value in (("LISTENER_RETENTION", settings.retention),
+                        ("LISTENER_DOWNSAMPLE_RETENTION", settings.downsample_retention)):
+        if not _DURATION.match(value):
+            problems.append(f"{name}={value!r} must be an InfluxDB duration such as 30d, 520w "
+                            "or INF")
+        elif value != "INF" and duration_seconds(value) < 3600:
+            problems.append(f"{name}={value!r} must be at least 1h (InfluxDB's minimum)")
+    interval = settings.downsample_interval
+    if interval is not None and (interval == "INF" or not _DURATION.match(interval)
+                                 or duration_seconds(interval) < 1):
+        problems.append(f"LISTENER_DOWNSAMPLE_INTERVAL={interval!r} must be a duration of at "
+                        "least 1s such as 1m, or empty to disable downsampling")
+    if settings.log_level not in _LOG_LEVELS:
+        problems.append(f"LISTENER_LOG_LEVEL={settings.log_level!r} must be one of "
+                        + ", ".join(_LOG_LEVELS))

@@ -1,0 +1,234 @@
+"""The writer thread: makes every batch durable, in order, then acknowledges its messages.
+
+A batch goes to InfluxDB while the spool is empty and InfluxDB answers; otherwise it is
+appended to the spool, which is drained in order once InfluxDB is back. Either way its QoS 1
+messages are acknowledged only afterwards. When the spool is full, batches wait in memory
+unacknowledged (the broker holds back further QoS 1 messages) and the batcher reports an
+overload, so new QoS 0 readings are refused and counted rather than filling the memory.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+
+from influxdb.exceptions import InfluxDBClientError
+
+from listener.influx import NotAuthorized, Unavailable
+
+log = logging.getLogger(__name__)
+
+TICK = 0.02            # how often the thread looks at the clock when no batch arrives
+RETRY_MIN = 0.5        # back-off between InfluxDB attempts, doubled up to RETRY_MAX
+RETRY_MAX = 8.0
+HEARTBEAT_EVERY = 1.0
+DRAIN_SEGMENTS_PER_TURN = 20
+
+
+class Writer:
+    def __init__(self, settings, influx, spool, batcher, stats, ack, is_connected):
+        self.settings = settings
+        self.influx = influx
+        self.spool = spool
+        self.batcher = batcher
+        self.stats = stats
+        self._ack = ack
+        self._is_connected = is_connected
+        self.queue = queue.SimpleQueue()
+        self.pending = deque()        # (batch, data) not yet durable, oldest first
+        self.ready = False            # schema set up (or not ours to set up)
+        self._retry_at = 0.0
+        self._delay = RETRY_MIN
+        self._failing = False
+        self._spool_full_logged = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listener-writer", daemon=True)
+
+    def hand_off(self, batch):
+        self.queue.put(batch)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self, timeout=30):
+        """Store or spool everything held, acknowledge it, and end the thread."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    @property
+    def alive(self):
+        return self._thread.is_alive()
+
+    def _run(self):
+        now = time.monotonic()
+        next_stats = now + self.settings.stats_interval
+        next_beat = now
+        while not self._stop.is_set():
+            try:
+                batch = self.queue.get(timeout=TICK)
+            except queue.Empty:
+                batch = None
+            try:
+                self._collect(batch)
+                self._work()
+                now = time.monotonic()
+                if now >= next_stats:
+                    next_stats = now + self.settings.stats_interval
+                    self._write_stats()
+                if now >= next_beat:
+                    next_beat = now + HEARTBEAT_EVERY
+                    self._heartbeat()
+            except Exception:  # noqa: BLE001 - a bug must not stop the thread that stores data
+                log.exception("writer error; continuing")
+                time.sleep(RETRY_MIN)
+        try:
+            self._collect(None, force=True)
+            self._work()
+            self._write_stats()
+            self.settings.heartbeat_path.unlink(missing_ok=True)
+        except Exception:  # noqa: BLE001 - report, then say what could not be saved
+            log.exception("writer error while stopping")
+        if self.pending:
+            lost = sum(len(b.lines) for b, _ in self.pending)
+            log.warning("stopping with %d readings neither stored nor spooled (spool full and "
+                        "InfluxDB unavailable): QoS 1 ones stay unacknowledged for redelivery",
+                        lost)
+
+    def _collect(self, batch, force=False):
+        if batch is not None:
+            self.pending.append((batch, batch.data()))
+        self.batcher.flush_due(force=force)  # queues behind the batches already handed off
+        while True:
+            try:
+                batch = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            self.pending.append((batch, batch.data()))
+
+    def _work(self):
+        if not self.ready and self._may_try():
+            self._setup()
+        if len(self.spool) and self.ready and self._may_try():
+            self._drain()
+        self._store_pending()
+        self._update_gauges()
+
+    def _may_try(self):
+        return time.monotonic() >= self._retry_at
+
+    def _setup(self):
+        settings = self.settings
+        try:
+            self.influx.setup(settings.retention, settings.downsample_retention,
+                              settings.downsample_interval)
+            log.info("database %r ready", settings.influx.database)
+            self.ready = True
+        except NotAuthorized as error:
+            if self.influx.database_exists():
+                log.warning("InfluxDB user %r may not create databases, retention policies or "
+                            "continuous queries; using database %r as it is (run `python -m "
+                            "listener --setup` as an admin to create them): %s",
+                            settings.influx.username, settings.influx.database, error)
+                self.ready = True
+            else:
+                self._failed(f"database {settings.influx.database!r} is missing and user "
+                             f"{settings.influx.username!r} may not create it")
+        except (Unavailable, InfluxDBClientError) as error:
+            self._failed(f"set-up failed: {error}")
+
+    def _drain(self):
+        # A few segments per turn, so that new batches keep being spooled and acknowledged.
+        for _ in range(DRAIN_SEGMENTS_PER_TURN):
+            if not len(self.spool):
+                log.info("spool drained")
+                return
+            data, points, written_at = self.spool.head()
+            try:
+                refused = self.influx.write(data, points)
+            except Unavailable as error:
+                self._failed(error)
+                return
+            self.spool.pop()
+            self._stored(points, refused, (time.time() - written_at) * 1000)
+
+    def _store_pending(self):
+        while self.pending:
+            batch, data = self.pending[0]
+            points = len(batch.lines)
+            if points and not len(self.spool) and self.ready and self._may_try():
+                try:
+                    refused = self.influx.write(data, points)
+                except Unavailable as error:
+                    self._failed(error)
+                else:
+                    self._stored(points, refused, (time.monotonic() - batch.received_at) * 1000)
+                    self._finish(batch)
+                    continue
+            if points and not self._spool(data, points):
+                return
+            self._finish(batch)
+
+    def _spool(self, data, points):
+        try:
+            appended = self.spool.append(data, points)
+        except OSError as error:
+            log.error("cannot write the spool in %s: %s", self.spool.folder, error)
+            appended = False
+        if appended:
+            self.stats.spooled += points
+            self._spool_full_logged = False
+        elif not self._spool_full_logged:
+            self._spool_full_logged = True
+            log.error("spool full (%d bytes): holding readings unacknowledged until InfluxDB "
+                      "is back", self.spool.bytes)
+        return appended
+
+    def _finish(self, batch):
+        log.debug("batch of %d lines, %d acks done", len(batch.lines), len(batch.acks))
+        self.pending.popleft()
+        for mid in batch.acks:
+            self._ack(mid)
+        self.batcher.finished_points += len(batch.lines)
+
+    def _stored(self, points, refused, lag_ms):
+        self.stats.stored += points - refused
+        self.stats.influx_rejected += refused
+        self.stats.lag_ms = lag_ms
+        if self._failing:
+            log.info("InfluxDB is back")
+        self._failing = False
+        self._delay = RETRY_MIN
+
+    def _failed(self, reason):
+        self.stats.retries += 1
+        if getattr(reason, "missing_database", False):
+            self.ready = False  # dropped while we were running: set it up again
+        if not self._failing:
+            log.warning("InfluxDB unavailable, spooling and retrying with back-off: %s", reason)
+        self._failing = True
+        self._retry_at = time.monotonic() + self._delay
+        self._delay = min(self._delay * 2, RETRY_MAX)
+
+    def _update_gauges(self):
+        self.stats.spool_bytes = self.spool.bytes
+        self.stats.spool_points = self.spool.points
+        self.stats.pending_points = self.batcher.held_points
+
+    def _write_stats(self):
+        self.stats.log_rejections(self.settings.stats_interval)
+        self._update_gauges()
+        if not (self.ready and not self._failing and self._may_try()):
+            return
+        line = self.stats.line(self.settings.mqtt.client_id, time.time_ns())
+        try:
+            self.influx.write((line + "\n").encode(), 1)
+        except Unavailable as error:
+            self._failed(error)
+
+    def _heartbeat(self):
+        if self._is_connected():
+            try:
+                self.settings.heartbeat_path.touch()
+            except OSError as error:
+                log.warning("cannot write the heartbeat file: %s", error)
