@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from devstack import servers
 from devstack.servers import InfluxDB, Mosquitto, ServerMissing, free_port
 
 SERVER_FIXTURES = {"mosquitto", "mosquitto_factory", "influxdb", "influxdb_factory"}
@@ -18,6 +19,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if a test left a server or service running (they must be closed)."""
+    leftovers = [s for s in servers._live if s.running]
+    if leftovers:
+        names = ", ".join(f"{s.name} (pid {s.process.pid})" for s in leftovers)
+        print(f"\nprocesses left running by the tests: {names}")
+        session.exitstatus = 1
 
 
 def _require(server_class, **kwargs):

@@ -1,4 +1,4 @@
-// Command lines of sensor-sim and indicator-sim (see /docs/firmware.md and DESIGN.md).
+// Command lines of sensor-sim and indicator-sim (see the README, Firmware, and DESIGN.md).
 #pragma once
 
 #include <cstdint>

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 DATABASE = "test"
 
 
-# The broker settings docs/listener.md recommends (mosquitto's default max_queued_messages of
+# The broker settings the README (Listener) recommends (mosquitto's default max_queued_messages of
 # 1000 drops the rest of a burst); max_inflight_messages stays at its default of 20 so the
 # tests exercise the listener's handling of a small window.
 BROKER_CONFIG = """\
