@@ -2,7 +2,6 @@
 // "LED green", "LED red" or "LED unknown" on stdout at every change of what the LEDs show.
 #include <cstdio>
 
-#include "alertloop/connection.h"
 #include "alertloop/indicator_app.h"
 #include "alertloop/log.h"
 #include "mosquitto_link.h"
@@ -11,7 +10,6 @@
 
 namespace {
 
-const int kKeepaliveS = 15;
 const int kTickMs = 20;
 
 class NoLeds : public alertloop::Leds {
@@ -21,28 +19,16 @@ class NoLeds : public alertloop::Leds {
 
 int run(const host::SimOptions &options) {
   host::MonotonicClock clock;
-  host::LoopbackNetwork network;
-  host::MosquittoLink link(options.host, options.port, kKeepaliveS);
   NoLeds leds;
 
   alertloop::IndicatorSettings settings;
   settings.device_id = options.device_id.c_str();
   settings.alert_topic = options.topic.c_str();
   settings.webhook_status_topic = options.webhook_status_topic.c_str();
-  char status_topic[alertloop::kTopicSize];
-  if (!alertloop::format_topic(settings.status_root, settings.device_id, nullptr, status_topic,
-                               sizeof(status_topic))) {
-    alertloop::log_line("--device-id is too long");
-    return 2;
-  }
-  alertloop::ConnectOptions connect{options.device_id.c_str(), options.username.c_str(),
-                                    options.password.c_str(), status_topic, "offline"};
-  alertloop::ConnectionSettings connection_settings;
-  connection_settings.backoff_initial_ms = 100;
-  connection_settings.backoff_max_ms = options.backoff_max_ms;
-  connection_settings.connect_timeout_ms = 5000;
-  alertloop::ConnectionManager connection(network, link, connect, connection_settings);
-  alertloop::IndicatorApp app(clock, leds, link, connection, settings);
+  host::SimConnection connection(options, settings.status_root);
+  if (!connection.ok()) return 2;
+  host::MosquittoLink &link = connection.link();
+  alertloop::IndicatorApp app(clock, leds, link, connection.manager(), settings);
   link.set_sink(&app);
 
   bool printed = false;

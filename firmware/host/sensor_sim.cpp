@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include "adc_lines.h"
-#include "alertloop/connection.h"
 #include "alertloop/log.h"
 #include "alertloop/sensor_app.h"
 #include "mosquitto_link.h"
@@ -12,33 +11,20 @@
 
 namespace {
 
-const int kKeepaliveS = 15;
 const int kTickMs = 5;
 
 int run(const host::SimOptions &options) {
   host::MonotonicClock clock;
   host::SystemWallClock wall_clock;
-  host::LoopbackNetwork network;
   host::LineAdc adc;
-  host::MosquittoLink link(options.host, options.port, kKeepaliveS);
 
   alertloop::SensorSettings settings;
   settings.device_id = options.device_id.c_str();
   settings.schedule.interval_ms = options.interval_ms;
-  char status_topic[alertloop::kTopicSize];
-  if (!alertloop::format_topic(settings.status_root, settings.device_id, nullptr, status_topic,
-                               sizeof(status_topic))) {
-    alertloop::log_line("--device-id is too long");
-    return 2;
-  }
-  alertloop::ConnectOptions connect{options.device_id.c_str(), options.username.c_str(),
-                                    options.password.c_str(), status_topic, "offline"};
-  alertloop::ConnectionSettings connection_settings;
-  connection_settings.backoff_initial_ms = 100;
-  connection_settings.backoff_max_ms = options.backoff_max_ms;
-  connection_settings.connect_timeout_ms = 5000;
-  alertloop::ConnectionManager connection(network, link, connect, connection_settings);
-  alertloop::SensorApp app(clock, wall_clock, adc, link, connection, settings);
+  host::SimConnection connection(options, settings.status_root);
+  if (!connection.ok()) return 2;
+  host::MosquittoLink &link = connection.link();
+  alertloop::SensorApp app(clock, wall_clock, adc, link, connection.manager(), settings);
 
   bool stdin_open = true;
   while (!host::stop_requested()) {

@@ -180,3 +180,28 @@ TEST_CASE("the reboot clock restarts from the moment a connected link is lost") 
   CHECK_FALSE(manager.should_reboot(159999));
   CHECK(manager.should_reboot(160000));
 }
+
+TEST_CASE("retries, the connect timeout and the reboot clock survive millis() wrapping") {
+  const uint32_t start = 0xFFFFFF00u;  // 256 ms before millis() wraps to 0
+  Rig rig;
+  rig.mqtt.accept = false;
+  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  std::vector<uint32_t> attempt_offsets;
+  for (uint32_t offset = 0; offset <= 800; offset++) {
+    int before = rig.mqtt.connects;
+    manager.loop(start + offset);
+    if (rig.mqtt.connects != before) attempt_offsets.push_back(offset);
+  }
+  CHECK(attempt_offsets == std::vector<uint32_t>{0, 100, 300, 700});
+  CHECK_FALSE(manager.should_reboot(start + 59999));
+  CHECK(manager.should_reboot(start + 60000));
+
+  rig.mqtt.accept = true;
+  rig.mqtt.async = true;
+  manager.loop(start + 1100);
+  CHECK(manager.phase() == ConnectionPhase::kConnecting);
+  manager.loop(start + 2099);
+  CHECK(manager.phase() == ConnectionPhase::kConnecting);
+  manager.loop(start + 2100);
+  CHECK(manager.phase() == ConnectionPhase::kWaiting);
+}

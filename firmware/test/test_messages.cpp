@@ -17,6 +17,28 @@ TEST_CASE("device ids are the board prefix and the last 3 MAC bytes in lower-cas
   CHECK_FALSE(format_device_id("esp32", mac, small, sizeof(small)));
 }
 
+TEST_CASE("device ids that work as client ids and inside topics") {
+  struct Case {
+    const char *name;
+    const char *id;
+    bool ok;
+  } cases[] = {
+      {"made from the MAC", "esp32-a1b2c3", true},
+      {"configured name", "pot sensor 1", true},
+      {"empty", "", false},
+      {"null", nullptr, false},
+      {"slash makes another topic level", "kitchen/pot", false},
+      {"single-level wildcard", "pot+", false},
+      {"multi-level wildcard", "pot#", false},
+      {"longest that fits", "123456789012345678901234567890123456789", true},
+      {"one too long", "1234567890123456789012345678901234567890", false},
+  };
+  for (const auto &c : cases) {
+    CAPTURE(c.name);
+    CHECK(device_id_ok(c.id) == c.ok);
+  }
+}
+
 TEST_CASE("topics") {
   struct Case {
     const char *name;
@@ -142,6 +164,9 @@ TEST_CASE("secrets check names every missing setting in one message") {
        "missing or invalid in secrets.ini: wifi_ssid, mqtt_host, mqtt_port"},
       {"bad port", {"home", "pw", "broker.lan", "18 83"}, false,
        "missing or invalid in secrets.ini: mqtt_port"},
+      {"configured device id", {"home", "pw", "broker.lan", "1883", "pot-1"}, true, ""},
+      {"device id with a wildcard", {"home", "pw", "broker.lan", "1883", "pot#1"}, false,
+       "missing or invalid in secrets.ini: device_id"},
   };
   for (const auto &c : cases) {
     CAPTURE(c.name);

@@ -10,7 +10,9 @@
 #include <ESP8266WiFi.h>
 #endif
 
+#include "alertloop/connection.h"
 #include "alertloop/hal.h"
+#include "alertloop/messages.h"
 
 // Settings compiled in from secrets.ini by platformio.ini's build_flags (see secrets.ini.example).
 #ifndef ALERTLOOP_WIFI_SSID
@@ -57,13 +59,35 @@ static const uint16_t kMqttBufferSize = 512;
 static const uint32_t kRebootAfterMs = 10UL * 60UL * 1000UL;
 static const uint32_t kConfigReminderMs = 5000;
 
-void log_to_serial(const char *line);
+// What both boards do around their app in setup() and loop(): the serial log, the check of the
+// settings from secrets.ini, the device id, the reconnect state machine with its Last Will, the
+// "not started" reminder and the reboot after a long time offline.
+class Runner {
+ public:
+  explicit Runner(const char *name) : name_(name) {}
 
-// The configured device id, or "<prefix>-<last 3 MAC bytes>".
-void device_id(const char *prefix, char *out, size_t size);
+  // Starts the serial log and checks the settings. false: the board cannot run (it says why).
+  bool begin();
+  // The device id (configured, or "<mac_prefix>-<last 3 MAC bytes>") and the reconnect state
+  // machine, with "offline" retained as Last Will on <status root>/<device id>.
+  alertloop::ConnectionManager &connection(alertloop::Network &network, alertloop::MqttLink &link,
+                                           const char *mac_prefix);
+  const char *device_id() const { return device_id_; }
+  // Ends setup(): `topics_ok` is the app's; false leaves the board not started.
+  bool started(bool topics_ok);
+  // Call first in loop(). false while not started (repeating why every few seconds). Reboots the
+  // board after kRebootAfterMs offline.
+  bool keep_running(uint32_t now_ms);
 
-// Prints the missing secrets and returns false when the board cannot run.
-bool secrets_ok(char *problem, size_t size);
+ private:
+  const char *name_;
+  char problem_[128] = "";
+  char device_id_[alertloop::kDeviceIdSize] = "";
+  char status_topic_[alertloop::kTopicSize] = "";
+  alertloop::ConnectionManager *connection_ = nullptr;
+  bool running_ = false;
+  uint32_t last_reminder_ms_ = 0;
+};
 
 class ArduinoClock : public alertloop::Clock {
  public:

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "alertloop/messages.h"
+
 namespace alertloop {
 
 uint16_t parse_port(const char *text) {
@@ -19,12 +21,15 @@ uint16_t parse_port(const char *text) {
 static bool empty(const char *text) { return text == nullptr || *text == '\0'; }
 
 bool check_secrets(const BoardSecrets &secrets, char *out, size_t size) {
-  const char *problems[4];
+  const char *problems[5];
   size_t count = 0;
   if (empty(secrets.wifi_ssid)) problems[count++] = "wifi_ssid";
   if (secrets.wifi_password == nullptr) problems[count++] = "wifi_password";
   if (empty(secrets.mqtt_host)) problems[count++] = "mqtt_host";
   if (parse_port(secrets.mqtt_port) == 0) problems[count++] = "mqtt_port";
+  if (!empty(secrets.device_id) && !device_id_ok(secrets.device_id)) {
+    problems[count++] = "device_id";
+  }
   if (count == 0) return true;
   int written = snprintf(out, size, "missing or invalid in secrets.ini:");
   for (size_t i = 0; i < count && written >= 0 && static_cast<size_t>(written) < size; i++) {

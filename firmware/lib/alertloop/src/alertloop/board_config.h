@@ -12,6 +12,7 @@ struct BoardSecrets {
   const char *wifi_password;
   const char *mqtt_host;
   const char *mqtt_port;  // decimal text, as it comes from secrets.ini
+  const char *device_id = nullptr;  // optional: empty or nullptr for one made from the MAC
 };
 
 // 1-65535, or 0 when `text` is not such a number.

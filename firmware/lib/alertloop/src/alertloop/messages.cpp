@@ -13,6 +13,12 @@ bool format_device_id(const char *prefix, const uint8_t mac[6], char *out, size_
   return fits(snprintf(out, size, "%s-%02x%02x%02x", prefix, mac[3], mac[4], mac[5]), size);
 }
 
+bool device_id_ok(const char *id) {
+  if (id == nullptr) return false;
+  size_t length = strlen(id);
+  return length > 0 && length < kDeviceIdSize && strpbrk(id, "/+#") == nullptr;
+}
+
 bool format_topic(const char *root, const char *device, const char *measurement, char *out,
                   size_t size) {
   int written = measurement == nullptr

@@ -14,6 +14,9 @@ static const size_t kPayloadSize = 96;
 // "<prefix>-" followed by the last 3 MAC bytes in lower-case hex, e.g. "esp32-a1b2c3".
 bool format_device_id(const char *prefix, const uint8_t mac[6], char *out, size_t size);
 
+// Usable as a client id and inside topics: 1 to kDeviceIdSize - 1 characters, none of / + #.
+bool device_id_ok(const char *id);
+
 // "<root>/<device>" or "<root>/<device>/<measurement>" (measurement may be nullptr).
 bool format_topic(const char *root, const char *device, const char *measurement, char *out,
                   size_t size);
