@@ -25,19 +25,29 @@ class LedReporter(threading.Thread):
 
     def __init__(self, loop):
         super().__init__(daemon=True)
-        self.loop, self.moved_at, self.stop = loop, time.monotonic(), threading.Event()
+        self.loop, self.moved_at, self.stop = loop, None, threading.Event()
+        self.seen, self.lock = 0, threading.Lock()
 
     def moved(self):
-        self.moved_at = time.monotonic()
+        """Print what the last move caused, then restart the clock for the next one."""
+        with self.lock:
+            self.flush()
+            self.moved_at = time.monotonic()
 
-    def run(self):
-        seen = 0
-        while not self.stop.wait(0.005):
-            shown = self.loop.leds()
-            for colour in shown[seen:]:
+    def flush(self):
+        shown = self.loop.leds()
+        for colour in shown[self.seen:]:
+            if self.moved_at is None:
+                say(f"  LED {colour:<8} at start-up")
+            else:
                 since = time.monotonic() - self.moved_at
                 say(f"  LED {colour:<8} {since:6.2f} s after the pot moved")
-            seen = len(shown)
+        self.seen = len(shown)
+
+    def run(self):
+        while not self.stop.wait(0.005):
+            with self.lock:
+                self.flush()
 
 
 def say(text):
@@ -71,16 +81,21 @@ def run(args):
             f"webhook {loop.webhook_url}")
         reporter = LedReporter(loop)
         reporter.start()
-        for name, raw, colour in STAGES:
-            say(f"stage: {name} (ADC {raw}), expecting {colour}")
-            reporter.moved()
-            loop.set_pot(raw)
-            loop.wait_for_led(colour, timeout=args.timeout)
-        say("the loop went green -> red -> green")
-        if args.interactive:
-            interactive(loop, reporter)
-        reporter.stop.set()
-        reporter.join()
+        try:
+            for name, raw, colour in STAGES:
+                reporter.moved()
+                say(f"stage: {name} (ADC {raw}), expecting {colour}")
+                loop.set_pot(raw)
+                loop.wait_for_led(colour, timeout=args.timeout)
+            with reporter.lock:
+                reporter.flush()
+            say("the loop went green -> red -> green")
+            if args.interactive:
+                interactive(loop, reporter)
+        finally:
+            # Silence the reporter before the parts stop (the LED then shows "unknown").
+            reporter.stop.set()
+            reporter.join()
     say("stopped every process")
     return 0
 

@@ -7,6 +7,7 @@ stopping the real process. close() stops it and deletes its folder.
 import atexit
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -22,20 +23,51 @@ LOOPBACK = "127.0.0.1"
 _live = set()
 
 
+try:
+    # Loaded here, not in the forked child: dlopen() after fork() can deadlock when another
+    # thread (a paho loop) held the loader's lock.
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
 def _die_with_parent():
     """In the child before exec: get SIGKILL when the process that started us dies, so that a
     killed test run or demo leaves no server behind (Linux prctl PR_SET_PDEATHSIG)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)
 
 
 class ServerMissing(RuntimeError):
     """The server binary is not installed (run `make deps`)."""
 
 
+def _ephemeral_low():
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _bindable(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port():
+    """A free loopback port, below the kernel's ephemeral range when there is room: a port from
+    bind(0) can be taken as the local end of some outgoing connection before the server binds
+    it, or while a stopped server waits to be restarted on it."""
+    low = _ephemeral_low()
+    if low and low > 20000:
+        for _ in range(100):
+            port = random.randrange(10000, low)
+            if _bindable(port):
+                return port
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]

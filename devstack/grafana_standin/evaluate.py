@@ -4,7 +4,7 @@ Each series the query returns is an alert instance, keyed by its labels. An inst
 Normal -> Pending (while `for` has not elapsed) -> Alerting, and back to Normal when the
 condition no longer holds ("resolved"). A series that disappears is resolved after two
 evaluations, as Grafana marks it stale. No data and query errors follow the rule's
-noDataState / execErrState.
+noDataState / execErrState (OK, Alerting and KeepLast apply to every existing instance).
 """
 
 import hashlib
@@ -110,9 +110,12 @@ class RuleEvaluator:
         if state == "KeepLast":
             return None
         if state in ("OK", "Alerting"):
-            # One instance with the rule's own labels; per-series instances go stale.
-            return {fingerprint(self.base_labels()): (self.base_labels(), state == "Alerting",
-                                                      None)}
+            # Grafana (10.3+, alertingNoDataErrorExecution) applies the state to every existing
+            # instance; only a rule with none gets one instance with the rule's own labels.
+            met = state == "Alerting"
+            if self.instances:
+                return {fp: (i.labels, met, None) for fp, i in self.instances.items()}
+            return {fingerprint(self.base_labels()): (self.base_labels(), met, None)}
         labels = {**self.rule.labels, "alertname": alertname, "rulename": self.rule.title,
                   "grafana_folder": self.rule.folder,
                   "datasource_uid": self.rule.query.datasource_uid,

@@ -16,6 +16,8 @@ EVALUATORS = {"gt": 1, "lt": 1, "within_range": 2, "outside_range": 2}
 NO_DATA_STATES = {"NoData", "Alerting", "OK", "KeepLast"}
 ERROR_STATES = {"Error", "Alerting", "OK", "KeepLast"}
 MACROS = {"$timeFilter", "$__interval", "$__interval_ms"}
+RULE_KEYS = {"uid", "title", "condition", "data", "for", "noDataState", "execErrState", "labels",
+             "annotations", "isPaused", "dashboardUid", "panelId"}
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -79,6 +81,9 @@ def load_rules(path):
 def _rule(file, group, raw):
     where = f"{file.name}: rule {raw.get('uid') or raw.get('title')!r}"
     try:
+        unknown = set(raw) - RULE_KEYS
+        if unknown:
+            raise UnsupportedRule(f"rule settings {sorted(unknown)} are not implemented")
         if raw.get("isPaused"):
             raise UnsupportedRule("paused rules are not evaluated")
         steps = {step["refId"]: step for step in raw["data"]}

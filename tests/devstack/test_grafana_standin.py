@@ -72,6 +72,9 @@ UNSUPPORTED = [
         "evaluator": {"type": "gt", "params": [75]},
         "unloadEvaluator": {"type": "lt", "params": [70]}}]), "unloadEvaluator"),
     ("paused", lambda r: r.update(isPaused=True), "paused"),
+    ("keep firing for", lambda r: r.update(keepFiringFor="1m"), "keepFiringFor"),
+    ("simplified routing", lambda r: r.update(notification_settings={"receiver": "x"}),
+     "notification_settings"),
     ("bad no-data state", lambda r: r.update(noDataState="Maybe"), "noDataState"),
     ("undefined condition", lambda r: r.update(condition="Z"), "refId 'Z'"),
     ("bad duration", lambda r: r.update({"for": "soon"}), "invalid duration"),
@@ -141,14 +144,24 @@ def test_pending_for_delays_firing():
     assert [i.state for i in evaluator.evaluate(series(a=[90]), now=20)] == [ALERTING]
 
 
-def test_a_silent_device_resolves_after_two_evaluations_with_no_data_ok():
+def test_a_silent_device_resolves_after_two_evaluations():
+    [rule] = load_rules(PROVISIONED)
+    evaluator = RuleEvaluator(rule)
+    evaluator.evaluate(series(a=[90], b=[10]), now=0)
+    assert evaluator.evaluate(series(b=[10]), now=10) == []
+    changed = evaluator.evaluate(series(b=[10]), now=20)
+    assert [(i.labels.get("device"), i.state) for i in changed] == [("a", NORMAL)]
+
+
+def test_no_data_ok_resolves_every_instance_at_once():
     [rule] = load_rules(PROVISIONED)
     assert rule.no_data_state == "OK"
     evaluator = RuleEvaluator(rule)
-    evaluator.evaluate(series(a=[90]), now=0)
-    assert evaluator.evaluate([], now=10) == []
-    changed = evaluator.evaluate([], now=20)
-    assert [(i.labels.get("device"), i.state) for i in changed] == [("a", NORMAL)]
+    evaluator.evaluate(series(a=[90], b=[95]), now=0)
+    changed = evaluator.evaluate([], now=10)
+    assert sorted((i.labels.get("device"), i.state) for i in changed) == [
+        ("a", NORMAL), ("b", NORMAL)]
+    assert evaluator.firing() == []
 
 
 def test_query_errors_keep_the_last_state():
