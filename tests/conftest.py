@@ -22,11 +22,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Fail the run if a test left a server or service running (they must be closed)."""
-    leftovers = [s for s in servers._live if s.running]
+    """Fail the run if a test left a server or service unclosed: still running, or its
+    temporary folder still on disk (close() stops it and removes the folder)."""
+    leftovers = sorted(f"{s.name} ({'running' if s.running else 'stopped'}, {s.workdir})"
+                       for s in servers._live)
     if leftovers:
-        names = ", ".join(f"{s.name} (pid {s.process.pid})" for s in leftovers)
-        print(f"\nprocesses left running by the tests: {names}")
+        print("\nleft behind by the tests (call close()): " + ", ".join(leftovers))
         session.exitstatus = 1
 
 
