@@ -57,13 +57,11 @@ class Listener:
             publish_offline(self.client, self.settings.mqtt)
         self.client.disconnect()
         self.client.loop_stop()
+        if not self.writer.alive:
+            self.writer.store_late()
         log.info("stopped: %d received, %d stored, %d spooled, %d rejected",
                  self.stats.received, self.stats.stored, self.stats.spooled,
                  sum(self.stats.rejected.values()))
-
-    @property
-    def healthy(self):
-        return self.client.is_connected() and self.writer.alive
 
     def _hand_off(self, batch):
         self.writer.hand_off(batch)

@@ -4,6 +4,7 @@ for good", so one bad point can never block the rest."""
 
 import logging
 import re
+from contextlib import contextmanager
 
 import requests
 from influxdb import InfluxDBClient
@@ -50,14 +51,10 @@ class Influx:
         Raises Unavailable when the whole batch should be retried later.
         """
         try:
-            self.client.request(url="write", method="POST", params=self._params, data=data,
-                                expected_response_code=204, headers=self._headers)
+            with self._retryable():
+                self.client.request(url="write", method="POST", params=self._params, data=data,
+                                    expected_response_code=204, headers=self._headers)
             return 0
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-            raise Unavailable(f"cannot reach {self.settings.url}: {type(error).__name__}") \
-                from error
-        except InfluxDBServerError as error:
-            raise Unavailable(f"server error: {_text(error.content)}") from error
         except InfluxDBClientError as error:
             body = error.content if isinstance(error.content, bytes) else str(error).encode()
             if error.code == 404:
@@ -73,21 +70,29 @@ class Influx:
         """Create or update the database, policies and continuous query; safe to repeat."""
         database = self.settings.database
         try:
-            self._query(f'CREATE DATABASE "{database}"')
-            policies = {p["name"]: p for p in self.client.get_list_retention_policies(database)}
-            self._policy(RAW_POLICY, retention, default=True, exists=RAW_POLICY in policies)
-            self._policy(DOWNSAMPLED_POLICY, downsample_retention, default=False,
-                         exists=DOWNSAMPLED_POLICY in policies)
-            self._continuous_query(downsample_interval)
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-            raise Unavailable(f"cannot reach {self.settings.url}: {type(error).__name__}") \
-                from error
-        except InfluxDBServerError as error:
-            raise Unavailable(f"server error: {_text(error.content)}") from error
+            with self._retryable():
+                self._query(f'CREATE DATABASE "{database}"')
+                policies = {p["name"]: p
+                            for p in self.client.get_list_retention_policies(database)}
+                self._policy(RAW_POLICY, retention, default=True, exists=RAW_POLICY in policies)
+                self._policy(DOWNSAMPLED_POLICY, downsample_retention, default=False,
+                             exists=DOWNSAMPLED_POLICY in policies)
+                self._continuous_query(downsample_interval)
         except InfluxDBClientError as error:
             if error.code in (401, 403) or "privilege" in str(error):
                 raise NotAuthorized(str(error)) from error
             raise
+
+    @contextmanager
+    def _retryable(self):
+        """Turn the errors worth retrying later (network, 5xx) into Unavailable."""
+        try:
+            yield
+        except requests.exceptions.RequestException as error:  # connection, timeout, protocol
+            raise Unavailable(f"cannot reach {self.settings.url}: {type(error).__name__}") \
+                from error
+        except InfluxDBServerError as error:
+            raise Unavailable(f"server error: {_text(error.content)}") from error
 
     def database_exists(self):
         try:

@@ -56,6 +56,15 @@ class Writer:
         self._stop.set()
         self._thread.join(timeout)
 
+    def store_late(self):
+        """Once the client has stopped: store or spool what arrived during the final flush.
+
+        paho delivers messages until it disconnects; QoS 0 ones would be lost otherwise. The
+        acknowledgements of late QoS 1 ones cannot be sent, so the broker redelivers them.
+        """
+        self._collect(None, force=True)
+        self._store_pending()
+
     @property
     def alive(self):
         return self._thread.is_alive()

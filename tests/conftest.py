@@ -6,6 +6,8 @@ skips those tests; in CI (CI=true) it fails them.
 """
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -13,6 +15,19 @@ from devstack import servers
 from devstack.servers import InfluxDB, Mosquitto, ServerMissing, free_port
 
 SERVER_FIXTURES = {"mosquitto", "mosquitto_factory", "influxdb", "influxdb_factory"}
+
+
+def pytest_configure(config):
+    """Each session gets its own temporary root, removed at the end: concurrent sessions would
+    otherwise prune each other's folders under /tmp/pytest-of-<user>."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="alertloop-pytest-")
+        config._alertloop_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_alertloop_basetemp", None):
+        shutil.rmtree(config._alertloop_basetemp, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -2,6 +2,7 @@
 crashes, outages, restarts, SIGTERM and shared subscriptions."""
 
 import json
+import re
 import threading
 import time
 
@@ -95,6 +96,21 @@ def test_bad_payloads_are_counted_and_good_ones_stored(listener_factory, publish
     assert "rejected 1 too_large payloads" in listener.log()
 
 
+def test_a_point_influxdb_refuses_does_not_drop_the_rest_of_its_batch(listener, publisher, db):
+    publisher.publish("sensors/mix/pot", b"0")
+    wait_count(db, 1, service=listener)
+    db.write_points([{"measurement": "temp", "tags": {"device": "old"}, "fields": {"value": "x"}}])
+    for i in range(1, 20):  # one window of unacknowledged messages: normally one batch
+        topic = "sensors/mix/temp" if i == 10 else "sensors/mix/pot"
+        publisher.client.publish(topic, str(i).encode(), qos=1)
+    publisher.publish("sensors/mix/pot", b"20")
+    assert wait_count(db, 20, service=listener) == 20
+    wait_until(lambda: latest_stats(db).get("stored") == 20, 10)
+    stats = latest_stats(db)
+    assert (stats["influx_rejected"], stats["retries"], stats["spooled"]) == (1, 0, 0)
+    assert "InfluxDB refused 1 of" in listener.log()
+
+
 def _publish_stream(publisher, count_, topic="sensors/crash/pot", pause_every=50):
     for seq in range(count_):
         payload = json.dumps({"value": seq, "ts": TS + seq, "seq": seq})
@@ -159,6 +175,32 @@ def test_sigterm_flushes_what_it_holds_and_says_offline(listener_factory, publis
     assert running.stop() == 0
     assert count(db) == 50
     status_probe.wait_for("status/listener", "offline")
+
+
+def test_sigterm_mid_stream_stores_every_reading_it_received(listener_factory, publisher, db):
+    running = listener_factory()
+    stop = threading.Event()
+
+    def stream():
+        seq = 0
+        while not stop.is_set():
+            payload = json.dumps({"value": seq, "ts": TS + seq, "seq": seq})
+            publisher.client.publish("sensors/late/pot", payload, qos=0)
+            seq += 1
+            if seq % 200 == 0:
+                time.sleep(0.001)  # let the publisher's network thread keep up
+    streaming = threading.Thread(target=stream)
+    streaming.start()
+    try:
+        wait_until(lambda: count(db) > 500, 20, interval=0.05)
+        assert running.stop() == 0
+    finally:
+        stop.set()
+        streaming.join()
+    received = re.search(r"stopped: (\d+) received", running.log())
+    assert received, running.log()
+    spooled = sum(p.read_bytes().count(b"\n") for p in running.spool_dir.glob("*.lp"))
+    assert count(db) + spooled == int(received.group(1))
 
 
 def test_sigterm_while_influxdb_is_down_spools_for_the_next_run(listener_factory, publisher,
