@@ -8,25 +8,15 @@ import time
 
 import requests
 
-from bench.figures import LineFollower, report_latencies
-from devstack.grafana_standin.evaluate import ALERTING, NORMAL, Instance, notification
-from devstack.grafana_standin.rules import load_rules
-from devstack.loop import ROOT, Loop
+from bench.figures import LineFollower, grafana_bodies, report_latencies
+from devstack.loop import Loop
 
 ALTERNATIONS = 100
 
 
-def bodies(device="bench01"):
-    [rule] = load_rules(ROOT / "grafana" / "provisioning" / "alerting")
-    labels = {"alertname": rule.title, "grafana_folder": rule.folder, "device": device}
-    firing = Instance(labels=labels, state=ALERTING, starts_at=1.0)
-    resolved = Instance(labels=labels, state=NORMAL, starts_at=1.0, ends_at=2.0)
-    return notification(rule, [firing]), notification(rule, [resolved])
-
-
 def main():
     print(f"loop latency: webhook POST -> indicator LED change, {ALTERNATIONS} alternations")
-    firing, resolved = bodies()
+    firing, resolved = grafana_bodies()
     with Loop(parts={"webhook", "indicator"}) as loop:
         session = requests.Session()
         session.auth = loop.webhook_auth

@@ -15,27 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench.figures import percentile, report, report_latencies
+from bench.figures import grafana_bodies, percentile, report, report_latencies
 from devstack.servers import Mosquitto, Service, free_port, port_open
 from devstack.wait import wait_until
 from webhook.auth import sign
 
 REPO = Path(__file__).resolve().parents[1]
 USER, PASSWORD, SECRET = "bench", "bench-password", "bench-hmac-secret"
-
-
-def notification(status):
-    return {
-        "receiver": "alertloop", "status": status, "orgId": 1, "version": "1",
-        "groupKey": "{}:{alertname=\"Pot high\"}",
-        "alerts": [{
-            "status": status,
-            "labels": {"alertname": "Pot high", "device": "esp32-bench"},
-            "annotations": {"summary": "Potentiometer above threshold"},
-            "startsAt": "2024-05-13T15:46:06Z", "endsAt": "0001-01-01T00:00:00Z",
-            "fingerprint": "b3nch0000000001",
-        }],
-    }
 
 
 def run(requests, use_hmac):
@@ -55,7 +41,7 @@ def run(requests, use_hmac):
             connection.connect()
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-            bodies = [json.dumps(notification(s)).encode() for s in ("firing", "resolved")]
+            bodies = [json.dumps(body).encode() for body in grafana_bodies()]
 
             def post(body):
                 headers = {"Authorization": f"Basic {token}",

@@ -32,6 +32,16 @@ def broker_settings():
     return "\n".join(line for line in lines if line.split(" ", 1)[0] in wanted)
 
 
+def led_states(log_path):
+    """Every LED state an indicator simulator printed to its log, e.g. ['unknown', 'green']."""
+    try:
+        text = Path(log_path).read_text(errors="replace")
+    except OSError:
+        return []
+    return [line[len(LED_PREFIX):].strip() for line in text.splitlines()
+            if line.startswith(LED_PREFIX)]
+
+
 def http_ok(url):
     try:
         with urllib.request.urlopen(url, timeout=0.5) as answer:  # noqa: S310
@@ -154,21 +164,15 @@ class Loop:
         self.sensor.process.stdin.flush()
 
     def leds(self):
-        """Every LED state the indicator simulator printed so far, e.g. ['unknown', 'green']."""
-        try:
-            text = self.indicator.log_path.read_text(errors="replace")
-        except OSError:
-            return []
-        return [line[len(LED_PREFIX):].strip() for line in text.splitlines()
-                if line.startswith(LED_PREFIX)]
+        return led_states(self.indicator.log_path)
 
     def led(self):
         shown = self.leds()
         return shown[-1] if shown else None
 
-    def wait_for_led(self, colour, timeout=30, after=0):
-        """Wait until the indicator's latest state is `colour`, seen after `after` LED lines."""
-        return wait_until(lambda: len(self.leds()) > after and self.led() == colour, timeout,
+    def wait_for_led(self, colour, timeout=30):
+        """Wait until the indicator's latest state is `colour`."""
+        return wait_until(lambda: self.led() == colour, timeout,
                           message=f"indicator never showed {colour}; it showed {self.leds()}")
 
     def stored_readings(self):

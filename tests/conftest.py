@@ -12,7 +12,7 @@ import tempfile
 import pytest
 
 from devstack import servers
-from devstack.servers import InfluxDB, Mosquitto, ServerMissing, free_port
+from devstack.servers import InfluxDB, Mosquitto, ServerMissing
 
 SERVER_FIXTURES = {"mosquitto", "mosquitto_factory", "influxdb", "influxdb_factory"}
 
@@ -94,8 +94,3 @@ def influxdb_factory():
 def influxdb(influxdb_factory):
     """A running InfluxDB 1.x without authentication."""
     return influxdb_factory()
-
-
-@pytest.fixture
-def unused_port():
-    return free_port()

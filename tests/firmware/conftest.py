@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.loop import led_states
 from devstack.servers import Service
 from devstack.wait import wait_until
 
@@ -43,15 +44,15 @@ class Sim:
         except FileNotFoundError:
             return []
 
-    def led_lines(self):
-        return [line for line in self.output_lines() if line.startswith("LED ")]
+    def leds(self):
+        return led_states(self.service.log_path)
 
     def wait_for_led(self, state, count=None, timeout=10):
-        """Wait until the last LED line is `LED <state>` (and there are `count` lines, if given)."""
+        """Wait until the last LED state is `state` (and there are `count` of them, if given)."""
         def shown():
-            lines = self.led_lines()
-            return lines and lines[-1] == f"LED {state}" and (count is None or len(lines) == count)
-        wait_until(shown, timeout, message=f"indicator never showed {state}: {self.led_lines()}")
+            states = self.leds()
+            return states and states[-1] == state and (count is None or len(states) == count)
+        wait_until(shown, timeout, message=f"indicator never showed {state}: {self.leds()}")
 
     def send(self, *lines):
         self.service.process.stdin.write("".join(f"{line}\n" for line in lines).encode())

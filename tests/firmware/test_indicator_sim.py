@@ -35,8 +35,7 @@ def test_led_follows_alert_state_bad_payload_and_broker_outage(mosquitto, start_
     mosquitto.start()
     # Back to the retained state, which it subscribes to again on the new connection.
     sim.wait_for_led("red", count=7, timeout=15)
-    assert sim.led_lines() == ["LED unknown", "LED red", "LED green", "LED unknown", "LED red",
-                               "LED unknown", "LED red"]
+    assert sim.leds() == ["unknown", "red", "green", "unknown", "red", "unknown", "red"]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +66,7 @@ def test_no_state_yet_is_unknown_and_a_later_state_is_shown(mosquitto, start_sim
     # The indicator says online only after subscribing, so a live message now reaches it.
     wait_until(lambda: read_retained(mosquitto.host, mosquitto.port, status) == b"online", 10)
     wait_until(lambda: any("no alert state yet" in line for line in sim.output_lines()), 10)
-    assert sim.led_lines() == ["LED unknown"]
+    assert sim.leds() == ["unknown"]
     with Probe(mosquitto.host, mosquitto.port) as probe:
         probe.publish(topic, "1", retain=False)
         sim.wait_for_led("red")
