@@ -25,7 +25,8 @@ class Stats:
         self.stored = 0           # points InfluxDB accepted
         self.spooled = 0          # points written to the spool
         self.retries = 0          # failed InfluxDB writes that will be retried
-        self.influx_rejected = 0  # points InfluxDB refused for good (e.g. field type conflict)
+        self.influx_rejected = 0  # points InfluxDB refused for good (type conflict, unparseable)
+        self.not_authorized = 0   # writes InfluxDB answered 401/403 (held and retried)
         # Gauges, set by the writer thread.
         self.spool_bytes = 0
         self.spool_points = 0
@@ -46,6 +47,7 @@ class Stats:
             "retries": self.retries,
             "dropped": self.dropped,
             "influx_rejected": self.influx_rejected,
+            "not_authorized": self.not_authorized,
             "spool_bytes": self.spool_bytes,
             "spool_points": self.spool_points,
             "pending_points": self.pending_points,
