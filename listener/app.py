@@ -4,6 +4,7 @@ import logging
 import time
 
 from listener.batcher import Batcher
+from listener.broker_stats import BROKER_COUNTERS
 from listener.influx import Influx
 from listener.line_protocol import Encoder
 from listener.parse import Parser, Rejection
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 # Readings held in memory beyond which new QoS 0 readings are refused (counted as dropped),
 # in batches: reached only while InfluxDB is down and the spool is full.
 HELD_BATCHES = 10
+# A retained reading comes again at every subscription, stamped with that time if it has no ts.
+RETAINED = Rejection("retained", "a retained message: readings are stored when they are live")
 
 
 class Listener:
@@ -46,6 +49,9 @@ class Listener:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_reading
+        if settings.broker_stats:
+            for topic in BROKER_COUNTERS:
+                self.route(topic, 0, self.stats.broker.handle)
 
     def route(self, topic_filter, qos, handler):
         """Also subscribe to `topic_filter`; its messages go to `handler(message)` on the
@@ -101,7 +107,10 @@ class Listener:
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         for (topic, _), code in zip(self.subscriptions, reason_codes):
-            if code.is_failure:
+            if code.is_failure and topic in BROKER_COUNTERS:
+                log.info("broker refused %r (%s): its counter is not written to listener_stats",
+                         topic, code)
+            elif code.is_failure:
                 log.error("broker refused the subscription to %r: %s", topic, code)
 
     def _on_reading(self, client, userdata, message):
@@ -123,7 +132,7 @@ class Listener:
             now = self._last_ns + 1
         self._last_ns = now
         self.stats.received += 1
-        point = self.parser.parse(topic, payload, now)
+        point = RETAINED if message.retain else self.parser.parse(topic, payload, now)
         if type(point) is Rejection:
             self.stats.reject(point.kind, topic, point.detail)
             if qos:

@@ -49,6 +49,7 @@ class ListenerSettings:
     downsample_retention: str = "520w"
     downsample_interval: Optional[str] = "1m"
     stats_interval: float = 5.0
+    broker_stats: bool = True
     log_level: str = "INFO"
 
     @property
@@ -109,6 +110,7 @@ def read_settings(environ=None):
         downsample_interval=env.str_or_off("LISTENER_DOWNSAMPLE_INTERVAL",
                                            default.downsample_interval),
         stats_interval=env.float("LISTENER_STATS_INTERVAL", default.stats_interval, 0.1, 3600),
+        broker_stats=env.bool("LISTENER_BROKER_STATS", default.broker_stats),
         log_level=env.log_level("LISTENER_LOG_LEVEL", default.log_level),
     )
     _check(settings, env.problems)

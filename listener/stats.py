@@ -6,12 +6,17 @@ current values. Each counter is written by one thread only, so no lock is needed
 
 import logging
 
+from listener.broker_stats import BrokerCounters
 from listener.line_protocol import encode_fields
-from listener.parse import KINDS
+from listener.parse import KINDS as PARSE_KINDS
 
 log = logging.getLogger(__name__)
 
 MEASUREMENT = "listener_stats"
+# Every kind of rejection, each counted as rejected_<kind>: the parser's, then the listener's.
+KINDS = PARSE_KINDS + (
+    "retained",      # a retained message on the readings' topics: stored when it was live
+)
 
 
 class Stats:
@@ -32,6 +37,7 @@ class Stats:
         self.spool_points = 0
         self.pending_points = 0   # held in memory, neither stored nor spooled yet
         self.lag_ms = 0.0         # receive-to-stored time of the last stored batch
+        self.broker = BrokerCounters()  # mosquitto's $SYS counters, when the ACL allows them
         self._logged = dict.fromkeys(KINDS, 0)
         self._logged_dropped = 0
 
@@ -56,6 +62,7 @@ class Stats:
         for kind, count in self.rejected.items():
             fields[f"rejected_{kind}"] = count
         fields["rejected"] = sum(self.rejected.values())
+        fields.update(self.broker.fields())
         return fields
 
     def line(self, client_id, time_ns):

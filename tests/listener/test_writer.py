@@ -200,9 +200,9 @@ def recording_client(settings, clean_session, manual_ack):
     return client
 
 
-def message(topic, payload, mid, qos=1):
+def message(topic, payload, mid, qos=1, retain=False):
     msg = mqtt.MQTTMessage(mid, topic.encode())
-    msg.payload, msg.qos = payload, qos
+    msg.payload, msg.qos, msg.retain = payload, qos, retain
     return msg
 
 
@@ -214,8 +214,29 @@ def test_message_path_parses_batches_stores_and_acknowledges_in_order(tmp_path):
     listener.handle_reading(message("sensors/d1/pot", b"42", 1))
     listener.handle_reading(message("sensors/d1/pot", b"hello", 2))  # rejected, still acked
     listener.handle_reading(message("sensors/d2/pot", b'{"value": 7, "ts": 1700000000000}', 3))
+    listener.handle_reading(message("sensors/d3/pot", b"5", 4, retain=True))  # not stored
     listener.writer.step(flush_now=True)
-    assert listener.client.acked == [1, 2, 3]
+    assert listener.client.acked == [1, 2, 3, 4]
     assert influx.lines[0].startswith("pot,device=d1 value=42.0 ")
-    assert influx.lines[1] == "pot,device=d2 value=7.0 1700000000000000000"
-    assert (listener.stats.received, listener.stats.rejected["not_a_number"]) == (3, 1)
+    assert influx.lines[1:] == ["pot,device=d2 value=7.0 1700000000000000000"]
+    rejected = listener.stats.rejected
+    assert (listener.stats.received, rejected["not_a_number"], rejected["retained"]) == (4, 1, 1)
+
+
+def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
+    settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool")})
+    listener = Listener(settings, influx=FakeInflux(), spool=Spool(settings.spool_dir, 1),
+                        client_factory=recording_client)
+    assert "broker_dropped" not in listener.stats.fields()
+    assert ("$SYS/broker/publish/messages/dropped", 0) in listener.subscriptions
+    sys_message = message("$SYS/broker/publish/messages/dropped", b"61", 0, qos=0, retain=True)
+    listener.client._handle_on_message(sys_message)  # paho's dispatch by topic filter
+    listener.client._handle_on_message(message("$SYS/broker/store/messages/bytes", b"x", 0, 0))
+    fields = listener.stats.fields()
+    assert fields["broker_dropped"] == 61 and "broker_store_bytes" not in fields
+    assert listener.stats.received == 0, "not a reading"
+    off = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                         "LISTENER_BROKER_STATS": "false"})
+    quiet = Listener(off, influx=FakeInflux(), spool=Spool(off.spool_dir, 1),
+                     client_factory=recording_client)
+    assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+"]
