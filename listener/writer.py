@@ -146,8 +146,8 @@ class Writer:
                 self.ready = True
             else:
                 self._failed(NotAuthorized(
-                    f"database {settings.influx.database!r} is missing and user "
-                    f"{settings.influx.username!r} may not create it: {error}"))
+                    f"database {settings.influx.database!r} is missing or not visible to user "
+                    f"{settings.influx.username!r}, who may not create it: {error}"))
         except InfluxError as error:
             self._failed(error)
 
