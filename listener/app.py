@@ -55,7 +55,8 @@ class Listener:
 
     def route(self, topic_filter, qos, handler):
         """Also subscribe to `topic_filter`; its messages go to `handler(message)` on the
-        network thread instead of the reading path (exceptions are logged and counted)."""
+        network thread instead of the reading path (exceptions are logged). At QoS 1 the
+        handler passes each message to `store_line()`, so that it is acknowledged."""
         self.subscriptions.append((topic_filter, qos))
         self.client.message_callback_add(
             topic_filter, lambda client, userdata, message: self._guarded(handler, message))
@@ -126,7 +127,7 @@ class Listener:
 
     def handle_reading(self, message):
         """Parse, then batch the line (or only the acknowledgement of a rejected message)."""
-        topic, payload, mid, qos = message.topic, message.payload, message.mid, message.qos
+        topic, payload, qos = message.topic, message.payload, message.qos
         now = time.time_ns()
         if now <= self._last_ns:  # receive times never repeat, so a burst cannot collide
             now = self._last_ns + 1
@@ -135,10 +136,15 @@ class Listener:
         point = RETAINED if message.retain else self.parser.parse(topic, payload, now)
         if type(point) is Rejection:
             self.stats.reject(point.kind, topic, point.detail)
-            if qos:
-                self.batcher.add(None, mid, qos)  # acknowledged in order with the others
+            self.store_line(None, message)
             return
         if not qos and self.batcher.overloaded():
             self.stats.dropped += 1
             return
-        self.batcher.add(self.encoder.encode(point), mid, qos)
+        self.store_line(self.encoder.encode(point), message)
+
+    def store_line(self, line, message):
+        """Batch one line-protocol `line` (None: nothing to store) from `message`; a QoS 1
+        message is acknowledged in arrival order once its batch is stored or spooled."""
+        if line is not None or message.qos:
+            self.batcher.add(line, message.mid, message.qos)

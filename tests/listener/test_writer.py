@@ -240,3 +240,23 @@ def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
     quiet = Listener(off, influx=FakeInflux(), spool=Spool(off.spool_dir, 1),
                      client_factory=recording_client)
     assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+"]
+
+
+def test_a_route_stores_its_own_lines_acknowledged_in_order_with_the_readings(tmp_path):
+    settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                              "LISTENER_BROKER_STATS": "false"})
+    influx = FakeInflux()
+    listener = Listener(settings, influx=influx, spool=Spool(settings.spool_dir, 10_000).open(),
+                        client_factory=recording_client)
+    listener.route("alerts/_webhook/+/journal", 1,
+                   lambda m: listener.store_line(f'journal text="{m.payload.decode()}" 1', m))
+    assert listener.subscriptions[-1] == ("alerts/_webhook/+/journal", 1)
+    dispatch = listener.client._handle_on_message
+    dispatch(message("sensors/d1/pot", b"1", 1))
+    dispatch(message("alerts/_webhook/webhook/journal", b"x", 2))
+    dispatch(message("sensors/d1/pot", b"2", 3))
+    listener.writer.step(flush_now=True)
+    assert listener.client.acked == [1, 2, 3]
+    assert [line.split(" ")[0] for line in influx.lines] == ["pot,device=d1", "journal",
+                                                             "pot,device=d1"]
+    assert listener.stats.received == 2
