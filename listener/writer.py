@@ -80,7 +80,7 @@ class Writer:
         next_beat = now
         while not self._stop.is_set():
             try:
-                self.pending_from(self.queue.get(timeout=TICK))
+                self._hold(self.queue.get(timeout=TICK))
             except queue.Empty:
                 pass
             try:
@@ -107,7 +107,7 @@ class Writer:
                         "InfluxDB unavailable): QoS 1 ones stay unacknowledged for redelivery",
                         lost)
 
-    def pending_from(self, batch):
+    def _hold(self, batch):
         self.pending.append((batch, batch.data()))
 
     def _take_batches(self, flush_now=False):
@@ -117,7 +117,7 @@ class Writer:
                 batch = self.queue.get_nowait()
             except queue.Empty:
                 break
-            self.pending_from(batch)
+            self._hold(batch)
 
     def _make_durable(self):
         if not self.ready and self._may_try():
