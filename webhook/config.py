@@ -5,7 +5,7 @@ from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
-from webhook.notification import MAX_ALERT_CHARS, device_problem, topic_safe
+from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -44,7 +44,7 @@ def read_config(environ=None):
             f"WEBHOOK_LOG_LEVEL={log_level!r} must be one of {', '.join(_LOG_LEVELS)}")
     known_alerts = []
     for name in env.list("WEBHOOK_KNOWN_ALERTS", []):
-        if not topic_safe(name) or len(topic_safe(name)) > MAX_ALERT_CHARS:
+        if alert_name_problem(name):
             env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name (a letter or "
                                 f"digit, at most {MAX_ALERT_CHARS} characters)")
         elif topic_safe(name) not in known_alerts:

@@ -1,16 +1,12 @@
-"""The Flask app (test client) against the real harness broker: auth, HMAC, every bad-input
-answer, retained state read back by a fresh subscriber, publish-on-change only."""
+"""The Flask app (test client) on an in-memory MQTT link, no server: auth, HMAC, every bad-input
+answer, what each notification publishes. What only a broker can show is in test_broker.py."""
 
 import json
-import os
 import random
-import signal
 from collections import Counter
 
 import pytest
 
-from devstack.mqtt_probe import Probe, read_retained
-from devstack.wait import wait_until
 from tests.webhook.conftest import (
     AUTH,
     FIXTURE_NAMES,
@@ -27,8 +23,8 @@ SECRET = "hmac-test-secret"
 FIRING = unified(instance("Pot high", "firing", "f1", device="esp32-a1b2c3"))
 
 
-def retained(broker, topic):
-    return read_retained(broker.host, broker.port, topic)
+def retained(client, topic):
+    return client.application.link.retained.get(topic)
 
 
 def post(client, payload, auth=AUTH, **kwargs):
@@ -149,35 +145,32 @@ def test_healthz_while_connected(client):
     assert answer.json["mqtt_connected"] is True
 
 
-def test_retained_state_read_back_by_a_fresh_subscriber(client, mosquitto):
+def test_each_alert_topic_follows_its_instances(client):
     assert post(client, load_payload("grafana_docs_two_firing")).status_code == 200
-    assert retained(mosquitto, "alerts/high-memory-usage") == b"1"
-    assert retained(mosquitto, "alerts/high-cpu-usage") == b"1"
+    assert retained(client, "alerts/high-memory-usage") == b"1"
+    assert retained(client, "alerts/high-cpu-usage") == b"1"
     resolved = load_payload("grafana_docs_two_firing")
     resolved["alerts"][0]["status"] = "resolved"
     answer = post(client, resolved)
     assert answer.json["published"] == {"alerts/high-memory-usage": "0"}
-    assert retained(mosquitto, "alerts/high-memory-usage") == b"0"
-    assert retained(mosquitto, "alerts/high-cpu-usage") == b"1"
+    assert retained(client, "alerts/high-memory-usage") == b"0"
+    assert retained(client, "alerts/high-cpu-usage") == b"1"
 
 
-def test_device_topic_follows_its_instance(client, mosquitto):
+def test_device_topic_follows_its_instance(client):
     assert post(client, FIRING).json["published"] == {
         "alerts/pot-high": "1", "alerts/pot-high/esp32-a1b2c3": "1"}
-    assert retained(mosquitto, "alerts/pot-high/esp32-a1b2c3") == b"1"
+    assert retained(client, "alerts/pot-high/esp32-a1b2c3") == b"1"
     post(client, unified(instance("Pot high", "resolved", "f1", device="esp32-a1b2c3")))
-    assert retained(mosquitto, "alerts/pot-high/esp32-a1b2c3") == b"0"
-    assert retained(mosquitto, "alerts/pot-high") == b"0"
+    assert retained(client, "alerts/pot-high/esp32-a1b2c3") == b"0"
+    assert retained(client, "alerts/pot-high") == b"0"
 
 
-def test_repeats_and_duplicates_publish_nothing_new(client, mosquitto):
-    with Probe(mosquitto.host, mosquitto.port, ["alerts/pot-high"]) as probe:
-        answers = [post(client, FIRING) for _ in range(3)]
-        assert [a.status_code for a in answers] == [200, 200, 200]
-        assert [bool(a.json["published"]) for a in answers] == [True, False, False]
-        probe.publish("alerts/pot-high", b"marker", qos=1)
-        probe.wait_for("alerts/pot-high", b"marker")
-        assert probe.payloads("alerts/pot-high") == [b"1", b"marker"]
+def test_repeats_and_duplicates_publish_nothing_new(client):
+    answers = [post(client, FIRING) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [bool(a.json["published"]) for a in answers] == [True, False, False]
+    assert client.application.link.payloads("alerts/pot-high") == [b"1"]
 
 
 @pytest.mark.parametrize("fixture, alertname", [
@@ -187,18 +180,18 @@ def test_repeats_and_duplicates_publish_nothing_new(client, mosquitto):
     ("legacy_test_notification", "Test notification"),
 ], ids=["test-button", "datasource-nodata", "datasource-error", "legacy-test-button"])
 def test_test_and_datasource_alerts_are_acknowledged_without_state_change(
-        client, mosquitto, fixture, alertname):
+        client, fixture, alertname):
     assert post(client, FIRING).status_code == 200
     answer = post(client, load_payload(fixture))
     assert answer.status_code == 200
     assert answer.json["published"] == {}
     assert [i["alertname"] for i in answer.json["ignored"]] == [alertname]
-    assert retained(mosquitto, "alerts/pot-high") == b"1"
-    assert retained(mosquitto, "alerts/testalert") is None
+    assert retained(client, "alerts/pot-high") == b"1"
+    assert retained(client, "alerts/testalert") is None
     assert client.get("/healthz").json["counts"]["ignored_alerts"] == 1
 
 
-def test_a_broken_alert_next_to_a_good_one_is_reported(client, mosquitto):
+def test_a_broken_alert_next_to_a_good_one_is_reported(client):
     body = unified({"labels": {"alertname": "Pot high"}, "status": "maybe"},
                    instance("Temp high", fingerprint="t"))
     answer = post(client, body)
@@ -208,7 +201,7 @@ def test_a_broken_alert_next_to_a_good_one_is_reported(client, mosquitto):
 
 
 @pytest.mark.parametrize("device", ["new\nline", "lone\ud800"], ids=["control", "surrogate"])
-def test_a_device_mosquitto_would_refuse_does_not_break_the_connection(client, mosquitto, device):
+def test_a_device_mosquitto_would_refuse_gets_no_topic(client, device):
     answer = post(client, unified(instance("Pot high", "firing", "f1", device=device)))
     assert answer.status_code == 200
     assert answer.json["published"] == {"alerts/pot-high": "1"}
@@ -217,18 +210,18 @@ def test_a_device_mosquitto_would_refuse_does_not_break_the_connection(client, m
     assert client.get("/healthz").status_code == 200
 
 
-def test_legacy_notification(client, mosquitto):
+def test_legacy_notification(client):
     assert post(client, load_payload("legacy_docs_alerting")).status_code == 200
-    assert retained(mosquitto, "alerts/load-peaking") == b"1"
+    assert retained(client, "alerts/load-peaking") == b"1"
     ok = {**load_payload("legacy_docs_alerting"), "state": "ok", "evalMatches": []}
     assert post(client, ok).status_code == 200
-    assert retained(mosquitto, "alerts/load-peaking") == b"0"
+    assert retained(client, "alerts/load-peaking") == b"0"
 
 
-def test_put_is_accepted_like_post(client, mosquitto):
+def test_put_is_accepted_like_post(client):
     answer = client.put("/alert", json=FIRING, auth=AUTH)
     assert answer.status_code == 200
-    assert retained(mosquitto, "alerts/pot-high") == b"1"
+    assert retained(client, "alerts/pot-high") == b"1"
 
 
 def test_mutated_payloads_never_get_a_500(client):
@@ -240,71 +233,3 @@ def test_mutated_payloads_never_get_a_500(client):
             statuses[post(client, mutate(rng, original)).status_code] += 1
     assert set(statuses) <= {200, 422}, statuses
     assert statuses[200] and statuses[422]
-
-
-def _seed(broker, retained_messages):
-    with Probe(broker.host, broker.port) as probe:
-        for topic, payload in retained_messages.items():
-            probe.client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
-
-
-def test_topics_lagging_behind_the_state_document_are_republished_at_start_up(
-        app_factory, mosquitto):
-    document = (b'{"alerts":{"pot-high":{"devices":["esp32-a"],"firing":{"f1":"esp32-a"}}},'
-                b'"version":1}')
-    _seed(mosquitto, {"alerts/_webhook/webhook/state": document, "alerts/pot-high": b"0"})
-    app_factory()
-    wait_until(lambda: retained(mosquitto, "alerts/pot-high") == b"1", 10)
-    assert retained(mosquitto, "alerts/pot-high/esp32-a") == b"1"
-
-
-def test_without_a_state_document_retained_topics_wait_for_the_next_notification(
-        app_factory, mosquitto):
-    _seed(mosquitto, {"alerts/pot-high": b"1", "alerts/other": b"1"})
-    client = app_factory().test_client()
-    answer = post(client, unified(instance("Pot high", "resolved", "f1")))
-    assert answer.json["published"] == {"alerts/pot-high": "0"}
-    assert retained(mosquitto, "alerts/other") == b"1"
-
-
-def test_a_broken_state_document_is_ignored(app_factory, mosquitto):
-    _seed(mosquitto, {"alerts/_webhook/webhook/state": b"{broken"})
-    client = app_factory().test_client()
-    assert post(client, FIRING).status_code == 200
-    assert retained(mosquitto, "alerts/pot-high") == b"1"
-
-
-def test_unacknowledged_publish_answers_503_and_is_republished(app_factory, mosquitto):
-    client = app_factory(WEBHOOK_PUBLISH_TIMEOUT="0.3").test_client()
-    os.kill(mosquitto.process.pid, signal.SIGSTOP)  # connected, but nothing is acknowledged
-    try:
-        answer = post(client, FIRING)
-    finally:
-        os.kill(mosquitto.process.pid, signal.SIGCONT)
-    assert answer.status_code == 503
-    assert "did not acknowledge" in answer.json["reason"]
-    retry = post(client, FIRING)
-    assert retry.status_code == 200
-    assert retry.json["published"]["alerts/pot-high"] == "1"
-    assert retained(mosquitto, "alerts/pot-high") == b"1"
-
-
-def test_known_alerts_without_state_start_at_zero(app_factory, mosquitto):
-    _seed(mosquitto, {"alerts/temp-low": b"1"})
-    app_factory(WEBHOOK_KNOWN_ALERTS="Pot high, temp-low")
-    wait_until(lambda: retained(mosquitto, "alerts/pot-high") == b"0", 10)
-    assert retained(mosquitto, "alerts/temp-low") == b"1"
-
-
-def test_a_broker_that_lost_its_retained_state_gets_it_again_on_reconnect(app_factory,
-                                                                          mosquitto_factory):
-    broker = mosquitto_factory()
-    app = app_factory(broker)
-    assert post(app.test_client(), FIRING).status_code == 200
-    broker.kill()
-    for saved in (broker.workdir / "data").iterdir():  # as if it crashed before its autosave
-        saved.unlink()
-    broker.start()
-    wait_until(lambda: retained(broker, "alerts/pot-high/esp32-a1b2c3") == b"1", 40,
-               message="the webhook did not republish after the broker lost its state")
-    assert retained(broker, "alerts/pot-high") == b"1"
