@@ -17,6 +17,7 @@ class WebhookConfig:
     password: str
     hmac_secret: Optional[str] = None
     hmac_timestamp_header: Optional[str] = None
+    hmac_max_skew: float = 300.0
     host: str = "0.0.0.0"  # noqa: S104 - a container's server listens on every interface
     port: int = 5000
     max_body_bytes: int = 1024 * 1024
@@ -55,6 +56,7 @@ def read_config(environ=None):
         password=password or "",
         hmac_secret=hmac_secret,
         hmac_timestamp_header=timestamp_header,
+        hmac_max_skew=env.float("WEBHOOK_HMAC_MAX_SKEW", 300.0, 1.0, 86400.0),
         host=env.str("WEBHOOK_HOST", "0.0.0.0"),  # noqa: S104
         port=env.int("WEBHOOK_PORT", 5000, 1, 65535),
         max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),

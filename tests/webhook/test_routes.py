@@ -3,6 +3,7 @@ answer, what each notification publishes. What only a broker can show is in test
 
 import json
 import random
+import time
 from collections import Counter
 
 import pytest
@@ -55,6 +56,14 @@ def _signed(body, secret=SECRET, timestamp=None):
 
 
 BODY = json.dumps(FIRING).encode()
+NOW = int(time.time())
+
+
+def _stamped(timestamp, signed=None):
+    """Signed over `<signed>:<body>` (default: the timestamp sent) with the timestamp in X-Ts."""
+    return {**_signed(BODY, timestamp=signed or timestamp), "X-Ts": str(timestamp)}
+
+
 HMAC_CASES = [
     ("missing", {}, None, 401, "missing X-Grafana-Alerting-Signature"),
     ("forged", {"X-Grafana-Alerting-Signature": "0" * 64}, None, 401, "does not match"),
@@ -64,13 +73,24 @@ HMAC_CASES = [
     ("valid", _signed(BODY), None, 200, None),
     ("valid-upper-case-hex", {"X-Grafana-Alerting-Signature": sign(SECRET, BODY).upper()},
      None, 200, None),
-    ("timestamp-valid", {**_signed(BODY, timestamp="1700000000"), "X-Ts": "1700000000"},
-     "X-Ts", 200, None),
-    ("timestamp-missing", _signed(BODY, timestamp="1700000000"), "X-Ts", 401, "missing X-Ts"),
-    ("timestamp-not-signed", {**_signed(BODY), "X-Ts": "1700000000"}, "X-Ts", 401,
+    ("timestamp-valid", _stamped(NOW), "X-Ts", 200, None),
+    ("timestamp-250-s-old", _stamped(NOW - 250), "X-Ts", 200, None),
+    ("timestamp-250-s-ahead", _stamped(NOW + 250), "X-Ts", 200, None),
+    ("timestamp-missing", _signed(BODY, timestamp=str(NOW)), "X-Ts", 401, "missing X-Ts"),
+    ("timestamp-not-signed", {**_signed(BODY), "X-Ts": str(NOW)}, "X-Ts", 401,
      "does not match"),
-    ("timestamp-changed", {**_signed(BODY, timestamp="1700000000"), "X-Ts": "1700000001"},
-     "X-Ts", 401, "does not match"),
+    ("timestamp-changed", _stamped(NOW, signed=str(NOW - 1)), "X-Ts", 401, "does not match"),
+    ("timestamp-1", _stamped(1), "X-Ts", 401, "behind the webhook's clock"),
+    ("timestamp-year-2286", _stamped(9999999999), "X-Ts", 401, "ahead of the webhook's clock"),
+    ("timestamp-350-s-old", _stamped(NOW - 350), "X-Ts", 401, "behind the webhook's clock"),
+    ("timestamp-350-s-ahead", _stamped(NOW + 350), "X-Ts", 401, "ahead of the webhook's clock"),
+    ("timestamp-banana", _stamped("banana"), "X-Ts", 401, "not a Unix time in seconds"),
+    ("timestamp-fraction", _stamped(f"{NOW}.5"), "X-Ts", 401, "not a Unix time in seconds"),
+    ("timestamp-plus-sign", _stamped(f"+{NOW}"), "X-Ts", 401, "not a Unix time in seconds"),
+    ("timestamp-milliseconds", _stamped(NOW * 1000), "X-Ts", 401, "not a Unix time in seconds"),
+    ("timestamp-fullwidth-digits", _stamped(str(NOW).translate(
+        {ord(d): 0xFF10 + int(d) for d in "0123456789"})), "X-Ts", 401,
+     "not a Unix time in seconds"),
 ]
 
 
@@ -85,6 +105,17 @@ def test_hmac_signature(app_factory, headers, timestamp_header, status, reason):
     assert answer.status_code == status
     if reason:
         assert reason in answer.json["reason"]
+    if status == 401:
+        assert client.get("/healthz").json["counts"]["bad_signature"] == 1
+
+
+def test_the_replay_window_is_configurable(app_factory):
+    client = app_factory(WEBHOOK_HMAC_SECRET=SECRET, WEBHOOK_HMAC_TIMESTAMP_HEADER="X-Ts",
+                         WEBHOOK_HMAC_MAX_SKEW="30").test_client()
+    assert post(client, BODY, headers=_stamped(NOW - 20)).status_code == 200
+    answer = post(client, BODY, headers=_stamped(NOW - 60))
+    assert answer.status_code == 401
+    assert "at most 30 s, WEBHOOK_HMAC_MAX_SKEW" in answer.json["reason"]
 
 
 def test_hmac_is_checked_after_basic_auth(app_factory):
