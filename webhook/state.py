@@ -21,7 +21,8 @@ class AlertStore:
         """Apply a Notification's updates; returns the alerts it concerned."""
         for alert, key in notification.snapshots:
             instances = self.firing.setdefault(alert, {})
-            for fingerprint in [k for k in instances if k == key or k.startswith(key + ":")]:
+            for fingerprint in [k for k in instances
+                                if key is None or k == key or k.startswith(key + ":")]:
                 del instances[fingerprint]
         for update in notification.updates:
             instances = self.firing.setdefault(update.alert, {})

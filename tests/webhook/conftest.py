@@ -38,6 +38,12 @@ def unified(*alerts, status=None):
     return body
 
 
+def grouped(alertname, *alerts, **extra):
+    """A unified notification of Grafana grouped by alertname (the provisioned policy): the
+    whole state of `alertname`."""
+    return {**unified(*alerts), "groupLabels": {"alertname": alertname}, **extra}
+
+
 def instance(alertname, status="firing", fingerprint=None, **labels):
     """One alert of Grafana's documented example with its alertname, status and labels changed."""
     alert = copy.deepcopy(load_payload("grafana_docs_two_firing")["alerts"][0])

@@ -10,7 +10,7 @@ import pytest
 
 from devstack.mqtt_probe import Probe, read_retained
 from devstack.wait import wait_until
-from tests.webhook.conftest import AUTH, instance, load_payload, unified
+from tests.webhook.conftest import AUTH, grouped, instance, load_payload, unified
 
 FIRING = unified(instance("Pot high", "firing", "f1", device="esp32-a1b2c3"))
 
@@ -115,3 +115,16 @@ def test_publish_messages_waits_for_every_puback(broker_app_factory, mosquitto):
         probe.wait_for("sensors/plc-1/rh", b"40")
         assert probe.received("sensors/plc-1/temp") == [("sensors/plc-1/temp", b"21.5", False)]
     assert retained(mosquitto, "sensors/plc-1/temp") is None
+
+
+def test_an_instance_missing_from_its_alerts_notification_is_resolved(broker_app_factory,
+                                                                      mosquitto):
+    client = broker_app_factory().test_client()
+    a = instance("Pot high", "firing", "a", device="esp32-a")
+    b = instance("Pot high", "firing", "b", device="esp32-b")
+    assert post(client, grouped("Pot high", a, b)).status_code == 200
+    assert retained(mosquitto, "alerts/pot-high/esp32-b") == b"1"
+    assert post(client, grouped("Pot high", a)).status_code == 200
+    assert retained(mosquitto, "alerts/pot-high/esp32-b") == b"0"
+    assert retained(mosquitto, "alerts/pot-high/esp32-a") == b"1"
+    assert retained(mosquitto, "alerts/pot-high") == b"1"

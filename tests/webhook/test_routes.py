@@ -13,6 +13,7 @@ from tests.webhook.conftest import (
     FIXTURE_NAMES,
     PASSWORD,
     USER,
+    grouped,
     instance,
     load_payload,
     mutate,
@@ -264,3 +265,14 @@ def test_mutated_payloads_never_get_a_500(client):
             statuses[post(client, mutate(rng, original)).status_code] += 1
     assert set(statuses) <= {200, 422}, statuses
     assert statuses[200] and statuses[422]
+
+
+def test_an_instance_missing_from_its_alerts_notification_is_resolved(client):
+    a = instance("Pot high", "firing", "a", device="esp32-a")
+    b = instance("Pot high", "firing", "b", device="esp32-b")
+    assert post(client, grouped("Pot high", a, b)).status_code == 200
+    assert retained(client, "alerts/pot-high/esp32-b") == b"1"
+    answer = post(client, grouped("Pot high", a))
+    assert answer.json["published"] == {"alerts/pot-high/esp32-b": "0"}
+    assert retained(client, "alerts/pot-high/esp32-b") == b"0"
+    assert retained(client, "alerts/pot-high") == b"1"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.webhook.conftest import instance, load_payload, unified
+from tests.webhook.conftest import grouped, instance, load_payload, unified
 from webhook.notification import parse
 from webhook.state import AlertStore, changed
 from webhook.topics import parse_alert_topic
@@ -45,6 +45,20 @@ SEQUENCES = [
      {"alerts/pot-high": "1"}),
     ("nodata-changes-nothing", [fire("a"), load_payload("grafana_datasource_nodata")],
      {"alerts/pot-high": "1"}),
+    ("whole-state-resolves-an-instance-it-does-not-list",
+     [fire("a", "esp32-a"), fire("b", "esp32-b"),
+      grouped("Pot high", instance("Pot high", "firing", "a", device="esp32-a"))],
+     {"alerts/pot-high": "1", "alerts/pot-high/esp32-a": "1", "alerts/pot-high/esp32-b": "0"}),
+    ("whole-state-of-another-alert-changes-nothing",
+     [fire("a"), grouped("Temp high", instance("Temp high", "firing", "t"))],
+     {"alerts/pot-high": "1", "alerts/temp-high": "1"}),
+    ("whole-state-all-resolved",
+     [fire("a", "esp32-a"), fire("b", "esp32-b"),
+      grouped("Pot high", instance("Pot high", "resolved", "a", device="esp32-a"))],
+     {"alerts/pot-high": "0", "alerts/pot-high/esp32-a": "0", "alerts/pot-high/esp32-b": "0"}),
+    ("not-grouped-keeps-what-it-does-not-list",
+     [fire("a", "esp32-a"), fire("b", "esp32-b"), fire("a", "esp32-a")],
+     {"alerts/pot-high": "1", "alerts/pot-high/esp32-a": "1", "alerts/pot-high/esp32-b": "1"}),
     ("legacy-alerting-then-ok", [_legacy("alerting"), _legacy("ok")],
      {"alerts/load-peaking": "0"}),
     ("legacy-no-data-keeps-state", [_legacy("alerting"), _legacy("no_data")],
