@@ -22,6 +22,8 @@ UNIFIED_STATUSES = {"firing": True, "resolved": False}
 LEGACY_STATES = {"alerting": True, "ok": False, "paused": False, "no_data": None, "pending": None}
 LEGACY_TEST_RULE = "Test notification"
 LEGACY_TEST_MESSAGE = "someone is testing the alert notification"
+# Grafana's are 16 hex digits; the bound keeps the retained state document bounded.
+MAX_FINGERPRINT_CHARS = 128
 _FNV64_OFFSET, _FNV64_PRIME = 14695981039346656037, 1099511628211
 
 
@@ -158,8 +160,9 @@ def _parse_unified_alert(index, alert, notification):
     fingerprint = alert.get("fingerprint")
     if fingerprint is None or fingerprint == "":
         fingerprint = labels_fingerprint(labels)
-    elif not isinstance(fingerprint, str):
-        return reject(f"alerts[{index}].fingerprint must be a string", name)
+    elif not isinstance(fingerprint, str) or len(fingerprint) > MAX_FINGERPRINT_CHARS:
+        return reject(f"alerts[{index}].fingerprint must be a string of at most "
+                      f"{MAX_FINGERPRINT_CHARS} characters", name)
     device = labels.get("device")
     if device is not None:
         problem = device_problem(device)
@@ -193,7 +196,8 @@ def _parse_legacy(payload):
         return notification
     alert = topic_safe(name)
     rule_id = payload.get("ruleId")
-    key = f"legacy:{rule_id}" if type(rule_id) is int else f"legacy:{alert}"
+    key = f"legacy:{rule_id}" if type(rule_id) is int and 0 <= rule_id < 2**63 \
+        else f"legacy:{alert}"
     notification.snapshots.append((alert, key))
     if not firing:
         return notification

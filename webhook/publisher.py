@@ -7,6 +7,7 @@ the routes reach it through `get_publisher()`.
 
 import logging
 import threading
+import time
 
 from flask import current_app
 
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "alert_publisher"
 
-__all__ = ["EXTENSION", "AlertPublisher", "BrokerUnavailable", "get_publisher", "init_app"]
+__all__ = ["EXTENSION", "AlertPublisher", "BrokerUnavailable", "get_publisher",
+           "get_publisher_of", "init_app"]
 
 
 def init_app(app, publisher=None):
@@ -33,7 +35,11 @@ def init_app(app, publisher=None):
 
 
 def get_publisher():
-    return current_app.extensions[EXTENSION]
+    return get_publisher_of(current_app)
+
+
+def get_publisher_of(app):
+    return app.extensions[EXTENSION]
 
 
 class AlertPublisher:
@@ -43,7 +49,8 @@ class AlertPublisher:
         self.state_topic = state_topic(self.root, config.mqtt.client_id)
         self.link = MqttLink(config.mqtt) if link is None else link
         self.counters = Counters() if counters is None else counters
-        self.store = AlertStore()
+        self.store = AlertStore(config.limits, config.known_alerts)
+        self.clock = time.time
         self._published = {}  # topic -> value the broker acknowledged (str or bytes)
         self._dirty = set()  # alerts whose topics may differ from what the broker holds
         self._lock = threading.Lock()
@@ -88,17 +95,27 @@ class AlertPublisher:
             if not self.ready:
                 raise BrokerUnavailable("not connected to the MQTT broker"
                                         if not self.connected else "state not restored yet")
-            self._dirty |= self.store.apply(notification)
+            forgotten = self.store.forgotten
+            self._dirty |= self.store.apply(notification, self.clock())
+            self._count_bounds(forgotten)
             return self._publish_dirty(timeout)
+
+    def _count_bounds(self, forgotten_before):
+        if self.store.forgotten > forgotten_before:
+            self.count("state_forgotten", self.store.forgotten - forgotten_before)
+        if self.store.refused:
+            self.count("state_full", len(self.store.refused))
+            log.warning("alert state full: %d new firing instances not kept, first %s "
+                        "(WEBHOOK_STATE_MAX_ENTRIES=%d)", len(self.store.refused),
+                        self.store.refused[0], self.config.state_max_entries)
+            self.store.refused.clear()
 
     def publish_messages(self, messages, timeout=None):
         """Publish [(topic, payload bytes)] at QoS 1, not retained; return once the broker
         acknowledged all of them, else raise BrokerUnavailable."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         missing = self.link.publish_and_wait(messages, timeout, retain=False)
-        self.count("published", len(messages) - len(missing))
         if missing:
-            self.count("publish_unacknowledged", len(missing))
             raise BrokerUnavailable(f"the broker did not acknowledge {len(missing)} of "
                                     f"{len(messages)} publishes within {timeout:g} s")
 
@@ -151,7 +168,7 @@ class AlertPublisher:
 
     def _finish_restore(self, retained):
         restored = restore(retained, self.root, self.config.mqtt.client_id,
-                           self.config.known_alerts)
+                           self.config.known_alerts, self.config.limits, self.clock())
         for problem in restored.problems:
             log.warning("%s", problem)
         with self._lock:

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from webhook.auth import basic_auth, signature_problem
 from webhook.notification import NotANotification, parse
 from webhook.publisher import BrokerUnavailable, get_publisher
+from webhook.refusals import refuse
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ bp = Blueprint("alerts", __name__)
 
 
 def _error(status, error, reason, counter):
-    get_publisher().count(counter)
+    refuse(status, counter)
     return jsonify(error=error, reason=reason), status
 
 

@@ -15,7 +15,7 @@ import pytest
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
 from tests.webhook.fakes import FakeLink
-from webhook import create_app
+from webhook import close_app, create_app
 from webhook.config import read_config
 from webhook.publisher import AlertPublisher
 
@@ -155,7 +155,7 @@ def broker_app_factory(mosquitto):
 
     yield make
     for app in apps:
-        app.extensions["alert_publisher"].close()
+        close_app(app)
 
 
 @pytest.fixture
