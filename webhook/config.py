@@ -11,8 +11,6 @@ from service_common.mqtt import MqttSettings, read_mqtt_settings
 from webhook.state import Limits
 from webhook.topics import alert_name_problem, device_problem, topic_safe
 
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
 
 @dataclass(frozen=True)
 class WebhookConfig:
@@ -60,10 +58,7 @@ def read_config(environ=None):
     hmac_secret = env.str("WEBHOOK_HMAC_SECRET")
     if timestamp_header and not hmac_secret:
         env.problems.append("WEBHOOK_HMAC_TIMESTAMP_HEADER is set but WEBHOOK_HMAC_SECRET is not")
-    log_level = env.str("WEBHOOK_LOG_LEVEL", d["log_level"]).upper()
-    if log_level not in _LOG_LEVELS:
-        env.problems.append(
-            f"WEBHOOK_LOG_LEVEL={log_level!r} must be one of {', '.join(_LOG_LEVELS)}")
+    log_level = env.log_level("WEBHOOK_LOG_LEVEL", d["log_level"])
     known_alerts = []
     for name in env.list("WEBHOOK_KNOWN_ALERTS", d["known_alerts"]):
         problem = alert_name_problem(name)
