@@ -8,6 +8,8 @@ import logging
 import time
 import uuid
 
+import paho.mqtt.client as mqtt
+
 from service_common import mqtt as common_mqtt
 from webhook import tcp
 from webhook.topics import sync_topic
@@ -25,6 +27,7 @@ class MqttLink:
         self._sync_topic = sync_topic(settings.alerts_root, settings.client_id)
         self._on_connected = None
         self._reading = None  # the RetainedRead in progress
+        self._handlers = {}  # topic filter -> handler(topic, payload, retain), kept subscribed
         self._closing = False
         self.client = common_mqtt.make_client(settings, clean_session=True)
         self.client.on_connect = self._on_connect
@@ -72,6 +75,12 @@ class MqttLink:
         return [topic for topic, info in sent
                 if not _acknowledged(info, deadline - time.monotonic())]
 
+    def subscribe(self, topic_filter, handler):
+        """Keep `topic_filter` subscribed (QoS 1, again at every connect) and call
+        `handler(topic, payload, retain)` in the network thread for each message on it; the
+        handler must not block. Call before start()."""
+        self._handlers[topic_filter] = handler
+
     def read_retained(self, topics, done):
         """Read the retained messages of `topics` (no wildcards) once, then call
         `done({topic: payload})` in the network thread (an empty dict when the broker refuses
@@ -96,6 +105,8 @@ class MqttLink:
         log.info("connected to MQTT broker %s:%s", self.settings.host, self.settings.port)
         tcp.no_delay(client.socket())
         self._reading = None  # a read cut short by a disconnect starts again
+        if self._handlers:
+            client.subscribe([(topic_filter, 1) for topic_filter in self._handlers])
         if self._on_connected:
             self._on_connected()
 
@@ -119,6 +130,12 @@ class MqttLink:
         client.publish(self._sync_topic, reading.marker, qos=1)
 
     def _on_message(self, client, userdata, message):
+        for topic_filter, handler in self._handlers.items():
+            if mqtt.topic_matches_sub(topic_filter, message.topic):
+                try:
+                    handler(message.topic, message.payload, bool(message.retain))
+                except Exception:  # noqa: BLE001 - a callback must never raise
+                    log.exception("handler of %s failed on %s", topic_filter, message.topic)
         reading = self._reading
         if reading is None:
             return

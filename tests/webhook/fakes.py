@@ -1,6 +1,8 @@
 """An in-memory stand-in for the webhook's MQTT link: the seam that lets the routes, auth, HMAC
 and the publisher's state logic run without a broker."""
 
+import paho.mqtt.client as mqtt
+
 from webhook.mqtt_link import BrokerUnavailable
 
 
@@ -18,6 +20,7 @@ class FakeLink:
         self.acknowledge = True
         self.online = False
         self.reads = []  # the topic lists read_retained was asked for
+        self.handlers = {}  # topic filter -> handler, as subscribe() keeps them
         self._on_connected = None
 
     def start(self, on_connected):
@@ -33,6 +36,15 @@ class FakeLink:
 
     def publish_online(self):
         self.online = True
+
+    def subscribe(self, topic_filter, handler):
+        self.handlers[topic_filter] = handler
+
+    def deliver(self, topic, payload, retain=False):
+        """A message from the broker to every handler whose filter matches `topic`."""
+        for topic_filter, handler in self.handlers.items():
+            if mqtt.topic_matches_sub(topic_filter, topic):
+                handler(topic, payload, retain)
 
     def read_retained(self, topics, done):
         self.reads.append(list(topics))
