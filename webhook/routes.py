@@ -44,8 +44,10 @@ def alert():
     try:
         published = publisher.apply(notification)
     except BrokerUnavailable as error:
+        # Not the client's fault, so not a refusal: Grafana sends it again.
         log.warning("answering 503: %s", error)
-        return _error(503, "broker unavailable", str(error), "broker_unavailable")
+        publisher.count("broker_unavailable")
+        return jsonify(error="broker unavailable", reason=str(error)), 503
     publisher.count("notifications")
     return jsonify(
         status="ok",

@@ -285,3 +285,13 @@ def test_an_instance_missing_from_its_alerts_notification_is_resolved(client):
     assert answer.json["published"] == {"alerts/pot-high/esp32-b": "0"}
     assert retained(client, "alerts/pot-high/esp32-b") == b"0"
     assert retained(client, "alerts/pot-high") == b"1"
+
+
+def test_without_the_broker_the_answer_is_503_and_healthz_says_so(client):
+    client.application.link.connected = False
+    answer = post(client, FIRING)
+    assert answer.status_code == 503
+    assert answer.json["error"] == "broker unavailable"
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json["counts"]["broker_unavailable"] == 1
