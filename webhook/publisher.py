@@ -51,6 +51,7 @@ class AlertPublisher:
         self.counters = Counters() if counters is None else counters
         self.store = AlertStore(config.limits, config.known_alerts)
         self.clock = time.time
+        self._next_full_warning = 0.0
         self._published = {}  # topic -> value the broker acknowledged (str or bytes)
         self._dirty = set()  # alerts whose topics may differ from what the broker holds
         self._lock = threading.Lock()
@@ -105,9 +106,12 @@ class AlertPublisher:
             self.count("state_forgotten", self.store.forgotten - forgotten_before)
         if self.store.refused:
             self.count("state_full", len(self.store.refused))
-            log.warning("alert state full: %d new firing instances not kept, first %s "
-                        "(WEBHOOK_STATE_MAX_ENTRIES=%d)", len(self.store.refused),
-                        self.store.refused[0], self.config.state_max_entries)
+            now = time.monotonic()
+            if now >= self._next_full_warning:  # at most one line per refusal log interval
+                self._next_full_warning = now + self.config.refusal_log_interval
+                log.warning("alert state full: new firing instances not kept, e.g. %s (counted "
+                            "as state_full; WEBHOOK_STATE_MAX_ENTRIES=%d)",
+                            self.store.refused[0], self.config.state_max_entries)
             self.store.refused.clear()
 
     def publish_messages(self, messages, timeout=None):

@@ -77,10 +77,13 @@ class AlertStore:
         """Forget what resolved more than `forget_after` ago, then the oldest remembered entries
         while over `max_entries`; returns how many were forgotten."""
         cutoff = now - self.limits.forget_after
-        forgotten = sum(self._forget(alert, device)
-                        for when, alert, device in self._forgettable() if when < cutoff)
-        while self.entries() > self.limits.max_entries and self._forget_oldest():
-            forgotten += 1
+        excess = self.entries() - self.limits.max_entries
+        forgotten = 0
+        for when, alert, device in sorted(self._forgettable(), key=lambda c: c[0]):
+            if when >= cutoff and excess <= 0:
+                break
+            forgotten += self._forget(alert, device)
+            excess -= 1
         self.forgotten += forgotten
         return forgotten
 
@@ -124,10 +127,11 @@ class AlertStore:
         """Firing instances, plus remembered devices and alerts with nothing firing."""
         count = 0
         for alert in self.known_alerts():
-            instances = self.firing.get(alert, {})
-            firing_devices = set(instances.values())
-            remembered = [d for d in self.devices.get(alert, {}) if d not in firing_devices]
-            count += len(instances) + len(remembered) + (not instances and not remembered)
+            instances = self.firing.get(alert) or {}
+            devices = self.devices.get(alert) or {}
+            firing_devices = set(instances.values()) if devices and instances else ()
+            remembered = sum(1 for d in devices if d not in firing_devices)
+            count += len(instances) + remembered + (not instances and not remembered)
         return count
 
     def topic_values(self, alerts, root):
