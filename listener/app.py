@@ -23,7 +23,8 @@ class Listener:
     def __init__(self, settings):
         self.settings = settings
         self.stats = Stats()
-        self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes)
+        self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes,
+                             settings.reading_rules)
         self.encoder = Encoder()
         self.spool = Spool(settings.spool_dir, settings.spool_max_bytes)
         self.influx = Influx(settings.influx, timeout=5)
