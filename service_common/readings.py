@@ -141,6 +141,8 @@ def reading_fields(document, rules, now_ms):
         return Rejection("out_of_range", "\"value\" is beyond the float range")
     if math.isinf(value):
         return Rejection("out_of_range", "\"value\" is beyond the float range")
+    if math.isnan(value):  # only a decoder other than decode_json lets NaN through
+        return Rejection("not_finite", "\"value\" is NaN")
     ts = document.get("ts")
     if ts is not None:
         problem = ts_problem(ts, rules, now_ms)

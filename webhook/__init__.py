@@ -8,7 +8,7 @@ import json
 from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
 
-from webhook import publisher
+from webhook import ingest, publisher
 from webhook.config import read_config
 from webhook.routes import bp
 
@@ -22,6 +22,7 @@ def create_app(config=None):
     app.register_error_handler(HTTPException, _json_error)
     app.register_blueprint(bp)
     publisher.init_app(app)
+    ingest.init_app(app)
     return app
 
 

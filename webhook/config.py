@@ -1,10 +1,11 @@
 """The webhook's settings: one typed object read from the environment, validated before any I/O."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
+from webhook.ingest import IngestSettings, read_ingest_settings
 from webhook.notification import MAX_ALERT_CHARS, device_problem, topic_safe
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -23,6 +24,7 @@ class WebhookConfig:
     publish_timeout: float = 5.0
     log_level: str = "INFO"
     known_alerts: tuple = ()
+    ingest: IngestSettings = IngestSettings()
 
 
 def read_config(environ=None):
@@ -62,5 +64,6 @@ def read_config(environ=None):
         log_level=log_level,
         known_alerts=tuple(known_alerts),
     )
+    config = replace(config, ingest=read_ingest_settings(env, config))
     env.check()
     return config

@@ -156,6 +156,19 @@ class AlertPublisher:
                 f"the broker did not acknowledge {len(missing)} of {len(sent)} publishes "
                 f"within {timeout:g} s")
 
+    def publish_messages(self, messages, timeout=None):
+        """Publish `(topic, payload_bytes)` pairs at QoS 1, not retained; return once the broker
+        acknowledged every one, else raise BrokerUnavailable (some may still arrive later)."""
+        timeout = self.config.publish_timeout if timeout is None else timeout
+        if not self.client.is_connected():
+            raise BrokerUnavailable("not connected to the MQTT broker")
+        sent = [self.client.publish(topic, payload, qos=1) for topic, payload in messages]
+        deadline = time.monotonic() + timeout
+        acknowledged = sum(_acknowledged(info, deadline - time.monotonic()) for info in sent)
+        if acknowledged < len(sent):
+            raise BrokerUnavailable(f"the broker acknowledged {acknowledged} of {len(sent)} "
+                                    f"publishes within {timeout:g} s")
+
     # --- MQTT callbacks (network thread: never block, never raise) ---------------------------
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
