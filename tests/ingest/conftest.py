@@ -14,6 +14,7 @@ from tests.webhook import conftest as webhook_fixtures
 # webhook's fixtures, shared here.
 mosquitto = listener_fixtures.mosquitto
 db, status_probe = listener_fixtures.db, listener_fixtures.status_probe
+publisher = listener_fixtures.publisher
 listener_env, listener_factory = listener_fixtures.listener_env, listener_fixtures.listener_factory
 app_factory, webhook_service = webhook_fixtures.app_factory, webhook_fixtures.webhook_service
 
