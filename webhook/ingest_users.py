@@ -205,7 +205,7 @@ def _locked_update(path, change):
         fcntl.flock(lock, fcntl.LOCK_EX)
         users = read_users_file(path)
         users = change(users)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+        old = path.stat() if path.exists() else None
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -213,11 +213,24 @@ def _locked_update(path, change):
                 out.writelines(user.line() for user in users.values())
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(temporary, mode)
+            os.chmod(temporary, old.st_mode & 0o777 if old else 0o600)
+            if old:  # keep who may read it (e.g. the webhook container's user)
+                _keep_owner(temporary, old)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def _keep_owner(path, old):
+    try:
+        os.chown(path, old.st_uid, old.st_gid)
+    except PermissionError:
+        try:
+            os.chown(path, -1, old.st_gid)
+        except PermissionError:
+            log.warning("%s now belongs to this user, not to uid %d gid %d", path, old.st_uid,
+                        old.st_gid)
 
 
 class _CommandError(Exception):

@@ -55,6 +55,14 @@ def test_adding_an_existing_user_or_removing_a_missing_one_fails(tmp_path, capsy
     assert path.read_text() == content
 
 
+def test_an_existing_files_mode_is_kept(tmp_path, capsys):
+    path = tmp_path / "ingest-users"
+    path.write_text("")
+    path.chmod(0o640)
+    add(path, "plc", "plc-*", capsys)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
 def test_remove_and_list(tmp_path, capsys):
     path = tmp_path / "ingest-users"
     add(path, "a", "plc-*", capsys)
