@@ -22,7 +22,13 @@ from service_common.readings import (
     read_reading_rules,
     reading_fields,
 )
-from webhook.ingest_users import IngestUser, IngestUsers, patterns_problem, split_patterns
+from webhook.ingest_users import (
+    IngestUser,
+    IngestUsers,
+    patterns_problem,
+    read_users_file,
+    split_patterns,
+)
 from webhook.publisher import BrokerUnavailable, get_publisher
 
 log = logging.getLogger(__name__)
@@ -70,9 +76,13 @@ def read_ingest_settings(env, webhook):
     )
     if settings.users_file:
         try:
-            IngestUsers(env_user, settings.users_file)
+            users = read_users_file(settings.users_file)
         except ValueError as error:
             env.problems.append(f"INGEST_USERS_FILE: {error}")
+        else:
+            if env_user is not None and env_user.name in users:
+                env.problems.append(f"INGEST_USERNAME={env_user.name!r} is also a user of "
+                                    "INGEST_USERS_FILE: the names must differ")
     return settings
 
 

@@ -148,3 +148,10 @@ def test_a_bad_users_file_stops_the_start(app_factory, tmp_path):
     path.write_text("plc:secret:plc-*\n")
     with pytest.raises(ConfigError, match="INGEST_USERS_FILE: .* line 1"):
         app_factory(INGEST_USERS_FILE=path)
+
+
+def test_the_env_user_and_the_file_users_must_have_different_names(app_factory, tmp_path, capsys):
+    path = tmp_path / "ingest-users"
+    add(path, "plc", "plc-*", capsys)
+    with pytest.raises(ConfigError, match="also a user of INGEST_USERS_FILE"):
+        app_factory(INGEST_USERS_FILE=path, INGEST_USERNAME="plc", INGEST_PASSWORD="x")
