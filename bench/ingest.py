@@ -20,6 +20,7 @@ import influxdb
 import psutil
 
 from bench.figures import percentile, report, report_latencies
+from bench.listener_ingest import machine
 from devstack.loop import broker_settings
 from devstack.mqtt_probe import Probe
 from devstack.servers import InfluxDB, Mosquitto, Service, free_port, port_open
@@ -27,21 +28,6 @@ from devstack.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "bench-plc", "bench-ingest-password"
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.node()}: {model}, {os.cpu_count()} cores, "
-            f"{psutil.virtual_memory().total / 2**30:.1f} GB, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}; load average "
-            + " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 class Sender:
@@ -99,7 +85,9 @@ def main(argv=()):
     parser.add_argument("--single", type=int, default=2000, help="readings sent one per POST")
     parser.add_argument("--batched", type=int, default=50_000, help="readings sent 500 per POST")
     args = parser.parse_args(list(argv))
-    print(f"HTTP ingest to stored, on {machine()}")
+    print(f"HTTP ingest to stored, on {platform.node()}: {machine()}, "
+          f"{psutil.virtual_memory().total / 2**30:.1f} GB, load average "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     with Mosquitto(config=broker_settings()) as broker, InfluxDB() as influx:
         port = free_port()
         common = {"MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port),
