@@ -8,7 +8,7 @@ KINDS lists them all, and each is counted on its own.
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Optional
 
 from service_common.config import DURATION, duration_seconds, retention_problem
@@ -65,16 +65,16 @@ def read_reading_rules(env):
     future = env.str("LISTENER_TS_MAX_FUTURE", DEFAULT_TS_MAX_FUTURE)
     retention = env.str("LISTENER_RETENTION", DEFAULT_RETENTION)
     rules = ReadingRules()
-    if not DURATION.match(future) or (future != "INF" and duration_seconds(future) < 1):
+    if DURATION.match(future) and (future == "INF" or duration_seconds(future) >= 1):
+        rules = replace(rules, ts_max_future_s=duration_seconds(future))
+    else:
         env.problems.append(f"LISTENER_TS_MAX_FUTURE={future!r} must be a duration of at least "
                             "1s such as 5m, or INF for no limit")
-    else:
-        rules = ReadingRules(duration_seconds(future), rules.ts_max_age_s)
     problem = retention_problem("LISTENER_RETENTION", retention)
     if problem:
         env.problems.append(problem)
     else:
-        rules = ReadingRules(rules.ts_max_future_s, duration_seconds(retention))
+        rules = replace(rules, ts_max_age_s=duration_seconds(retention))
     return rules
 
 
