@@ -29,7 +29,8 @@ class Listener:
     def __init__(self, settings, influx=None, spool=None, client_factory=make_client):
         self.settings = settings
         self.stats = Stats()
-        self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes)
+        self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes,
+                             settings.reading_rules)
         self.encoder = Encoder()
         self.spool = spool if spool is not None else Spool(settings.spool_dir,
                                                            settings.spool_max_bytes)

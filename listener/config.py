@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
-from service_common.config import EnvReader
+from service_common.config import DURATION as _DURATION
+from service_common.config import EnvReader, duration_seconds, retention_problem
 from service_common.mqtt import MqttSettings, read_mqtt_settings
-
-# InfluxQL durations: INF, or one or more <integer><unit> groups such as 30d, 1h30m.
-_DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
-_UNIT_SECONDS = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
-                 "d": 86400, "w": 604800}
+from service_common.readings import DEFAULT_RETENTION, ReadingRules, read_reading_rules
 
 
 @dataclass(frozen=True)
@@ -45,24 +42,17 @@ class ListenerSettings:
     max_payload_bytes: int = 1024
     spool_dir: Path = Path("spool")
     spool_max_bytes: int = 100 * 1024 * 1024
-    retention: str = "30d"
+    retention: str = DEFAULT_RETENTION
     downsample_retention: str = "520w"
     downsample_interval: Optional[str] = "1m"
     stats_interval: float = 5.0
     broker_stats: bool = True
     log_level: str = "INFO"
+    reading_rules: ReadingRules = ReadingRules()
 
     @property
     def heartbeat_path(self):
         return self.spool_dir / "heartbeat"
-
-
-def duration_seconds(text):
-    """Seconds in an InfluxQL duration such as `1h30m` (None for INF)."""
-    if text == "INF":
-        return None
-    groups = re.findall(r"(\d+)(ns|u|µ|ms|s|m|h|d|w)", text)
-    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in groups)
 
 
 def topic_filter_problem(topic):
@@ -112,6 +102,7 @@ def read_settings(environ=None):
         stats_interval=env.float("LISTENER_STATS_INTERVAL", default.stats_interval, 0.1, 3600),
         broker_stats=env.bool("LISTENER_BROKER_STATS", default.broker_stats),
         log_level=env.log_level("LISTENER_LOG_LEVEL", default.log_level),
+        reading_rules=read_reading_rules(env),
     )
     _check(settings, env.problems)
     env.check()
@@ -140,11 +131,9 @@ def _check(settings, problems):
             problems.append(f"LISTENER_TOPICS: {topic!r}: {problem}")
     for name, value in (("LISTENER_RETENTION", settings.retention),
                         ("LISTENER_DOWNSAMPLE_RETENTION", settings.downsample_retention)):
-        if not _DURATION.match(value):
-            problems.append(f"{name}={value!r} must be an InfluxDB duration such as 30d, 520w "
-                            "or INF")
-        elif value != "INF" and duration_seconds(value) < 3600:
-            problems.append(f"{name}={value!r} must be at least 1h (InfluxDB's minimum)")
+        problem = retention_problem(name, value)
+        if problem:
+            problems.append(problem)
     interval = settings.downsample_interval
     if interval is not None and (interval == "INF" or not _DURATION.match(interval)
                                  or duration_seconds(interval) < 1):

@@ -5,12 +5,36 @@ Every problem is collected, then one ConfigError names them all.
 
 import math
 import os
+import re
 
 
 class ConfigError(Exception):
     def __init__(self, problems):
         self.problems = list(problems)
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+# InfluxQL durations: INF, or one or more <integer><unit> groups such as 30d, 1h30m.
+DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$", re.ASCII)
+_UNIT_SECONDS = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+                 "d": 86400, "w": 604800}
+
+
+def duration_seconds(text):
+    """Seconds in an InfluxQL duration such as `1h30m` (None for INF)."""
+    if text == "INF":
+        return None
+    groups = re.findall(r"(\d+)(ns|u|µ|ms|s|m|h|d|w)", text, re.ASCII)
+    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in groups)
+
+
+def retention_problem(name, value):
+    """Why `value` is no InfluxDB retention duration (INF, or at least 1h), or None."""
+    if not DURATION.match(value):
+        return f"{name}={value!r} must be an InfluxDB duration such as 30d, 520w or INF"
+    if value != "INF" and duration_seconds(value) < 3600:
+        return f"{name}={value!r} must be at least 1h (InfluxDB's minimum)"
+    return None
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -94,4 +118,5 @@ class EnvReader:
 
     def check(self):
         if self.problems:
-            raise ConfigError(self.problems)
+            # Two parts reading the same variable report its problem once.
+            raise ConfigError(dict.fromkeys(self.problems))

@@ -10,6 +10,7 @@ import json
 from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
 
+from webhook import ingest
 from webhook import publisher as publisher_module
 from webhook.config import read_config
 from webhook.refusals import EXTENSION as REFUSALS
@@ -33,6 +34,7 @@ def create_app(config=None, publisher=None):
         app.extensions[REPORTER] = Reporter(config, publisher, app.extensions[REFUSALS]).start()
     else:
         publisher_module.init_app(app, publisher)
+    ingest.init_app(app)
     return app
 
 

@@ -3,11 +3,12 @@
 The dataclass holds every default; `read_config` reads the variables over them.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
+from webhook.ingest import IngestSettings, read_ingest_settings
 from webhook.state import Limits
 from webhook.topics import alert_name_problem, device_problem, topic_safe
 
@@ -35,13 +36,15 @@ class WebhookConfig:
     stats_interval: float = 5.0
     refusal_log_interval: float = 60.0
 
+    ingest: IngestSettings = IngestSettings()
+
     @property
     def limits(self):
         return Limits(self.state_max_entries, self.state_forget_after)
 
 
 DEFAULTS = {f.name: f.default for f in fields(WebhookConfig) if f.name not in
-            ("mqtt", "username", "password")}
+            ("mqtt", "username", "password", "ingest")}
 
 
 def read_config(environ=None):
@@ -90,5 +93,6 @@ def read_config(environ=None):
         refusal_log_interval=env.float("WEBHOOK_REFUSAL_LOG_INTERVAL",
                                        d["refusal_log_interval"], 0.1, 86400.0),
     )
+    config = replace(config, ingest=read_ingest_settings(env, config))
     env.check()
     return config

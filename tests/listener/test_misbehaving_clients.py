@@ -38,18 +38,19 @@ def test_unparseable_lines_in_a_partial_write_are_counted_as_refused(influxdb, d
     assert count(db) == 2
 
 
-def test_a_device_name_influxdb_cannot_parse_is_counted_as_refused_not_stored(
+def test_a_device_name_influxdb_cannot_parse_is_refused_by_the_name_rules(
         listener, publisher, db):
+    """Escaped, this name's series key is beyond InfluxDB's 64 KB: the shared name rules
+    (service_common.readings, at most 128 characters) refuse it before it reaches InfluxDB."""
     publisher.publish("sensors/ok/pot", json.dumps({"value": 1, "ts": TS}))
     wait_count(db, 1, service=listener)
-    device = "," * 33_000  # a valid topic level; escaped, the series key is beyond 64 KB
+    device = "," * 33_000  # a valid topic level
     for i in range(2, 21):  # one window of unacknowledged messages: normally one batch
         topic = f"sensors/{device}/pot" if i == 10 else "sensors/ok/pot"
         publisher.client.publish(topic, json.dumps({"value": i, "ts": TS + i}), qos=1)
     publisher.publish("sensors/ok/pot", json.dumps({"value": 21, "ts": TS + 21}))
     wait_count(db, 20, service=listener)
-    wait_until(lambda: latest_stats(db).get("influx_rejected") == 1, 10,
-               message=f"not counted as refused: {latest_stats(db)}")
+    wait_until(lambda: latest_stats(db).get("stored") == 20, 10,
+               message=f"not all stored: {latest_stats(db)}")
     stats = latest_stats(db)
-    assert (stats["stored"], stats["retries"]) == (20, 0)
-    assert "InfluxDB refused 1 of" in listener.log()
+    assert (stats["rejected_bad_name"], stats["influx_rejected"], stats["retries"]) == (1, 0, 0)

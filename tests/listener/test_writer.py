@@ -207,7 +207,9 @@ def message(topic, payload, mid, qos=1, retain=False):
 
 
 def test_message_path_parses_batches_stores_and_acknowledges_in_order(tmp_path):
-    settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool")})
+    # Retention INF: the fixed ts of 2023 below stays inside the ts window.
+    settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                              "LISTENER_RETENTION": "INF"})
     influx = FakeInflux()
     listener = Listener(settings, influx=influx, spool=Spool(settings.spool_dir, 10_000).open(),
                         client_factory=recording_client)
