@@ -16,7 +16,8 @@ mosquitto = listener_fixtures.mosquitto
 db, status_probe = listener_fixtures.db, listener_fixtures.status_probe
 publisher = listener_fixtures.publisher
 listener_env, listener_factory = listener_fixtures.listener_env, listener_fixtures.listener_factory
-broker_app_factory, webhook_service = webhook_fixtures.broker_app_factory, webhook_fixtures.webhook_service
+broker_app_factory = webhook_fixtures.broker_app_factory
+webhook_service = webhook_fixtures.webhook_service
 
 INGEST_AUTH = ("plc-sender", "ingest-password-not-secret")
 
