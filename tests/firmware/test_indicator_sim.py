@@ -130,3 +130,26 @@ def test_a_broker_that_vanishes_without_closing_is_noticed_within_the_keepalive(
     print(f"\nindicator-sim noticed the frozen broker after {window:.1f} s (keepalive 5 s)")
     assert any("broker unreachable" in line for line in sim.output_lines())
     sim.wait_for_led("red", timeout=30)
+
+
+def test_the_broker_name_is_looked_up_once_and_again_only_after_repeated_failures(mosquitto,
+                                                                                   start_sim):
+    topic = alert_topic()
+    with Probe(mosquitto.host, mosquitto.port) as probe:
+        probe.publish(topic, "0", retain=True)
+    sim = start_sim("indicator-sim", "--topic", topic, "--host", "localhost")
+    sim.wait_for_led("green")
+
+    def lookups():
+        return [i for i, line in enumerate(sim.output_lines()) if "mqtt: localhost is " in line]
+
+    assert len(lookups()) == 1
+    mosquitto.stop()
+    # Three failed attempts on the address it has, then a new lookup.
+    wait_until(lambda: len(lookups()) == 2, 30, message=f"no second lookup: {sim.output_lines()}")
+    lines = sim.output_lines()
+    failed = [line for line in lines[lookups()[0]:lookups()[1]] if "cannot connect" in line]
+    assert len(failed) == 3, lines
+    mosquitto.start()
+    sim.wait_for_led("green", timeout=30)
+    assert sim.leds() == ["unknown", "green", "unknown", "green"]
