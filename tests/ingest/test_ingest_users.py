@@ -150,7 +150,8 @@ def test_a_bad_users_file_stops_the_start(broker_app_factory, tmp_path):
         broker_app_factory(INGEST_USERS_FILE=path)
 
 
-def test_the_env_user_and_the_file_users_must_have_different_names(broker_app_factory, tmp_path, capsys):
+def test_the_env_user_and_the_file_users_must_have_different_names(broker_app_factory, tmp_path,
+                                                                    capsys):
     path = tmp_path / "ingest-users"
     add(path, "plc", "plc-*", capsys)
     with pytest.raises(ConfigError, match="also a user of INGEST_USERS_FILE"):
