@@ -12,6 +12,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mosquitto mosquitto-clients influxdb libmosquitto-dev g++ make cmake pkg-config \
 	doctest-dev docker-compose
 PYTEST_ARGS ?=
+# Under CI=true the tests see only what the project installs: the venv's tools and the folders
+# Debian's packages install into. A tool installed by hand (/usr/local/bin, pyenv, ~/.local)
+# is then not found, as on a fresh machine (docs/development.md).
+SYSTEM_PATH := /usr/sbin:/usr/bin:/sbin:/bin
+ifneq ($(filter 1 true yes TRUE True,$(CI)),)
+TEST_ENV := env PATH=$(abspath $(VENV))/bin:$(SYSTEM_PATH)
+endif
 
 .PHONY: help deps venv test unit lint firmware demo play bench secrets clean
 
@@ -44,7 +51,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[serve,test,bench]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
 firmware: deps
@@ -53,7 +60,7 @@ firmware: deps
 
 test: deps venv firmware
 	$(FIRMWARE_BUILD)/firmware-tests
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: deps venv firmware
 	$(PY) -m devstack.demo
@@ -68,7 +75,7 @@ secrets:
 	$(PYTHON) scripts/make_secrets.py
 
 unit: venv
-	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .

@@ -3,11 +3,15 @@
 import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# Where `make venv` installs the project's tools (hadolint, shellcheck): next to the Python
+# running the tests, which is not on PATH when the Makefile runs `.venv/bin/python -m pytest`.
+VENV_BIN = Path(sys.executable).parent
 
 
 def load_make_secrets():
@@ -36,9 +40,14 @@ def generated(tmp_path, make_secrets):
     }
 
 
+def find_tool(name):
+    """The tool's path: the venv's own first, then PATH; None when it is nowhere."""
+    return shutil.which(name, path=os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]))
+
+
 def require_tool(name, install_hint):
     """The tool's path. When it is missing the test is skipped, and in CI (CI=true) it fails."""
-    path = shutil.which(name)
+    path = find_tool(name)
     if path is None:
         message = f"{name} is not installed ({install_hint})"
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
