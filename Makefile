@@ -20,7 +20,7 @@ ifneq ($(filter 1 true yes TRUE True,$(CI)),)
 TEST_ENV := env PATH=$(abspath $(VENV))/bin:$(SYSTEM_PATH)
 endif
 
-.PHONY: help deps venv test unit lint firmware demo play bench secrets clean
+.PHONY: help deps venv test unit lint firmware demo play bench secrets device device-remove clean
 
 help:
 	@echo "make demo      the whole loop on this machine: pot low, high, low -> LED green, red, green"
@@ -28,6 +28,9 @@ help:
 	@echo "make test      install what the tests need, then run every test (Python + firmware)"
 	@echo "make bench     the benchmarks, each printing its figures"
 	@echo "make secrets   generate .env and the broker's password file (never overwrites secrets)"
+	@echo "make device NAME=<device id> ROLE=sensor|indicator|http   register a board (its own"
+	@echo "               broker user and PlatformIO env) or an HTTP sender; prints its password"
+	@echo "make device-remove NAME=<device id> [ROLE=http]   remove one"
 	@echo "make unit      only the tests that need no server"
 	@echo "make lint      ruff"
 	@echo "make firmware  build the firmware host tests and simulators into $(FIRMWARE_BUILD)/"
@@ -73,6 +76,24 @@ bench: deps venv firmware
 
 secrets:
 	$(PYTHON) scripts/make_secrets.py
+
+# Boards and listener replicas are broker users (scripts/devices.py, standard library only);
+# HTTP senders are the webhook's /ingest users.
+device:
+ifeq ($(ROLE),http)
+	@$(MAKE) -s venv
+	@$(PY) -m webhook.ingest_users add "$(NAME)" --devices "$(NAME)"
+else
+	@$(PYTHON) scripts/devices.py add "$(NAME)" --role "$(ROLE)"
+endif
+
+device-remove:
+ifeq ($(ROLE),http)
+	@$(MAKE) -s venv
+	@$(PY) -m webhook.ingest_users remove "$(NAME)"
+else
+	@$(PYTHON) scripts/devices.py remove "$(NAME)"
+endif
 
 unit: venv
 	$(TEST_ENV) $(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

@@ -14,10 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
-def load_make_secrets():
-    """scripts/make_secrets.py as a module (scripts/ is no package: it runs before any venv)."""
-    path = ROOT / "scripts" / "make_secrets.py"
-    spec = importlib.util.spec_from_file_location("make_secrets", path)
+def load_script(name):
+    """scripts/<name>.py as a module (scripts/ is no package: it runs before any venv)."""
+    path = ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -25,7 +25,12 @@ def load_make_secrets():
 
 @pytest.fixture(scope="session")
 def make_secrets():
-    return load_make_secrets()
+    return load_script("make_secrets")
+
+
+@pytest.fixture(scope="session")
+def devices():
+    return load_script("devices")
 
 
 @pytest.fixture
