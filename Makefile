@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 BUILD := build
 FIRMWARE_BUILD := $(BUILD)/firmware
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients influxdb libmosquitto-dev g++ make cmake pkg-config \
+APT_PACKAGES := mosquitto mosquitto-clients influxdb influxdb-client libmosquitto-dev g++ make cmake pkg-config \
 	doctest-dev docker-compose
 PYTEST_ARGS ?=
 # Under CI=true the tests see only what the project installs: the venv's tools and the folders

@@ -2,6 +2,8 @@
 influxd: the admin sets the schema up (`python -m listener --setup`, the influxdb-setup service),
 the listener's user may write and nothing more, Grafana's may read and nothing more."""
 
+import re
+import subprocess
 import sys
 import time
 
@@ -12,7 +14,7 @@ import yaml
 from devstack.mqtt_probe import Probe
 from devstack.servers import Service
 from devstack.wait import wait_until
-from tests.deploy.conftest import ROOT
+from tests.deploy.conftest import ROOT, require_tool
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 DATABASE = "iot"
@@ -143,3 +145,22 @@ def test_grafanas_user_can_read_and_nothing_more(secured, statement):
     assert write(secured, f"pot,device=esp32-a1b2c3 value=1 {now}", READER) == 403
     refused, body = query(secured, statement, READER)
     assert refused, body
+
+
+def test_the_upgrade_commands_take_an_old_listener_user_back_to_writing(secured):
+    """docs/boards.md, "Upgrading": the commands for an installation whose `listener` user got
+    ALL privileges from an older compose file (INFLUXDB_USER), run with the influx CLI."""
+    influx = require_tool("influx", "Debian's influxdb-client: run `make deps`")
+    query(secured, f'GRANT ALL ON "{DATABASE}" TO "{WRITER[0]}"', ADMIN)
+    assert not query(secured, "SHOW MEASUREMENTS", WRITER)[0]
+    doc = (ROOT / "docs" / "boards.md").read_text()
+    commands = re.findall(r"(?m)^ *docker compose exec influxdb (sh -c .*)$", doc)
+    assert len(commands) == 2
+    for command in commands:
+        command = command.replace("influx -username", f"{influx} -host {secured.host} "
+                                  f"-port {secured.port} -username")
+        subprocess.run(command, shell=True, check=True, timeout=60,  # noqa: S602
+                       env={"INFLUXDB_ADMIN_PASSWORD": ADMIN[1], "PATH": "/usr/bin:/bin"})
+    assert query(secured, "SHOW MEASUREMENTS", WRITER)[0]
+    assert write(secured, f"pot,device=esp32-a1b2c3 value=1 {int(time.time() * 1e9)}",
+                 WRITER) == 204
