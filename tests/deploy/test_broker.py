@@ -446,3 +446,13 @@ def test_the_compose_healthcheck_passes_on_the_broker_and_fails_without_it(broke
 @pytest.mark.skipif(shutil.which("mosquitto_sub") is None, reason="mosquitto-clients missing")
 def test_the_compose_healthcheck_fails_on_a_broker_that_admits_anonymous(mosquitto):
     assert broker_healthcheck(mosquitto.port) != 0
+
+
+def test_without_boards_the_broker_acl_is_the_shipped_one(tmp_path):
+    config_dir, auth_dir = tmp_path / "config", tmp_path / "auth"
+    config_dir.mkdir()
+    shutil.copy(CONFIG_DIR / "acl", config_dir / "acl")
+    (config_dir / "passwd").write_text("listener:$7$101$x$y\n")
+    assemble_auth(config_dir, auth_dir)
+    assert (auth_dir / "acl").read_text() == (CONFIG_DIR / "acl").read_text()
+    assert (auth_dir / "passwd").read_text() == "listener:$7$101$x$y\n"
