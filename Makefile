@@ -78,11 +78,12 @@ secrets:
 	$(PYTHON) scripts/make_secrets.py
 
 # Boards and listener replicas are broker users (scripts/devices.py, standard library only);
-# HTTP senders are the webhook's /ingest users.
+# HTTP senders are the webhook's /ingest users, in the file INGEST_USERS_FILE (docs/ingest.md).
+INGEST_USERS := $(if $(INGEST_USERS_FILE),--file "$(INGEST_USERS_FILE)")
 device:
 ifeq ($(ROLE),http)
 	@$(MAKE) -s venv
-	@$(PY) -m webhook.ingest_users add "$(NAME)" --devices "$(NAME)"
+	@$(PY) -m webhook.ingest_users $(INGEST_USERS) add "$(NAME)" --devices "$(NAME)"
 else
 	@$(PYTHON) scripts/devices.py add "$(NAME)" --role "$(ROLE)"
 endif
@@ -90,7 +91,7 @@ endif
 device-remove:
 ifeq ($(ROLE),http)
 	@$(MAKE) -s venv
-	@$(PY) -m webhook.ingest_users remove "$(NAME)"
+	@$(PY) -m webhook.ingest_users $(INGEST_USERS) remove "$(NAME)"
 else
 	@$(PYTHON) scripts/devices.py remove "$(NAME)"
 endif

@@ -137,17 +137,29 @@ def test_the_makefile_passes_name_and_role(tmp_path):
     result = subprocess.run(["make", "-n", "device", "NAME=esp32-a1b2c3", "ROLE=sensor"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert 'scripts/devices.py add "esp32-a1b2c3" --role "sensor"' in result.stdout
-    result = subprocess.run(["make", "-n", "device", "NAME=plc-7", "ROLE=http"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
-    assert '-m webhook.ingest_users add "plc-7" --devices "plc-7"' in result.stdout
+    result = subprocess.run(["make", "-n", "device", "NAME=plc-7", "ROLE=http",
+                             "INGEST_USERS_FILE=/srv/users"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert ('-m webhook.ingest_users --file "/srv/users" add "plc-7" --devices "plc-7"'
+            in result.stdout)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("webhook.ingest_users") is None,
                     reason="webhook.ingest_users is not merged yet (the ingest helper's)")
-def test_an_http_sender_is_registered_by_the_webhooks_users_module():
-    result = subprocess.run([sys.executable, "-m", "webhook.ingest_users", "--help"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "add" in result.stdout
+def test_an_http_sender_is_registered_and_removed_by_the_webhooks_users_module(tmp_path):
+    users = tmp_path / "ingest-users"
+
+    def make(*args):
+        return subprocess.run(["make", "-s", *args, "NAME=plc-7", "ROLE=http",
+                               f"INGEST_USERS_FILE={users}"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    added = make("device")
+    assert added.returncode == 0, added.stderr
+    assert "ingest_password = " in added.stdout and "\nplc-7:" in users.read_text()
+    removed = make("device-remove")
+    assert removed.returncode == 0, removed.stderr
+    assert "\nplc-7:" not in users.read_text()
 
 
 # --- PlatformIO reads the generated environment ------------------------------------------------
