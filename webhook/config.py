@@ -9,7 +9,7 @@ from typing import Optional
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 from webhook.ingest import IngestSettings, read_ingest_settings
-from webhook.state import Limits
+from webhook.state import MAX_ENTRIES_ALLOWED, Limits
 from webhook.topics import alert_name_problem, device_problem, topic_safe
 
 
@@ -84,7 +84,7 @@ def read_config(environ=None):
         log_level=log_level,
         known_alerts=tuple(known_alerts),
         state_max_entries=env.int("WEBHOOK_STATE_MAX_ENTRIES", d["state_max_entries"], 10,
-                                  100_000),
+                                  MAX_ENTRIES_ALLOWED),
         state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", d["state_forget_after"],
                                      1.0, 10 * 365 * 86400.0),
         connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),

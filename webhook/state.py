@@ -16,6 +16,11 @@ DOCUMENT_VERSION = 2
 ON, OFF = "1", "0"
 
 
+# The most WEBHOOK_STATE_MAX_ENTRIES may be: the state document at this many entries of the
+# longest names fits the broker's max_packet_size (tests/deploy/test_broker.py).
+MAX_ENTRIES_ALLOWED = 2000
+
+
 @dataclass(frozen=True)
 class Limits:
     max_entries: int = 1000

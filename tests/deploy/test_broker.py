@@ -18,6 +18,9 @@ import yaml
 from devstack.mqtt_probe import Probe, read_retained
 from devstack.wait import wait_until
 from tests.deploy.conftest import ROOT
+from webhook.notification import InstanceUpdate, Notification
+from webhook.state import MAX_ENTRIES_ALLOWED, AlertStore, Limits
+from webhook.topics import MAX_ALERT_CHARS, MAX_DEVICE_CHARS
 
 CONFIG_DIR = ROOT / "mosquitto" / "config"
 # Options the harness sets itself (port, data folder, log file) or that name container paths.
@@ -356,6 +359,13 @@ def test_the_packet_limit_fits_the_projects_messages_and_a_small_broker():
     the webhook bounds by its entry cap (WEBHOOK_STATE_MAX_ENTRIES); the limit leaves room for it
     and stays far below what would hurt a broker capped at 64 MB (arm/)."""
     assert 256 * 1024 <= conf_value("max_packet_size") <= 4 * 2**20
+    longest = "\U0001F600" * (MAX_DEVICE_CHARS - 5)  # 4 bytes of UTF-8 a character
+    store = AlertStore(Limits(MAX_ENTRIES_ALLOWED, 1e9))
+    store.apply(Notification("unified", updates=[
+        InstanceUpdate(f"a{i:05d}" + "x" * (MAX_ALERT_CHARS - 6), f"{i:05d}" + longest, True,
+                       f"{i:05d}" + longest) for i in range(MAX_ENTRIES_ALLOWED)]), now=1.0)
+    assert store.entries() == MAX_ENTRIES_ALLOWED
+    assert len(store.document_bytes()) < conf_value("max_packet_size")
 
 
 def test_the_limits_docs_boards_md_states_are_the_configs():
