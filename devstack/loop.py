@@ -56,8 +56,12 @@ class Loop:
     PARTS = ("listener", "webhook", "indicator", "sensor", "standin")
 
     def __init__(self, evaluation_interval=1.0, window=3.0, sensor_interval_ms=200,
-                 device="esp32-demo01", indicator="esp8266-demo01", parts=PARTS):
+                 device="esp32-demo01", indicator="esp8266-demo01", parts=PARTS,
+                 deployed_timings=False):
+        """`deployed_timings`: the stand-in keeps every provisioned timing (rule interval and
+        window, group_wait, group_interval) instead of the fast ones given here."""
         self.wanted = set(parts)
+        self.deployed_timings = deployed_timings
         self.device, self.indicator_id = device, indicator
         self.evaluation_interval, self.window = evaluation_interval, window
         self.sensor_interval_ms = sensor_interval_ms
@@ -102,11 +106,17 @@ class Loop:
                 "grafana-standin",
                 [sys.executable, "-m", "devstack.grafana_standin",
                  "--influxdb-url", self.influx.url, "--database", "iot",
-                 "--webhook-url", f"{self.webhook_url}/alert",
-                 "--interval", str(self.evaluation_interval), "--window", str(self.window)],
+                 "--webhook-url", f"{self.webhook_url}/alert", "--rule", ALERT,
+                 *self._standin_timings()],
                 env={"WEBHOOK_USERNAME": self.webhook_auth[0],
                      "WEBHOOK_PASSWORD": self.webhook_auth[1]}))
         return self
+
+    def _standin_timings(self):
+        if self.deployed_timings:
+            return []
+        return ["--interval", str(self.evaluation_interval), "--window", str(self.window),
+                "--group-wait", "0", "--group-interval", str(self.evaluation_interval)]
 
     def _add(self, part, attribute=None):
         if attribute:

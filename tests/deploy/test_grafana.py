@@ -58,13 +58,19 @@ def walk(node):
 
 
 def env_references(node):
-    """Every `$NAME` / `${NAME}` in string values (not `$$`, Grafana's escape)."""
+    """Every `$NAME` / `${NAME}` in string values (not `$$`, Grafana's escape) that Grafana's
+    provisioning interpolates. A rule's query models and annotations are taken raw (Grafana's
+    provisioning/alerting/rules_types.go reads `Model.Raw` and `Annotations.Raw`), so `$A` in a
+    math expression is a reference to step A, not to the environment."""
     names = set()
     for found in walk(node):
-        for value in found.values():
-            if isinstance(value, str):
+        for key, value in found.items():
+            if isinstance(value, str) and key not in RAW_KEYS:
                 names |= set(re.findall(r"(?<!\$)\$\{?([A-Z][A-Z0-9_]*)\}?", value))
     return names
+
+
+RAW_KEYS = {"expression", "query", "summary", "description"}
 
 
 # ---- the files ---------------------------------------------------------------------------------
