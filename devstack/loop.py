@@ -57,11 +57,12 @@ class Loop:
 
     def __init__(self, evaluation_interval=1.0, window=3.0, sensor_interval_ms=200,
                  device="esp32-demo01", indicator="esp8266-demo01", parts=PARTS,
-                 deployed_timings=False):
+                 deployed_timings=False, rules=(ALERT,)):
         """`deployed_timings`: the stand-in keeps every provisioned timing (rule interval and
-        window, group_wait, group_interval) instead of the fast ones given here."""
+        window, group_wait, group_interval) instead of the fast ones given here. `rules`: the
+        uids of the provisioned rules the stand-in evaluates."""
         self.wanted = set(parts)
-        self.deployed_timings = deployed_timings
+        self.deployed_timings, self.rules = deployed_timings, tuple(rules)
         self.device, self.indicator_id = device, indicator
         self.evaluation_interval, self.window = evaluation_interval, window
         self.sensor_interval_ms = sensor_interval_ms
@@ -106,7 +107,8 @@ class Loop:
                 "grafana-standin",
                 [sys.executable, "-m", "devstack.grafana_standin",
                  "--influxdb-url", self.influx.url, "--database", "iot",
-                 "--webhook-url", f"{self.webhook_url}/alert", "--rule", ALERT,
+                 "--webhook-url", f"{self.webhook_url}/alert",
+                 *(arg for uid in self.rules for arg in ("--rule", uid)),
                  *self._standin_timings()],
                 env={"WEBHOOK_USERNAME": self.webhook_auth[0],
                      "WEBHOOK_PASSWORD": self.webhook_auth[1]}))

@@ -60,13 +60,12 @@ def load_contact_point(folder, environ):
 
 
 def shrink_window(rule, window):
-    """The rule with every query looking back `window` s (demo speed); one range only."""
-    ranges = {(q.range_from, q.range_to) for q in rule.queries}
-    if len(ranges) > 1:
-        raise UnsupportedRule(f"rule {rule.uid!r}: --window cannot shrink queries of different "
-                              "ranges; select rules with --rule")
+    """The rule looking back less far (demo speed): its shortest query range becomes `window` s
+    and its other ranges shrink by the same factor, so windows keep their proportions."""
+    factor = window / min(q.range_from - q.range_to for q in rule.queries)
     return dataclasses.replace(rule, queries=tuple(
-        dataclasses.replace(q, range_from=window, range_to=0) for q in rule.queries))
+        dataclasses.replace(q, range_from=q.range_from * factor, range_to=q.range_to * factor)
+        for q in rule.queries))
 
 
 class StandIn:
@@ -197,7 +196,8 @@ def main(argv=None, environ=None):
     parser.add_argument("--interval", type=float,
                         help="evaluation interval in s, overriding the rule group's (demo speed)")
     parser.add_argument("--window", type=float,
-                        help="query window in s, overriding relativeTimeRange (demo speed)")
+                        help="s: each rule's shortest query range becomes this, its other "
+                             "ranges shrink in proportion (demo speed)")
     parser.add_argument("--group-wait", type=float,
                         help="s, overriding the policy's group_wait (demo speed)")
     parser.add_argument("--group-interval", type=float,
