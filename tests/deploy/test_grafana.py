@@ -253,8 +253,30 @@ def test_the_policy_timings_fit_a_fast_loop():
     wait, group, repeat = (seconds(POLICY[key]) for key in
                            ("group_wait", "group_interval", "repeat_interval"))
     assert wait < interval, "the first notification should not wait for another evaluation"
-    assert 10 <= group < 60 and group % interval == 0, "tens of seconds, whole evaluations"
+    assert group == interval, ("with the recovery threshold against flicker, a group's flushes "
+                               "follow each evaluation by group_wait (docs/alerting.md)")
     assert 60 <= repeat <= 3600 and repeat % group == 0, "minutes"
+    [threshold] = [s for s in RULE["data"] if s["refId"] == RULE["condition"]]
+    condition = threshold["model"]["conditions"][0]
+    assert condition["unloadEvaluator"] == {"type": "lt", "params": [70]}
+    assert condition["unloadEvaluator"]["params"][0] < THRESHOLD
+
+
+def test_the_documented_latency_budget_is_the_provisioned_one():
+    from bench.loop_latency import Budget
+
+    budget = Budget.provisioned(PROVISIONING / "alerting")
+    text = (ROOT / "docs" / "alerting.md").read_text()
+    up, down = budget.up(), budget.down()
+    assert f"**{up[0]:g}-{up[1]:g} s going red**" in text
+    assert f"**{down[0]:g}-{down[1]:g} s going green**" in text
+    for figure in (f"| {up[0]:g}-{up[1]:g} s |", f"| {down[0]:g}-{down[1]:g} s |",
+                   f"`group_wait` {budget.group_wait:g} s",
+                   f"`group_interval` {budget.group_interval:g} s",
+                   f"group `interval` {budget.interval:g} s",
+                   f"`relativeTimeRange` {budget.window:g} s",
+                   f"threshold {budget.fire_above:g} / recovery {budget.clear_below:g}"):
+        assert figure in text, figure
 
 
 # ---- credentials --------------------------------------------------------------------------------

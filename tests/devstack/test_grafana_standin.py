@@ -20,7 +20,7 @@ from devstack.grafana_standin.__main__ import (
     main,
     shrink_window,
 )
-from devstack.grafana_standin.dispatch import Policy
+from devstack.grafana_standin.dispatch import Policy, load_policy
 from devstack.grafana_standin.evaluate import (
     ALERTING,
     NORMAL,
@@ -332,3 +332,26 @@ def influxdb_client(server):
     client = influxdb.InfluxDBClient(server.host, server.port, database="iot")
     client.create_database("iot")
     return client
+
+
+def test_notifications_follow_the_provisioned_group_timings(influxdb, receiver):
+    """As deployed: group_wait before the first notification of a group, and the resolve at the
+    group's next flush, group_interval later (the clock is the test's)."""
+    client = influxdb_client(influxdb)
+    start = float(int(time.time()))
+    clock = [start]
+    client.write_points([f"pot,device=a value=90 {int((start - 2) * 1e9)}"], protocol="line")
+    policy = load_policy(PROVISIONED)
+    standin = StandIn([rule("pot-high")], client, WebhookPoster(receiver.url), policy,
+                      clock=lambda: clock[0])
+    assert standin.tick() == [], "the new group waits group_wait"
+    clock[0] = start + policy.group_wait
+    [firing] = standin.tick()
+    assert firing["status"] == "firing"
+    client.write_points([f"pot,device=a value=10 {int((start + 8) * 1e9)}"], protocol="line")
+    clock[0] = start + rule("pot-high").interval
+    assert standin.tick() == [], "resolved at this evaluation, sent at the group's next flush"
+    clock[0] = start + policy.group_wait + policy.group_interval
+    [resolved] = standin.tick()
+    assert resolved["status"] == "resolved"
+    assert standin.dispatcher.groups == {}
