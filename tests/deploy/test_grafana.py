@@ -531,3 +531,17 @@ def test_the_grafana_user_can_read_but_not_write(influxdb_factory):
     assert status == 403 or "error" in answer["results"][0]
     status, answer = influx(server, "DROP MEASUREMENT pot", method="GET", auth=writer)
     assert status != 200 or "error" in answer["results"][0], "GET must refuse a write statement"
+
+
+def test_the_webhook_knows_every_provisioned_rule_at_start_up():
+    """WEBHOOK_KNOWN_ALERTS as shipped (.env.example and compose's default) names every
+    provisioned rule, so an indicator following any of them shows green, not unknown, at first."""
+    alerting = ROOT / "grafana" / "provisioning" / "alerting"
+    titles = {rule["title"] for path in alerting.glob("*.yaml")
+              for group in (yaml.safe_load(path.read_text()) or {}).get("groups", [])
+              for rule in group["rules"]}
+    example = re.search(r"(?m)^WEBHOOK_KNOWN_ALERTS=(.*)$", (ROOT / ".env.example").read_text())
+    compose = re.search(r"WEBHOOK_KNOWN_ALERTS-([^}]*)\}",
+                        (ROOT / "docker-compose.yml").read_text())
+    assert set(example.group(1).split(",")) == titles
+    assert set(compose.group(1).split(",")) == titles
