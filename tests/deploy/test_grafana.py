@@ -3,6 +3,7 @@ resolves, the intervals fit together, the credentials are the webhook's own vari
 alert rule's and the dashboard's InfluxQL run on the real InfluxDB and give what the rule
 expects (one series per device)."""
 
+import ast
 import base64
 import json
 import re
@@ -378,13 +379,79 @@ def readings(influxdb):
         f"pot,device=esp32-bbbbbb value=50 {now - 3000}",
         f"pot,device=esp32-bbbbbb value=60 {now - 6000}",
         f"pot,device=esp32-cccccc value=99 {now - 30000}",
-        f"listener_stats,client_id=listener received=10i,stored=9i,rejected=1i,dropped=0i,"
-        f"retries=0i,pending_points=1i,spool_points=0i,lag_ms=12.5 {now - 25000}",
-        f"listener_stats,client_id=listener received=20i,stored=19i,rejected=1i,dropped=0i,"
-        f"retries=0i,pending_points=1i,spool_points=0i,lag_ms=10.5 {now - 5000}",
     ]
     assert write(influxdb, lines) == 204
+    services = listener_stats_lines(now) + counter_lines(now) + journal_lines(now)
+    assert call(influxdb, "/write", {"db": "iot", "precision": "ns"},
+                "\n".join(services).encode(), method="POST")[0] == 204
     return influxdb, now
+
+
+# What each service writes, each counter twice (25 s and 5 s ago, growing), made by the services'
+# own code where it is on this branch: the listener's Stats and its reading parser.
+WEBHOOK_NAMES = ("ingest_requests", "ingest_readings", "ingest_refused_forbidden",
+                 "ingest_invalid_bad_name")
+# The OPC UA bridge's counters and gauges (opcua_bridge/stats.py, COUNTERS + GAUGES).
+BRIDGE_NAMES = ("readings", "bad_quality", "non_numeric", "dropped", "reconnects",
+                "unknown_nodes", "buffered", "session_state")
+AGES_MS = (25000, 5000)
+
+
+def listener_stats(step):
+    """The listener's Stats with every counter and gauge set, the broker's $SYS ones included."""
+    from types import SimpleNamespace
+
+    from listener.broker_stats import BROKER_COUNTERS
+    from listener.stats import Stats
+
+    stats = Stats()
+    for name in ("received", "stored", "spooled", "retries", "dropped", "influx_rejected",
+                 "not_authorized", "spool_bytes", "spool_points", "pending_points"):
+        setattr(stats, name, 10 * step)
+    stats.lag_ms = 12.5
+    stats.rejected = dict.fromkeys(stats.rejected, step)
+    for topic in BROKER_COUNTERS:
+        stats.broker.handle(SimpleNamespace(topic=topic, payload=str(100 * step).encode()))
+    return stats
+
+
+def listener_stats_lines(now_ms):
+    return [listener_stats(step).line("listener", (now_ms - age) * 1_000_000)
+            for step, age in enumerate(AGES_MS, start=1)]
+
+
+def counter_lines(now_ms):
+    """The webhook's and the bridge's counters as the listener stores them: the webhook publishes
+    a bare number, the bridge a JSON object with its own `ts`."""
+    from listener.line_protocol import encode
+    from listener.parse import Parser
+    from webhook.reporter import COUNTERS
+    from webhook.topics import counter_topic
+
+    parser, lines = Parser("sensors"), []
+    for step, age in enumerate(AGES_MS, start=1):
+        received = (now_ms - age) * 1_000_000
+        for name in COUNTERS + WEBHOOK_NAMES:
+            point = parser.parse(counter_topic("sensors", "webhook", name), b"%d" % step, received)
+            lines.append(encode(point))
+        for name in BRIDGE_NAMES:
+            payload = b'{"value":%d,"ts":%d}' % (step, now_ms - age)
+            point = parser.parse(f"sensors/opcua-bridge/{name}", payload, now_ms * 1_000_000)
+            lines.append(encode(point))
+    return lines
+
+
+def journal_lines(now_ms):
+    """Measurement alarm_journal as the listener stores it (DESIGN.md, "Alarm journal"): the
+    alert's summary has no device tag, and `by` only when somebody acknowledged."""
+    ns = [(now_ms - age) * 1_000_000 for age in (20000, 10000)]
+    return [
+        f'alarm_journal,alert=pot-high from="normal",to="unacked" {ns[0]}',
+        f'alarm_journal,alert=pot-high,device=esp32-aaaaaa from="normal",to="unacked" {ns[0]}',
+        f'alarm_journal,alert=pot-high from="unacked",to="acked",by="esp32-dddddd" {ns[1]}',
+        f'alarm_journal,alert=pot-high,device=esp32-aaaaaa from="unacked",to="acked",'
+        f'by="esp32-dddddd" {ns[1]}',
+    ]
 
 
 def rule_series(server, now_ms):
@@ -449,11 +516,23 @@ def test_the_stand_in_loads_every_provisioned_rule():
     assert {rule.uid for rule in load_rules(PROVISIONING / "alerting")} == set(ALL_RULES)
 
 
+# Each dashboard variable's values on the `readings` data (all of them selected).
+VARIABLE_VALUES = {
+    "device": ["esp32-aaaaaa", "esp32-bbbbbb", "esp32-cccccc"],
+    "loop": ["tic101"],
+    "listener": ["listener"],
+    "webhook": ["webhook"],
+    "bridge": ["opcua-bridge"],
+}
+
+
 def fill(query, now):
-    return (query.replace("$timeFilter", time_filter(3600, now))
-            .replace("$__interval", "10s")
-            .replace("/^$device$/", "/^(esp32-aaaaaa|esp32-bbbbbb|esp32-cccccc)$/")
-            .replace("/^$loop$/", "/^(tic101)$/"))
+    """The query as Grafana sends it: the time filter, a 10 s interval, every variable's values
+    (a multi-value variable in a regex becomes `(a|b)`)."""
+    query = query.replace("$timeFilter", time_filter(3600, now)).replace("$__interval", "10s")
+    for name, values in VARIABLE_VALUES.items():
+        query = query.replace(f"/^${name}$/", "/^(" + "|".join(values) + ")$/")
+    return query
 
 
 def dashboard_queries():
@@ -464,6 +543,8 @@ def dashboard_queries():
                     yield f"{name}: {panel['title']} {target['refId']}", target["query"]
         for variable in dashboard["templating"]["list"]:
             yield f"{name}: variable {variable['name']}", variable["query"]
+        for annotation in dashboard["annotations"]["list"]:
+            yield f"{name}: annotation {annotation['name']}", annotation["target"]["query"]
 
 
 @pytest.mark.parametrize("title, query", list(dashboard_queries()),
@@ -499,6 +580,189 @@ def test_dashboard_expressions_compute_on_the_real_query_results(readings, name)
                 points = [x for v in values for _, x in v.points if x is not None]
                 assert points, f"{panel['title']}: the expression gives no data"
                 assert all(abs(x) < 1e6 for x in points), points
+
+
+# ---- the health dashboard and the alarm journal -------------------------------------------------
+
+HEALTH = DASHBOARD_FILES["alertloop-health.json"]
+JOURNAL_ROWS = 4  # journal_lines()
+
+
+def panel_queries(dashboard):
+    return [target["query"] for panel in dashboard["panels"]
+            for target in panel.get("targets", []) if "query" in target]
+
+
+def counter_sources(variable):
+    """The FROM clause (a measurement or a /regex/) of every health panel that reads the counters
+    of the services selected by `variable`."""
+    return [re.search(r'FROM (/.+?/|"\w+") WHERE', query).group(1)
+            for query in panel_queries(HEALTH) if f"/^${variable}$/" in query]
+
+
+def shown(name, sources):
+    return any(re.search(source[1:-1], name) if source.startswith("/") else source == f'"{name}"'
+               for source in sources)
+
+
+def test_the_dashboards_link_each_other():
+    [to_health] = DASHBOARD["links"]
+    [back] = HEALTH["links"]
+    assert to_health["url"] == f"/d/{HEALTH['uid']}" and HEALTH["uid"] == "alertloop-health"
+    assert back["url"] == f"/d/{DASHBOARD['uid']}"
+    assert to_health["keepTime"] and back["keepTime"]
+
+
+def test_every_listener_stats_field_is_on_a_dashboard():
+    """The fields the listener writes (its Stats with every $SYS counter seen)."""
+    queries = " ".join(q for d in DASHBOARD_FILES.values() for q in panel_queries(d)
+                       if 'FROM "listener_stats"' in q)
+    shown_fields = set(re.findall(r'last\("(\w+)"\)', queries))
+    fields = set(listener_stats(1).fields())
+    assert fields <= shown_fields, f"not on a dashboard: {sorted(fields - shown_fields)}"
+
+
+def test_the_rejection_panel_shows_every_kind_the_listener_counts():
+    from listener.stats import KINDS
+
+    [query] = [q for q in panel_queries(HEALTH) if "last(\"rejected_" in q]
+    assert set(re.findall(r'last\("(rejected_\w+)"\)', query)) == {f"rejected_{k}" for k in KINDS}
+
+
+def test_every_webhook_counter_is_on_the_health_dashboard():
+    from webhook.reporter import COUNTERS
+
+    sources = counter_sources("webhook")
+    names = set(COUNTERS) | ingest_counter_names()
+    assert {name for name in names if not shown(name, sources)} == set()
+
+
+def ingest_counter_names():
+    """Every counter webhook/ingest.py counts, read from its code: ingest_refused_<reason> for each
+    reason passed to _refuse, ingest_invalid_<kind> for each kind of reading, and plain names."""
+    from service_common.readings import KINDS
+
+    tree = ast.parse((ROOT / "webhook" / "ingest.py").read_text())
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    reasons = {call.args[2].value for call in calls
+               if isinstance(call.func, ast.Name) and call.func.id == "_refuse"}
+    families = {"ingest_refused_": reasons, "ingest_invalid_": set(KINDS)}
+    names = set()
+    for call in calls:
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "count":
+            [name, *_] = call.args
+            if isinstance(name, ast.Constant):
+                names.add(name.value)
+            else:
+                prefix = name.values[0].value
+                assert prefix in families, f"a new family of counters {prefix}...: show it"
+                names |= {prefix + member for member in families[prefix]}
+    assert {"ingest_requests", "ingest_readings", "ingest_refused_forbidden"} <= names
+    return names
+
+
+def test_every_bridge_counter_is_on_the_health_dashboard():
+    sources = counter_sources("bridge")
+    assert {name for name in BRIDGE_NAMES if not shown(name, sources)} == set()
+
+
+def test_the_bridge_names_are_the_bridges_own():
+    stats = pytest.importorskip("opcua_bridge.stats",
+                                reason="the OPC UA bridge (branch opcua) is not merged yet")
+    assert set(BRIDGE_NAMES) == set(stats.COUNTERS + stats.GAUGES)
+
+
+def test_counters_are_shown_as_rates_and_gauges_as_values():
+    """A counter restarts from 0 with its process: a panel of counters shows
+    non_negative_derivative, never the raw total; a gauge shows its last value."""
+    from webhook.reporter import COUNTERS
+
+    gauges = {"pending_points", "spool_points", "spool_bytes", "lag_ms", "broker_store_messages",
+              "broker_store_bytes", "broker_inflight", "broker_clients_connected", "buffered",
+              "unknown_nodes", "session_state"}
+    every_name = (set(listener_stats(1).fields()) | set(COUNTERS) | set(WEBHOOK_NAMES)
+                  | set(BRIDGE_NAMES))
+    assert gauges <= every_name
+    for query in panel_queries(HEALTH):
+        source = re.search(r'FROM (/.+?/|"\w+") WHERE', query).group(1)
+        for rate, field in re.findall(r'(non_negative_derivative\()?last\("(\w+)"\)', query):
+            names = [field] if field != "value" else [n for n in every_name if shown(n, [source])]
+            assert names, query
+            for name in names:
+                assert bool(rate) == (name not in gauges), (name, query)
+
+
+@pytest.mark.parametrize("name", DASHBOARD_FILES)
+def test_every_variable_gives_the_values_the_tests_select(readings, name):
+    server, _ = readings
+    for variable in DASHBOARD_FILES[name]["templating"]["list"]:
+        status, answer = influx(server, variable["query"])
+        assert status == 200
+        values = sorted(row[1] for s in answer["results"][0]["series"] for row in s["values"])
+        assert values == VARIABLE_VALUES[variable["name"]]
+
+
+def test_every_health_counter_gives_a_rising_rate(readings):
+    """Each counter the services wrote shows as its own series (or column), with a rate above 0:
+    each was written twice, growing."""
+    server, now = readings
+    seen = set()
+    for panel in HEALTH["panels"]:
+        for target in panel.get("targets", []):
+            _, answer = influx(server, fill(target["query"], now))
+            for series in answer["results"][0]["series"]:
+                columns = list(zip(*series["values"]))[1:]
+                for column, values in zip(series["columns"][1:], columns, strict=True):
+                    assert all(v is not None and v > 0 for v in values), (column, series)
+                    seen.add(series["name"] if column in ("value", "last",
+                                                          "non_negative_derivative") else column)
+    expected = (set(listener_stats(1).fields()) - {"received", "stored", "rejected", "retries",
+                                                    "dropped", "pending_points", "spool_points",
+                                                    "lag_ms"})
+    expected |= set(BRIDGE_NAMES) | set(WEBHOOK_NAMES)
+    from webhook.reporter import COUNTERS
+    expected |= set(COUNTERS)
+    assert expected <= seen, sorted(expected - seen)
+
+
+@pytest.mark.parametrize("annotation", DASHBOARD["annotations"]["list"],
+                         ids=[a["name"] for a in DASHBOARD["annotations"]["list"]])
+def test_each_journal_annotation_row_has_every_column(readings, annotation):
+    """Grafana's InfluxQL annotations take the time, the text column and the tag columns of each
+    row, and drop a row with any empty column: every selected column must be set."""
+    server, now = readings
+    target = annotation["target"]
+    assert annotation["enable"] and target["rawQuery"] and target["fromAnnotations"]
+    assert "$timeFilter" in target["query"]
+    _, answer = influx(server, fill(target["query"], now))
+    [series] = answer["results"][0]["series"]
+    assert series["name"] == "alarm_journal"
+    wanted = [target["textColumn"], *target["tagsColumn"].split(",")]
+    assert set(wanted) <= set(series["columns"])
+    assert series["values"] and all(None not in row for row in series["values"])
+
+
+def test_the_journal_annotations_show_each_transition_once(readings):
+    server, now = readings
+    rows = []
+    for annotation in DASHBOARD["annotations"]["list"]:
+        _, answer = influx(server, fill(annotation["target"]["query"], now))
+        rows += answer["results"][0]["series"][0]["values"]
+    assert len(rows) == JOURNAL_ROWS
+
+
+def test_the_alarm_journal_table(readings):
+    server, now = readings
+    [panel] = [p for p in DASHBOARD["panels"] if p["title"] == "Alarm journal"]
+    [target] = panel["targets"]
+    assert panel["type"] == "table" and target["resultFormat"] == "table"
+    _, answer = influx(server, fill(target["query"], now))
+    [series] = answer["results"][0]["series"]
+    assert series["columns"] == ["time", "alert", "device", "from", "to", "by"]
+    times = [row[0] for row in series["values"]]
+    assert len(times) == JOURNAL_ROWS and times == sorted(times, reverse=True), "newest first"
+    assert ["pot-high", None, "unacked", "acked", "esp32-dddddd"] in [row[1:] for row in
+                                                                      series["values"]]
 
 
 # ---- the users the InfluxDB image creates ------------------------------------------------------
