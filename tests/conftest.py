@@ -40,7 +40,7 @@ def pytest_sessionfinish(session, exitstatus):
     """Fail the run if a test left a server or service unclosed: still running, or its
     temporary folder still on disk (close() stops it and removes the folder)."""
     leftovers = sorted(f"{s.name} ({'running' if s.running else 'stopped'}, {s.workdir})"
-                       for s in servers._live)
+                       for s in servers.unclosed())
     if leftovers:
         print("\nleft behind by the tests (call close()): " + ", ".join(leftovers))
         session.exitstatus = 1
