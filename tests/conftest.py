@@ -14,6 +14,9 @@ import pytest
 from devstack import servers
 from devstack.servers import InfluxDB, Mosquitto, ServerMissing
 
+# Fixtures that several test folders share.
+pytest_plugins = ["tests.support.listener_fixtures", "tests.support.webhook_fixtures"]
+
 SERVER_FIXTURES = {"mosquitto", "mosquitto_factory", "influxdb", "influxdb_factory"}
 
 

@@ -3,22 +3,21 @@ them as `devstack.servers.Service` processes against the harness broker."""
 
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
 from devstack.loop import led_states
+from devstack.paths import ROOT
 from devstack.servers import Service
 from devstack.wait import wait_until
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD = REPO / "build" / "firmware"
+BUILD = ROOT / "build" / "firmware"
 
 
 @pytest.fixture(scope="session")
 def firmware_build():
     """The build folder with fresh sensor-sim and indicator-sim (an incremental build is quick)."""
-    result = subprocess.run(["make", "-C", str(REPO), "firmware"], capture_output=True, text=True)
+    result = subprocess.run(["make", "-C", str(ROOT), "firmware"], capture_output=True, text=True)
     if result.returncode != 0:
         pytest.fail(f"`make firmware` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     for name in ("sensor-sim", "indicator-sim"):
