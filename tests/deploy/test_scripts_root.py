@@ -4,8 +4,9 @@ devstack.paths says it is."""
 import pytest
 
 from devstack.paths import ROOT
+from tests.support.tools import load_script
 
 
 @pytest.mark.parametrize("script", ["make_secrets", "devices"])
-def test_scripts_find_the_repository_root(script, request):
-    assert request.getfixturevalue(script).ROOT == ROOT
+def test_scripts_find_the_repository_root(script):
+    assert load_script(script).ROOT == ROOT
