@@ -5,7 +5,8 @@ import time
 
 from devstack.grafana_standin.notify import example_notifications
 from devstack.grafana_standin.rules import load_rules
-from devstack.loop import ALERT, ROOT
+from devstack.loop import ALERT
+from devstack.paths import ROOT
 
 
 def percentile(samples, fraction):

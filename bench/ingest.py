@@ -14,7 +14,6 @@ import platform
 import socket
 import sys
 import time
-from pathlib import Path
 
 import influxdb
 import psutil
@@ -23,10 +22,10 @@ from bench.figures import percentile, report, report_latencies
 from bench.listener_ingest import machine
 from devstack.loop import broker_settings
 from devstack.mqtt_probe import Probe
+from devstack.paths import ROOT
 from devstack.servers import InfluxDB, Mosquitto, Service, free_port, port_open
 from devstack.wait import wait_until
 
-REPO = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "bench-plc", "bench-ingest-password"
 
 
@@ -91,7 +90,7 @@ def main(argv=()):
     with Mosquitto(config=broker_settings()) as broker, InfluxDB() as influx:
         port = free_port()
         common = {"MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port),
-                  "PYTHONPATH": str(REPO)}
+                  "PYTHONPATH": str(ROOT)}
         listener_env = {**common, "INFLUXDB_URL": influx.url, "INFLUXDB_DATABASE": "iot",
                         "LISTENER_SPOOL_DIR": str(influx.workdir / "listener-spool"),
                         "LISTENER_LOG_LEVEL": "WARNING"}

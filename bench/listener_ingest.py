@@ -28,7 +28,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from devstack.paths import ROOT
+
 TOPIC = "sensors/bench-{}/pot"
 DEVICES = 4
 TARGET_RATIO = 1.5
@@ -36,7 +37,7 @@ TARGET_RATIO = 1.5
 
 def deployed_window():
     """max_inflight_messages of the deployed broker config (= LISTENER_MAX_UNACKED in compose)."""
-    conf = (REPO / "mosquitto" / "config" / "mosquitto.conf").read_text()
+    conf = (ROOT / "mosquitto" / "config" / "mosquitto.conf").read_text()
     return int(re.search(r"(?m)^max_inflight_messages (\d+)$", conf).group(1))
 
 
@@ -147,7 +148,7 @@ class Bench:
         return subprocess.Popen(
             [sys.executable, "-m", "bench.listener_ingest", f"--{role}", self.broker.host,
              str(self.broker.port), str(self.messages), str(qos)],
-            cwd=REPO, stdout=subprocess.PIPE, text=True)
+            cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
     def measure(self, consumer_pid, wait_done, qos):
         """Publish the set; CPU of the consumer and influxd until `wait_done()` returns."""
@@ -187,7 +188,7 @@ class Bench:
 
         name = f"bench-listener-q{qos}-r{run}"
         database = name.replace("-", "_")
-        env = {"PYTHONPATH": str(REPO), "MQTT_HOST": self.broker.host,
+        env = {"PYTHONPATH": str(ROOT), "MQTT_HOST": self.broker.host,
                "MQTT_PORT": str(self.broker.port), "INFLUXDB_URL": self.influx.url,
                "INFLUXDB_DATABASE": database, "LISTENER_CLIENT_ID": name,
                "LISTENER_QOS": str(qos), "LISTENER_MAX_UNACKED": str(deployed_window()),
@@ -282,7 +283,6 @@ def main(argv=()):
         host, port, n, qos = args.publisher
         return run_publisher(host, int(port), int(n), int(qos))
 
-    sys.path.insert(0, str(REPO))
     from devstack.servers import InfluxDB, Mosquitto
 
     print(f"listener ingest: {args.messages} JSON readings per run, one consumer at a time, "

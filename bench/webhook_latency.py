@@ -15,14 +15,13 @@ import socket
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from bench.figures import grafana_bodies, percentile, report, report_latencies
+from devstack.paths import ROOT
 from devstack.servers import Mosquitto, Service, free_port, port_open
 from devstack.wait import wait_until
 from webhook.auth import sign
 
-REPO = Path(__file__).resolve().parents[1]
 USER, PASSWORD, SECRET = "bench", "bench-password", "bench-hmac-secret"
 TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"
 
@@ -34,7 +33,7 @@ def run(requests, use_hmac):
             "MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port),
             "WEBHOOK_USERNAME": USER, "WEBHOOK_PASSWORD": PASSWORD,
             "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(port),
-            "WEBHOOK_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO),
+            "WEBHOOK_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
         }
         if use_hmac:
             env["WEBHOOK_HMAC_SECRET"] = SECRET

@@ -11,10 +11,10 @@ import urllib.request
 from pathlib import Path
 
 from devstack.mqtt_probe import Probe
+from devstack.paths import ROOT
 from devstack.servers import InfluxDB, Mosquitto, Service, free_port
 from devstack.wait import wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE_BUILD = ROOT / "build" / "firmware"
 ALERT = "pot-high"
 LED_PREFIX = "LED "

@@ -23,6 +23,12 @@ LOOPBACK = "127.0.0.1"
 _live = set()
 
 
+def unclosed():
+    """The servers and services started and not closed yet (running, or stopped with their
+    folder still on disk)."""
+    return list(_live)
+
+
 try:
     # Loaded here, not in the forked child: dlopen() after fork() can deadlock when another
     # thread (a paho loop) held the loader's lock.

@@ -14,6 +14,9 @@ import pytest
 from devstack import servers
 from devstack.servers import InfluxDB, Mosquitto, ServerMissing
 
+# Fixtures that several test folders share.
+pytest_plugins = ["tests.support.listener_fixtures", "tests.support.webhook_fixtures"]
+
 SERVER_FIXTURES = {"mosquitto", "mosquitto_factory", "influxdb", "influxdb_factory"}
 
 
@@ -40,7 +43,7 @@ def pytest_sessionfinish(session, exitstatus):
     """Fail the run if a test left a server or service unclosed: still running, or its
     temporary folder still on disk (close() stops it and removes the folder)."""
     leftovers = sorted(f"{s.name} ({'running' if s.running else 'stopped'}, {s.workdir})"
-                       for s in servers._live)
+                       for s in servers.unclosed())
     if leftovers:
         print("\nleft behind by the tests (call close()): " + ", ".join(leftovers))
         session.exitstatus = 1

@@ -4,13 +4,11 @@ except where its comment says "Default here" (a deliberate deployment choice) or
 
 import importlib
 import re
-from pathlib import Path
 
 import pytest
 
 from service_common.config import ConfigError, EnvReader
-
-ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+from tests.support.env_example import documented
 
 READERS = [
     ("listener.config", "read_settings"),
@@ -19,22 +17,6 @@ READERS = [
 ]
 _REQUIRED = re.compile(r"^(\w+) is required")
 _NOT_A_DEFAULT = re.compile(r"\bDefault here\b|\bRequired\b")
-
-
-def documented():
-    """{name: (value, its comment)} of the uncommented NAME=value lines of .env.example; lines
-    in a row share the comment above them."""
-    variables, comment, after_variable = {}, [], False
-    for line in ENV_EXAMPLE.read_text().splitlines():
-        match = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(.*)", line)
-        if match:
-            variables[match.group(1)] = (match.group(2), "\n".join(comment))
-        elif line.startswith("#"):
-            comment = [line] if after_variable else [*comment, line]
-        else:
-            comment = []
-        after_variable = bool(match)
-    return variables
 
 
 def reader(module_name, function_name):

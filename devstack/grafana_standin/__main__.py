@@ -34,9 +34,10 @@ from devstack.grafana_standin.evaluate import RuleEvaluator, fill_macros
 from devstack.grafana_standin.expressions import Series
 from devstack.grafana_standin.notify import WebhookPoster, notification
 from devstack.grafana_standin.rules import UnsupportedRule, load_rules
+from devstack.paths import ROOT
 
 log = logging.getLogger("grafana-standin")
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "grafana" / "provisioning" / "alerting"
+DEFAULT_FOLDER = ROOT / "grafana" / "provisioning" / "alerting"
 _ENV_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from devstack.mqtt_probe import Probe, read_retained
+from devstack.paths import ROOT
 from devstack.wait import wait_until
-from tests.deploy.conftest import ROOT
 from webhook.notification import InstanceUpdate, Notification
 from webhook.state import MAX_ENTRIES_ALLOWED, AlertStore, Limits
 from webhook.topics import MAX_ALERT_CHARS, MAX_DEVICE_CHARS

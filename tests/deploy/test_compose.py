@@ -7,7 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.deploy.conftest import ROOT, require_tool
+from devstack.paths import ROOT
+from tests.support.tools import require_tool
 
 BASE = ROOT / "docker-compose.yml"
 ARM = ROOT / "arm" / "docker-compose.arm.yml"

@@ -12,7 +12,8 @@ import pytest
 import tomllib
 from packaging.requirements import Requirement
 
-from tests.deploy.conftest import ROOT, VENV_BIN, require_tool
+from devstack.paths import ROOT
+from tests.support.tools import VENV_BIN, require_tool
 
 SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

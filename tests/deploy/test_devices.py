@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from tests.deploy.conftest import ROOT, find_tool
+from devstack.paths import ROOT
+from tests.support.tools import find_tool
 
 SCRIPT = ROOT / "scripts" / "devices.py"
 

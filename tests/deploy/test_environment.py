@@ -10,7 +10,8 @@ import re
 import pytest
 import yaml
 
-from tests.deploy.conftest import ROOT, load_script
+from devstack.paths import ROOT
+from tests.support.tools import load_script
 
 COMPOSE_FILES = [ROOT / "docker-compose.yml", ROOT / "arm" / "docker-compose.arm.yml"]
 SERVICES = yaml.safe_load(COMPOSE_FILES[0].read_text())["services"]

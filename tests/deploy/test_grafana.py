@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.deploy.conftest import ROOT
+from devstack.paths import ROOT
 
 PROVISIONING = ROOT / "grafana" / "provisioning"
 DASHBOARDS = ROOT / "grafana" / "dashboards"

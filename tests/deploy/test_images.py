@@ -9,7 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.deploy.conftest import ROOT, require_tool
+from devstack.paths import ROOT
+from tests.support.tools import require_tool
 
 DOCKERFILES = {"listener": ROOT / "listener" / "Dockerfile",
                "webhook": ROOT / "webhook" / "Dockerfile"}

@@ -12,9 +12,10 @@ import requests
 import yaml
 
 from devstack.mqtt_probe import Probe
+from devstack.paths import ROOT
 from devstack.servers import Service
 from devstack.wait import wait_until
-from tests.deploy.conftest import ROOT, require_tool
+from tests.support.tools import require_tool
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 DATABASE = "iot"

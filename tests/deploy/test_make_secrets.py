@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.deploy.conftest import ROOT
+from devstack.paths import ROOT
 
 SCRIPT = ROOT / "scripts" / "make_secrets.py"
 

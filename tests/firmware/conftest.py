@@ -2,61 +2,25 @@
 them as `devstack.servers.Service` processes against the harness broker."""
 
 import subprocess
-import uuid
-from pathlib import Path
 
 import pytest
 
-from devstack.loop import led_states
+from devstack.loop import FIRMWARE_BUILD
+from devstack.paths import ROOT
 from devstack.servers import Service
-from devstack.wait import wait_until
-
-REPO = Path(__file__).resolve().parents[2]
-BUILD = REPO / "build" / "firmware"
+from tests.support.firmware import Sim, unique
 
 
 @pytest.fixture(scope="session")
 def firmware_build():
     """The build folder with fresh sensor-sim and indicator-sim (an incremental build is quick)."""
-    result = subprocess.run(["make", "-C", str(REPO), "firmware"], capture_output=True, text=True)
+    result = subprocess.run(["make", "-C", str(ROOT), "firmware"], capture_output=True, text=True)
     if result.returncode != 0:
         pytest.fail(f"`make firmware` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     for name in ("sensor-sim", "indicator-sim"):
-        if not (BUILD / name).exists():
-            pytest.fail(f"`make firmware` did not produce {BUILD / name}")
-    return BUILD
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-class Sim:
-    """A running simulator: its Service, its device id, and what it printed."""
-
-    def __init__(self, service, device_id):
-        self.service = service
-        self.device_id = device_id
-
-    def output_lines(self):
-        try:
-            return self.service.log_path.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
-
-    def leds(self):
-        return led_states(self.service.log_path)
-
-    def wait_for_led(self, state, count=None, timeout=10):
-        """Wait until the last LED state is `state` (and there are `count` of them, if given)."""
-        def shown():
-            states = self.leds()
-            return states and states[-1] == state and (count is None or len(states) == count)
-        wait_until(shown, timeout, message=f"indicator never showed {state}: {self.leds()}")
-
-    def send(self, *lines):
-        self.service.process.stdin.write("".join(f"{line}\n" for line in lines).encode())
-        self.service.process.stdin.flush()
+        if not (FIRMWARE_BUILD / name).exists():
+            pytest.fail(f"`make firmware` did not produce {FIRMWARE_BUILD / name}")
+    return FIRMWARE_BUILD
 
 
 @pytest.fixture

@@ -2,12 +2,13 @@
 them together so a change to one fails here until the other follows."""
 
 import re
-from pathlib import Path
 
 import pytest
 
-LOGIC = Path(__file__).resolve().parents[2] / "firmware" / "lib" / "alertloop" / "src" / "alertloop"
-README = Path(__file__).resolve().parents[2] / "firmware" / "README.md"
+from devstack.paths import ROOT
+
+LOGIC = ROOT / "firmware" / "lib" / "alertloop" / "src" / "alertloop"
+README = ROOT / "firmware" / "README.md"
 
 
 def constant(header, name):

@@ -1,36 +1,18 @@
-"""Fixtures for `POST /ingest`: the webhook (Flask app or the real process) on the harness broker,
-a probe that records what reaches `sensors/#`, and the listener and InfluxDB fixtures for the
-end-to-end tests."""
-
-import base64
+"""Fixtures for `POST /ingest`: the webhook (Flask app or the real process) on the harness broker
+and a probe that records what reaches `sensors/#`. The listener, InfluxDB and webhook fixtures of
+the end-to-end tests are shared fixtures: tests/support/."""
 
 import pytest
 
 from devstack.mqtt_probe import Probe
-from tests.listener import conftest as listener_fixtures
-from tests.webhook import conftest as webhook_fixtures
-
-# The listener's broker settings (queues large enough for bursts) and its fixtures, and the
-# webhook's fixtures, shared here.
-mosquitto = listener_fixtures.mosquitto
-db, status_probe = listener_fixtures.db, listener_fixtures.status_probe
-publisher = listener_fixtures.publisher
-listener_env, listener_factory = listener_fixtures.listener_env, listener_fixtures.listener_factory
-broker_app_factory = webhook_fixtures.broker_app_factory
-webhook_service = webhook_fixtures.webhook_service
-
-INGEST_AUTH = ("plc-sender", "ingest-password-not-secret")
+from tests.support.ingest import ingest_env
+from tests.support.listener import BROKER_CONFIG
 
 
-def basic(auth):
-    return {"Authorization": "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()}
-
-
-def ingest_env(**extra):
-    env = {"INGEST_USERNAME": INGEST_AUTH[0], "INGEST_PASSWORD": INGEST_AUTH[1],
-           "INGEST_DEVICES": "plc-*,gw-1"}
-    env.update(extra)
-    return env
+@pytest.fixture
+def mosquitto(mosquitto_factory):
+    """The listener's broker settings (queues large enough for bursts)."""
+    return mosquitto_factory(config=BROKER_CONFIG)
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ InfluxDB: the answer is the one the page shows and the readings are stored."""
 import json
 import re
 import subprocess
-from pathlib import Path
 
-from tests.listener.conftest import points, wait_count
+from devstack.paths import ROOT
+from tests.support.influx import points, wait_count
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "ingest.md"
+DOC = ROOT / "docs" / "ingest.md"
 PASSWORD = "docs-example-password"
 
 

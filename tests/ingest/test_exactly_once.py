@@ -11,8 +11,8 @@ import urllib.error
 import urllib.request
 
 from devstack.wait import wait_until
-from tests.ingest.conftest import INGEST_AUTH, ingest_env
-from tests.listener.conftest import latest_stats, points, wait_count
+from tests.support.influx import latest_stats, points, wait_count
+from tests.support.ingest import INGEST_AUTH, ingest_env
 
 BATCH = 20
 

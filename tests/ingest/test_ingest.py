@@ -8,7 +8,8 @@ import pytest
 
 from devstack.wait import wait_until
 from service_common.readings import parse_payload
-from tests.ingest.conftest import INGEST_AUTH, basic, ingest_env
+from tests.support.ingest import INGEST_AUTH, ingest_env
+from tests.support.webhook import basic
 from webhook.config import read_config
 
 NOW_MS = int(time.time() * 1000)

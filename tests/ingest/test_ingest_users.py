@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from service_common.config import ConfigError
-from tests.ingest.conftest import basic
+from tests.support.webhook import basic
 from webhook import ingest_users
 from webhook.ingest_users import (
     IngestUser,

@@ -6,7 +6,7 @@ import time
 
 from devstack.wait import wait_until
 from service_common.readings import TS_MAX_MS, TS_MIN_MS
-from tests.listener.conftest import count, latest_stats, points, wait_count
+from tests.support.influx import count, latest_stats, points, wait_count
 
 WEEK = 7 * 86_400_000
 

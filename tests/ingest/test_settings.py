@@ -2,17 +2,16 @@
 .env.example and docker-compose.yml equal to the code's."""
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
+from devstack.paths import ROOT
 from service_common.config import ConfigError
 from service_common.readings import DEFAULT_RETENTION, DEFAULT_TS_MAX_FUTURE
 from webhook.config import read_config
 from webhook.ingest import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_READINGS
 
-REPO = Path(__file__).resolve().parents[2]
 BASE = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "grafana-password"}
 DEFAULTS = {
     "INGEST_DEVICES": "*",
@@ -25,7 +24,7 @@ DEFAULTS = {
 
 @pytest.mark.parametrize("name, default", DEFAULTS.items())
 def test_env_example_states_the_code_default(name, default):
-    text = (REPO / ".env.example").read_text()
+    text = (ROOT / ".env.example").read_text()
     block = re.search(rf"((?:^#.*\n)+)^{name}=(.*)$", text, re.M)
     assert block, f"{name} is not in .env.example"
     assert block.group(2) == default
@@ -35,7 +34,7 @@ def test_env_example_states_the_code_default(name, default):
 @pytest.mark.parametrize("service, name", [("webhook", n) for n in DEFAULTS] +
                          [("listener", "LISTENER_TS_MAX_FUTURE")])
 def test_compose_states_the_code_default(service, name):
-    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     value = compose["services"][service]["environment"][name]
     assert value == f"${{{name}:-{DEFAULTS[name]}}}"
 

@@ -5,7 +5,7 @@ in its SUBACK gets one INFO line.)"""
 import pytest
 
 from devstack.wait import wait_until
-from tests.listener.conftest import latest_stats, points, wait_count
+from tests.support.influx import latest_stats, points, wait_count
 
 # Lines before any `user` line apply to anonymous clients, as the harness's clients are.
 ACL = """\

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from devstack.wait import wait_until
-from tests.listener.conftest import count, latest_stats
+from tests.support.influx import count, latest_stats
 
 TS = int(time.time() * 1000) - 3_600_000
 

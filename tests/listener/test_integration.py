@@ -9,7 +9,7 @@ import time
 import pytest
 
 from devstack.wait import wait_until
-from tests.listener.conftest import count, latest_stats, points, wait_count
+from tests.support.influx import count, latest_stats, points, wait_count
 
 TS = int(time.time() * 1000) - 3_600_000  # epoch ms an hour ago, within the retention
 

@@ -8,7 +8,7 @@ import time
 from devstack.wait import wait_until
 from listener.config import InfluxSettings
 from listener.influx import Influx
-from tests.listener.conftest import DATABASE, count, latest_stats, points, wait_count
+from tests.support.influx import DATABASE, count, latest_stats, points, wait_count
 
 TS = int(time.time() * 1000) - 3_600_000
 

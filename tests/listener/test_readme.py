@@ -2,15 +2,14 @@
 (.env.example holds the defaults, listener/stats.py the fields)."""
 
 import re
-from pathlib import Path
 
+from devstack.paths import ROOT
 from listener.broker_stats import BROKER_COUNTERS
 from listener.config import read_settings
 from listener.stats import Stats
 from service_common.config import EnvReader
 
-REPO = Path(__file__).resolve().parents[2]
-README = (REPO / "listener" / "README.md").read_text()
+README = (ROOT / "listener" / "README.md").read_text()
 
 
 def test_every_listener_setting_is_named(monkeypatch):

@@ -8,22 +8,16 @@ import time
 
 from influxdb import InfluxDBClient
 
+from devstack.paths import ROOT
 from devstack.wait import wait_until
-from tests.listener.conftest import (
-    DATABASE,
-    REPO,
-    RunningListener,
-    count,
-    latest_stats,
-    points,
-    wait_count,
-)
+from tests.support.influx import DATABASE, count, latest_stats, points, wait_count
+from tests.support.listener import RunningListener
 
 
 def cli(*args, env):
     return subprocess.run([sys.executable, "-m", "listener", *args], capture_output=True,
-                          text=True, timeout=90, cwd=REPO,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env})
+                          text=True, timeout=90, cwd=ROOT,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env})
 
 
 def influx_env(influxdb, tmp_path, **overrides):

@@ -11,7 +11,7 @@ import pytest
 from devstack.mqtt_probe import Probe, read_retained
 from devstack.wait import wait_until
 from service_common.mqtt import MqttSettings
-from tests.webhook.conftest import AUTH, grouped, instance, load_payload, unified
+from tests.support.webhook import AUTH, grouped, instance, load_payload, unified
 from webhook.mqtt_link import MqttLink
 
 FIRING = unified(instance("Pot high", "firing", "f1", device="esp32-a1b2c3"))

@@ -2,14 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from devstack.paths import ROOT
 from service_common.config import ConfigError
 from webhook.config import read_config
 
-REPO = Path(__file__).resolve().parents[2]
 VALID = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "s3cret"}
 
 
@@ -57,8 +56,8 @@ def test_bad_settings_are_all_named_in_one_error(environ, problems):
 
 
 def test_the_service_refuses_to_start_without_credentials():
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "MQTT_HOST": "127.0.0.1"}
-    result = subprocess.run([sys.executable, "-m", "webhook"], env=env, cwd=REPO,
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "MQTT_HOST": "127.0.0.1"}
+    result = subprocess.run([sys.executable, "-m", "webhook"], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "WEBHOOK_USERNAME is required" in result.stderr

@@ -7,9 +7,10 @@ import sys
 import time
 
 from devstack.mqtt_probe import Probe, read_retained
+from devstack.paths import ROOT
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
-from tests.webhook.conftest import AUTH, REPO, USER, grouped, http, instance, unified, webhook_env
+from tests.support.webhook import AUTH, USER, grouped, http, instance, unified, webhook_env
 
 STATE = "alerts/_webhook/webhook/state"
 
@@ -56,7 +57,7 @@ def test_idle_connections_are_closed_so_the_limit_frees_itself(webhook_service):
 
 def test_listens_on_loopback_unless_told_otherwise(mosquitto):
     port = free_port()
-    env = {**webhook_env(mosquitto, WEBHOOK_PORT=port, PYTHONPATH=REPO), "WEBHOOK_HOST": ""}
+    env = {**webhook_env(mosquitto, WEBHOOK_PORT=port, PYTHONPATH=ROOT), "WEBHOOK_HOST": ""}
     with Service("webhook", [sys.executable, "-m", "webhook"], env=env,
                  ready=lambda: port_open(port)) as service:
         wait_until(lambda: "serving on" in service.log_tail(), 10)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from tests.webhook.conftest import (
+from tests.support.webhook import (
     FIXTURE_NAMES,
     grouped,
     instance,

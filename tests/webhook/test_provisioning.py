@@ -1,16 +1,15 @@
 """The contact point, the notification policy and `.env.example` say what the webhook does."""
 
 import re
-from pathlib import Path
 
 import yaml
 
-from tests.test_env_example import documented
+from devstack.paths import ROOT
+from tests.support.env_example import documented
 from webhook.auth import SIGNATURE_HEADER
 from webhook.config import read_config
 
-REPO = Path(__file__).resolve().parents[2]
-ALERTING = REPO / "grafana" / "provisioning" / "alerting"
+ALERTING = ROOT / "grafana" / "provisioning" / "alerting"
 CONTACT_POINTS = (ALERTING / "contact-points.yaml").read_text()
 POLICIES = (ALERTING / "policies.yaml").read_text()
 

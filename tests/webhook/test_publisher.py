@@ -4,8 +4,8 @@ republish, republish after a reconnect, publish_messages. No server."""
 import pytest
 
 from devstack.wait import wait_until
-from tests.webhook.conftest import instance, unified, webhook_env
-from tests.webhook.fakes import FakeLink
+from tests.support.fakes import FakeLink
+from tests.support.webhook import instance, unified, webhook_env
 from webhook.config import read_config
 from webhook.notification import parse
 from webhook.publisher import AlertPublisher, BrokerUnavailable

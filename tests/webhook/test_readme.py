@@ -3,14 +3,14 @@ its example request gets the answer it shows."""
 
 import json
 import re
-from pathlib import Path
 
+from devstack.paths import ROOT
 from service_common.config import EnvReader
-from tests.webhook.conftest import AUTH
+from tests.support.webhook import AUTH
 from webhook.config import read_config
 from webhook.reporter import COUNTERS
 
-README = (Path(__file__).resolve().parents[2] / "webhook" / "README.md").read_text()
+README = (ROOT / "webhook" / "README.md").read_text()
 
 
 def test_every_setting_is_named(monkeypatch):

@@ -3,8 +3,8 @@ server: a fake clock and the in-memory link."""
 
 import logging
 
-from tests.webhook.conftest import AUTH, USER, webhook_env
-from tests.webhook.fakes import FakeLink
+from tests.support.fakes import FakeLink
+from tests.support.webhook import AUTH, USER, webhook_env
 from webhook.config import read_config
 from webhook.publisher import AlertPublisher
 from webhook.refusals import RefusalLog

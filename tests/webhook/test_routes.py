@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.webhook.conftest import (
+from tests.support.webhook import (
     AUTH,
     FIXTURE_NAMES,
     PASSWORD,

@@ -5,7 +5,7 @@ import pytest
 
 from devstack.mqtt_probe import read_retained
 from devstack.wait import wait_until
-from tests.webhook.conftest import http, instance, unified
+from tests.support.webhook import http, instance, unified
 
 
 def retained(broker, topic):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.webhook.conftest import grouped, instance, load_payload, unified
+from tests.support.webhook import grouped, instance, load_payload, unified
 from webhook.notification import parse
 from webhook.state import AlertStore, Limits, changed
 from webhook.topics import parse_alert_topic
