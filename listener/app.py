@@ -3,6 +3,7 @@
 import logging
 import time
 
+from listener import journal
 from listener.batcher import Batcher
 from listener.influx import Influx
 from listener.line_protocol import Encoder
@@ -24,6 +25,10 @@ class Listener:
         self.settings = settings
         self.stats = Stats()
         self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes)
+        self.journal_topics = journal.JournalTopics(settings.mqtt.alerts_root)
+        # The alarm journal is always QoS 1: it must not be lost, whatever LISTENER_QOS says.
+        self.subscriptions = [(topic, settings.qos) for topic in settings.topics] + [
+            (journal.subscription(settings.mqtt.alerts_root, settings.topics), 1)]
         self.encoder = Encoder()
         self.spool = Spool(settings.spool_dir, settings.spool_max_bytes)
         self.influx = Influx(settings.influx, timeout=5)
@@ -47,7 +52,8 @@ class Listener:
         mqtt = self.settings.mqtt
         self.client.connect_async(mqtt.host, mqtt.port, mqtt.keepalive)
         self.client.loop_start()
-        log.info("listening on %s:%d to %s", mqtt.host, mqtt.port, ", ".join(self.settings.topics))
+        log.info("listening on %s:%d to %s", mqtt.host, mqtt.port,
+                 ", ".join(topic for topic, _ in self.subscriptions))
         return self
 
     def stop(self):
@@ -78,7 +84,7 @@ class Listener:
             self._connect_failure = str(reason_code)
             return
         self._connect_failure = None
-        client.subscribe([(topic, self.settings.qos) for topic in self.settings.topics])
+        client.subscribe(self.subscriptions)
         publish_online(client, self.settings.mqtt)
         log.info("connected to the broker (session present: %s)", flags.session_present)
 
@@ -87,7 +93,7 @@ class Listener:
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
-        for topic, code in zip(self.settings.topics, reason_codes):
+        for (topic, _), code in zip(self.subscriptions, reason_codes):
             if code.is_failure:
                 log.error("broker refused the subscription to %r: %s", topic, code)
 
@@ -105,7 +111,8 @@ class Listener:
             now = self._last_ns + 1
         self._last_ns = now
         self.stats.received += 1
-        point = self.parser.parse(topic, payload, now)
+        point = journal.line(payload, self.settings.max_payload_bytes) \
+            if topic in self.journal_topics else self.parser.parse(topic, payload, now)
         if type(point) is Rejection:
             self.stats.reject(point.kind, topic, point.detail)
             if qos:
@@ -114,4 +121,4 @@ class Listener:
         if not qos and self.batcher.overloaded():
             self.stats.dropped += 1
             return
-        self.batcher.add(self.encoder.encode(point), mid, qos)
+        self.batcher.add(point if type(point) is str else self.encoder.encode(point), mid, qos)
