@@ -1,6 +1,7 @@
 """Grafana alert notifications -> retained MQTT alert state (`python -m webhook`).
 
-`create_app(config=None)` builds the Flask app; without a config it reads the environment.
+`create_app(config=None, publisher=None)` builds the Flask app; without a config it reads the
+environment, without a publisher it starts one on the configured broker.
 """
 
 import json
@@ -8,12 +9,12 @@ import json
 from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
 
-from webhook import publisher
+from webhook import publisher as publisher_module
 from webhook.config import read_config
 from webhook.routes import bp
 
 
-def create_app(config=None):
+def create_app(config=None, publisher=None):
     config = read_config() if config is None else config
     app = Flask(__name__)
     app.config["WEBHOOK"] = config
@@ -21,7 +22,7 @@ def create_app(config=None):
     app.json.sort_keys = False
     app.register_error_handler(HTTPException, _json_error)
     app.register_blueprint(bp)
-    publisher.init_app(app)
+    publisher_module.init_app(app, publisher)
     return app
 
 
@@ -29,7 +30,7 @@ def _json_error(error):
     """Every HTTP error as a short JSON body: {"error": "...", "reason": "..."}."""
     reason = error.description
     if error.code == 413:
-        current_app.extensions[publisher.EXTENSION].count("too_large")
+        publisher_module.get_publisher().count("too_large")
         reason = (f"request body larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes "
                   f"(WEBHOOK_MAX_BODY_BYTES)")
     response = error.get_response()  # keeps headers such as Allow

@@ -29,6 +29,9 @@ def main():
         print(f"webhook: {error}", file=sys.stderr)
         return 2
     setup_logging(config.log_level)
+    if config.hmac_secret and not config.hmac_timestamp_header:
+        log.warning("WEBHOOK_HMAC_TIMESTAMP_HEADER is empty: a captured signed request can be "
+                    "replayed at any time")
     app = create_app(config)
     publisher = app.extensions["alert_publisher"]
     server = waitress.create_server(

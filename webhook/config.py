@@ -5,7 +5,7 @@ from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
-from webhook.notification import MAX_ALERT_CHARS, device_problem, topic_safe
+from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -17,6 +17,7 @@ class WebhookConfig:
     password: str
     hmac_secret: Optional[str] = None
     hmac_timestamp_header: Optional[str] = None
+    hmac_max_skew: float = 300.0
     host: str = "0.0.0.0"  # noqa: S104 - a container's server listens on every interface
     port: int = 5000
     max_body_bytes: int = 1024 * 1024
@@ -44,7 +45,7 @@ def read_config(environ=None):
             f"WEBHOOK_LOG_LEVEL={log_level!r} must be one of {', '.join(_LOG_LEVELS)}")
     known_alerts = []
     for name in env.list("WEBHOOK_KNOWN_ALERTS", []):
-        if not topic_safe(name) or len(topic_safe(name)) > MAX_ALERT_CHARS:
+        if alert_name_problem(name):
             env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name (a letter or "
                                 f"digit, at most {MAX_ALERT_CHARS} characters)")
         elif topic_safe(name) not in known_alerts:
@@ -55,6 +56,7 @@ def read_config(environ=None):
         password=password or "",
         hmac_secret=hmac_secret,
         hmac_timestamp_header=timestamp_header,
+        hmac_max_skew=env.float("WEBHOOK_HMAC_MAX_SKEW", 300.0, 1.0, 86400.0),
         host=env.str("WEBHOOK_HOST", "0.0.0.0"),  # noqa: S104
         port=env.int("WEBHOOK_PORT", 5000, 1, 65535),
         max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -5,9 +5,10 @@ Pure functions: `parse(payload)` takes the decoded JSON and returns a `Notificat
 valid notification is rejected on its own (with a reason) and the others still count.
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Optional
+
+from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
 
 # Grafana's Test button (unified: alertname TestAlert) and the alerts Grafana raises for a rule
 # whose query returned nothing or failed: they say nothing about the watched value.
@@ -21,13 +22,6 @@ UNIFIED_STATUSES = {"firing": True, "resolved": False}
 LEGACY_STATES = {"alerting": True, "ok": False, "paused": False, "no_data": None, "pending": None}
 LEGACY_TEST_RULE = "Test notification"
 LEGACY_TEST_MESSAGE = "someone is testing the alert notification"
-MAX_DEVICE_CHARS = 128
-MAX_ALERT_CHARS = 128
-_NOT_TOPIC_SAFE = re.compile(r"[^a-z0-9]+")
-_BAD_TOPIC_LEVEL = re.compile(r"[/+#]")
-# What mosquitto refuses in a topic (it drops the connection of a client that sends one):
-# control characters, UTF-16 surrogates (not encodable) and Unicode noncharacters.
-_NOT_MQTT_UTF8 = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef]")
 _FNV64_OFFSET, _FNV64_PRIME = 14695981039346656037, 1099511628211
 
 
@@ -72,24 +66,6 @@ class Notification:
 def _short(value, limit=60):
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def topic_safe(name):
-    """`Pot high!` -> `pot-high`: lower case, each run of other chars than a-z0-9 -> `-`."""
-    return _NOT_TOPIC_SAFE.sub("-", name.lower()).strip("-")
-
-
-def device_problem(device):
-    """Why `device` cannot be one MQTT topic level, or None when it can."""
-    if not isinstance(device, str) or not device:
-        return "must be a non-empty string"
-    if len(device) > MAX_DEVICE_CHARS:
-        return f"is longer than {MAX_DEVICE_CHARS} characters"
-    if _BAD_TOPIC_LEVEL.search(device):
-        return "contains '/', '+' or '#'"
-    if _NOT_MQTT_UTF8.search(device) or any(ord(c) & 0xFFFE == 0xFFFE for c in device):
-        return "contains a control character or no valid MQTT UTF-8"
-    return None
 
 
 def labels_fingerprint(labels):
@@ -172,8 +148,7 @@ def _parse_unified_alert(index, alert, notification):
 
 def _parse_legacy(payload):
     name, state = payload.get("ruleName"), payload.get("state")
-    if not isinstance(name, str) or not topic_safe(name) or \
-            len(topic_safe(name)) > MAX_ALERT_CHARS:
+    if alert_name_problem(name):
         raise NotANotification(f"legacy notification: ruleName must be a string with a letter "
                                f"or digit, at most {MAX_ALERT_CHARS} characters")
     if not isinstance(state, str) or state.lower() not in LEGACY_STATES:

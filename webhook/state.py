@@ -6,7 +6,7 @@ device it has seen, so a device whose last instance resolved still gets its `0`.
 
 import json
 
-from webhook.notification import device_problem, topic_safe
+from webhook.topics import alert_topic, device_problem, topic_safe
 
 DOCUMENT_VERSION = 1
 ON, OFF = "1", "0"
@@ -41,10 +41,10 @@ class AlertStore:
         values = {}
         for alert in sorted(alerts):
             instances = self.firing.get(alert, {})
-            values[f"{root}/{alert}"] = ON if instances else OFF
+            values[alert_topic(root, alert)] = ON if instances else OFF
             firing_devices = set(instances.values())
             for device in sorted(self.devices.get(alert, ())):
-                values[f"{root}/{alert}/{device}"] = ON if device in firing_devices else OFF
+                values[alert_topic(root, alert, device)] = ON if device in firing_devices else OFF
         return values
 
     def document(self):
@@ -90,17 +90,3 @@ class AlertStore:
 def changed(desired, published):
     """The subset of `desired` {topic: value} that differs from what was last acknowledged."""
     return {topic: value for topic, value in desired.items() if published.get(topic) != value}
-
-
-def parse_alert_topic(topic, root):
-    """`alerts/pot-high` -> ("pot-high", None); `alerts/pot-high/esp32-1` -> ("pot-high",
-    "esp32-1"); None for any other topic (e.g. the state document)."""
-    prefix = root + "/"
-    if not topic.startswith(prefix):
-        return None
-    parts = topic[len(prefix):].split("/")
-    if not parts[0] or topic_safe(parts[0]) != parts[0] or len(parts) > 2:
-        return None
-    if len(parts) == 2:
-        return (parts[0], parts[1]) if device_problem(parts[1]) is None else None
-    return parts[0], None

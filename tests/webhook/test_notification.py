@@ -17,9 +17,9 @@ from webhook.notification import (
     NotANotification,
     labels_fingerprint,
     parse,
-    topic_safe,
 )
 from webhook.state import AlertStore
+from webhook.topics import topic_safe
 
 
 def _legacy(state, **fields):

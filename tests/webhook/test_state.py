@@ -4,7 +4,8 @@ import pytest
 
 from tests.webhook.conftest import instance, load_payload, unified
 from webhook.notification import parse
-from webhook.state import AlertStore, changed, parse_alert_topic
+from webhook.state import AlertStore, changed
+from webhook.topics import parse_alert_topic
 
 
 def _legacy(state, *devices):
