@@ -45,10 +45,13 @@ def subscription(alerts_root):
     return topic(alerts_root, SUBSCRIPTION_LEVEL)
 
 
+def as_dict(entry):
+    return {"ts": entry.ts, "alert": entry.alert, "device": entry.device,
+            "from": entry.from_state, "to": entry.to_state, "by": entry.by}
+
+
 def encode(entry):
-    return json.dumps({"ts": entry.ts, "alert": entry.alert, "device": entry.device,
-                       "from": entry.from_state, "to": entry.to_state, "by": entry.by},
-                      separators=(",", ":")).encode()
+    return json.dumps(as_dict(entry), separators=(",", ":")).encode()
 
 
 def decode(payload):
@@ -59,6 +62,11 @@ def decode(payload):
         raise BadEntry("not_utf8", f"not UTF-8: {error}") from None
     except (ValueError, RecursionError) as error:  # JSONDecodeError, too deep, too long an int
         raise BadEntry("bad_json", f"not JSON: {error}") from None
+    return from_dict(document)
+
+
+def from_dict(document):
+    """The Entry in a decoded journal entry; BadEntry (wrong_shape) otherwise."""
     if not isinstance(document, dict):
         raise BadEntry("wrong_shape", "a journal entry must be a JSON object")
     ts = document.get("ts")

@@ -9,6 +9,7 @@ import json
 from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
 
+from webhook import ack
 from webhook import publisher as publisher_module
 from webhook.config import read_config
 from webhook.routes import bp
@@ -22,6 +23,7 @@ def create_app(config=None, publisher=None):
     app.json.sort_keys = False
     app.register_error_handler(HTTPException, _json_error)
     app.register_blueprint(bp)
+    app.register_blueprint(ack.bp)
     publisher_module.init_app(app, publisher)
     return app
 

@@ -18,6 +18,7 @@ that instance only (the summary follows). Acknowledging twice changes nothing.
 from typing import NamedTuple, Optional
 
 from service_common.journal import ACKED, CLEARED_UNACKED, NORMAL, STATES, UNACKED
+from webhook.topics import annunciator_topic, device_problem, topic_safe
 
 FIRE, CLEAR, ACK = "fire", "clear", "ack"
 EVENTS = (FIRE, CLEAR, ACK)
@@ -38,8 +39,6 @@ DEFAULT_MODE = "isa"
 
 _ACTIVE = {UNACKED, ACKED}
 _WAITING = {UNACKED, CLEARED_UNACKED}
-TOPIC_LEVEL = "annunciator"
-ACK_LEVEL = "ack"
 
 
 class UnknownAlarm(LookupError):
@@ -130,9 +129,9 @@ class Annunciator:
         """{topic: state} for `alerts`: the summary and one topic per device instance."""
         values = {}
         for alert in sorted(alerts):
-            values[f"{root}/{alert}/{TOPIC_LEVEL}"] = self.state(alert)
+            values[annunciator_topic(root, alert)] = self.state(alert)
             for device in sorted(d for d in self.instances.get(alert, ()) if d is not None):
-                values[f"{root}/{alert}/{device}/{TOPIC_LEVEL}"] = self.state(alert, device)
+                values[annunciator_topic(root, alert, device)] = self.state(alert, device)
         return values
 
     def document(self):
@@ -152,25 +151,10 @@ class Annunciator:
         for alert, entry in document.items():
             devices = entry.get("devices") if isinstance(entry, dict) else None
             own = entry.get("own") if isinstance(entry, dict) else None
-            if not isinstance(alert, str) or own not in STATES or \
+            if not isinstance(alert, str) or topic_safe(alert) != alert or own not in STATES or \
                     not isinstance(devices, dict) or \
-                    any(not isinstance(d, str) or s not in STATES for d, s in devices.items()):
+                    any(device_problem(d) or s not in STATES for d, s in devices.items()):
                 raise ValueError(f"bad annunciator states for alert {alert!r:.60}")
             instances[alert] = {None: own, **devices}
         self.instances = instances
 
-
-def ack_target(topic, root):
-    """(alert, device or None) for `<root>/<alert>/ack` and `<root>/<alert>/<device>/ack`,
-    None for any other topic."""
-    prefix = root + "/"
-    if not topic.startswith(prefix):
-        return None
-    levels = topic[len(prefix):].split("/")
-    if len(levels) not in (2, 3) or levels[-1] != ACK_LEVEL or not all(levels[:-1]):
-        return None
-    return levels[0], levels[1] if len(levels) == 3 else None
-
-
-def ack_subscriptions(root):
-    return [f"{root}/+/{ACK_LEVEL}", f"{root}/+/+/{ACK_LEVEL}"]

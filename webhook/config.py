@@ -5,6 +5,7 @@ from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
+from webhook.annunciator import DEFAULT_MODE, MODES
 from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -24,6 +25,9 @@ class WebhookConfig:
     publish_timeout: float = 5.0
     log_level: str = "INFO"
     known_alerts: tuple = ()
+    annunciator: str = DEFAULT_MODE  # isa, ringback or off
+    ack_username: Optional[str] = None  # POST /ack/...: off unless both are set
+    ack_password: Optional[str] = None
 
 
 def read_config(environ=None):
@@ -50,6 +54,17 @@ def read_config(environ=None):
                                 f"digit, at most {MAX_ALERT_CHARS} characters)")
         elif topic_safe(name) not in known_alerts:
             known_alerts.append(topic_safe(name))
+    annunciator = env.str("WEBHOOK_ANNUNCIATOR", DEFAULT_MODE).lower()
+    if annunciator not in MODES:
+        env.problems.append(f"WEBHOOK_ANNUNCIATOR={annunciator!r} must be one of "
+                            f"{', '.join(MODES)}")
+    ack_username, ack_password = env.str("ACK_USERNAME"), env.str("ACK_PASSWORD")
+    if bool(ack_username) != bool(ack_password):
+        env.problems.append("ACK_USERNAME and ACK_PASSWORD must be set together")
+    elif ack_username and ":" in ack_username:
+        env.problems.append("ACK_USERNAME must not contain ':'")
+    elif ack_password and ack_password == password:
+        env.problems.append("ACK_PASSWORD must differ from WEBHOOK_PASSWORD (Grafana's)")
     config = WebhookConfig(
         mqtt=mqtt,
         username=username or "",
@@ -63,6 +78,9 @@ def read_config(environ=None):
         publish_timeout=env.float("WEBHOOK_PUBLISH_TIMEOUT", 5.0, 0.1, 60.0),
         log_level=log_level,
         known_alerts=tuple(known_alerts),
+        annunciator=annunciator,
+        ack_username=ack_username,
+        ack_password=ack_password,
     )
     env.check()
     return config

@@ -8,6 +8,8 @@ import logging
 import time
 import uuid
 
+import paho.mqtt.client as mqtt
+
 from service_common import mqtt as common_mqtt
 from webhook import tcp
 from webhook.topics import sync_topic
@@ -25,6 +27,7 @@ class MqttLink:
         self._sync_topic = sync_topic(settings.alerts_root, settings.client_id)
         self._on_connected = None
         self._reading = None  # the RetainedRead in progress
+        self._filters, self._handler = [], None  # subscribe(): kept across reconnects
         self._closing = False
         self.client = common_mqtt.make_client(settings, clean_session=True)
         self.client.on_connect = self._on_connect
@@ -72,6 +75,13 @@ class MqttLink:
         return [topic for topic, info in sent
                 if not _acknowledged(info, deadline - time.monotonic())]
 
+    def subscribe(self, filters, handler):
+        """Receive the (not retained) messages of `filters` at QoS 1 from now on, at every
+        connect: `handler(topic, payload)` runs in the network thread and must not block."""
+        self._filters, self._handler = list(filters), handler
+        if self.client.is_connected():
+            self.client.subscribe([(f, 1) for f in self._filters])
+
     def read_retained(self, topics, done):
         """Read the retained messages of `topics` (no wildcards) once, then call
         `done({topic: payload})` in the network thread (an empty dict when the broker refuses
@@ -96,6 +106,8 @@ class MqttLink:
         log.info("connected to MQTT broker %s:%s", self.settings.host, self.settings.port)
         tcp.no_delay(client.socket())
         self._reading = None  # a read cut short by a disconnect starts again
+        if self._filters:
+            client.subscribe([(f, 1) for f in self._filters])
         if self._on_connected:
             self._on_connected()
 
@@ -120,13 +132,17 @@ class MqttLink:
 
     def _on_message(self, client, userdata, message):
         reading = self._reading
-        if reading is None:
-            return
-        if message.topic == self._sync_topic:
+        if reading is not None and message.topic == self._sync_topic:
             if message.payload == reading.marker:
                 self._finish(reading)
-        elif message.retain and message.topic in reading.topics:
+        elif reading is not None and message.retain and message.topic in reading.topics:
             reading.retained[message.topic] = message.payload
+        elif self._handler and not message.retain and any(
+                mqtt.topic_matches_sub(f, message.topic) for f in self._filters):
+            try:
+                self._handler(message.topic, message.payload)
+            except Exception:  # noqa: BLE001 - a callback must never raise
+                log.exception("could not handle a message on %r", message.topic)
 
     def _finish(self, reading):
         self._reading = None

@@ -1,11 +1,14 @@
 """The alert-instance store and the topic values it implies. Pure: no MQTT here.
 
 For each alert the store keeps its firing instances (fingerprint -> device or None) and every
-device it has seen, so a device whose last instance resolved still gets its `0`.
+device it has seen, so a device whose last instance resolved still gets its `0`. Its document
+also carries the annunciator's states and the journal entries the broker has not yet taken.
 """
 
 import json
 
+from service_common import journal
+from webhook.annunciator import Annunciator
 from webhook.topics import alert_topic, device_problem, topic_safe
 
 DOCUMENT_VERSION = 1
@@ -16,6 +19,8 @@ class AlertStore:
     def __init__(self):
         self.firing = {}  # alert -> {fingerprint: device or None}
         self.devices = {}  # alert -> set of devices
+        self.annunciator = Annunciator()
+        self.journal = []  # journal.Entry not yet acknowledged by the broker, oldest first
 
     def apply(self, notification):
         """Apply a Notification's updates; returns the alerts it concerned."""
@@ -58,6 +63,8 @@ class AlertStore:
                 }
                 for alert in sorted(self.known_alerts())
             },
+            "annunciator": self.annunciator.document(),
+            "journal": [journal.as_dict(entry) for entry in self.journal],
         }
 
     def document_bytes(self):
@@ -84,6 +91,15 @@ class AlertStore:
                 raise ValueError(f"state document: bad instances for alert {alert!r}")
             store.firing[alert] = dict(firing)
             store.devices[alert] = set(devices) | {d for d in firing.values() if d is not None}
+        # Both parts are missing from an older webhook's document: start from "normal".
+        store.annunciator.restore(doc.get("annunciator", {}))
+        entries = doc.get("journal", [])
+        if not isinstance(entries, list):
+            raise ValueError("state document: journal must be an array")
+        try:
+            store.journal = [journal.from_dict(entry) for entry in entries]
+        except journal.BadEntry as error:
+            raise ValueError(f"state document: bad journal entry: {error}") from None
         return store
 
 

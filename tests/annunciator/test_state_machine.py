@@ -13,11 +13,11 @@ from webhook.annunciator import (
     Annunciator,
     Transition,
     UnknownAlarm,
-    ack_target,
     active_instances,
     next_state,
     summary_state,
 )
+from webhook.topics import device_problem, parse_ack_topic
 
 # (state, event) -> next state, for every pair: the full table, not only the changes.
 ISA = {
@@ -201,11 +201,18 @@ def test_active_instances_from_the_store():
     ("alerts//ack", None),
     ("alerts/a/b/c/ack", None),
     ("sensors/a/ack", None),
-], ids=["alert", "device", "no-ack", "annunciator", "empty-alert", "too-deep", "other-root"])
+    ("alerts/Pot/ack", None),
+], ids=["alert", "device", "no-ack", "annunciator", "empty-alert", "too-deep", "other-root",
+        "not-topic-safe"])
 def test_ack_topics(topic, target):
-    assert ack_target(topic, "alerts") == target
+    assert parse_ack_topic(topic, "alerts") == target
 
 
 def test_unknown_sequence_is_refused():
     with pytest.raises(ValueError):
         Annunciator("blink")
+
+
+@pytest.mark.parametrize("device", ["ack", "annunciator"])
+def test_no_device_may_take_the_annunciators_topic_levels(device):
+    assert device_problem(device)

@@ -18,6 +18,7 @@ class FakeLink:
         self.acknowledge = True
         self.online = False
         self.reads = []  # the topic lists read_retained was asked for
+        self.filters, self.handler = [], None
         self._on_connected = None
 
     def start(self, on_connected):
@@ -33,6 +34,13 @@ class FakeLink:
 
     def publish_online(self):
         self.online = True
+
+    def subscribe(self, filters, handler):
+        self.filters, self.handler = list(filters), handler
+
+    def deliver(self, topic, payload):
+        """A message on a subscribed topic, as the broker would pass it on."""
+        self.handler(topic, payload)
 
     def read_retained(self, topics, done):
         self.reads.append(list(topics))
