@@ -49,9 +49,9 @@ bool MosquittoLink::connect(const alertloop::ConnectOptions &options) {
   return true;
 }
 
-bool MosquittoLink::publish(const char *topic, const char *payload, bool retain) {
+bool MosquittoLink::publish(const char *topic, const char *payload, bool retain, uint8_t qos) {
   if (state_ != LinkState::kConnected) return false;
-  return mosquitto_publish(client_, nullptr, topic, static_cast<int>(strlen(payload)), payload, 0,
+  return mosquitto_publish(client_, nullptr, topic, static_cast<int>(strlen(payload)), payload, qos,
                            retain) == MOSQ_ERR_SUCCESS;
 }
 

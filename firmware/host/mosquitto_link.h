@@ -20,7 +20,7 @@ class MosquittoLink : public alertloop::MqttLink {
 
   bool connect(const alertloop::ConnectOptions &options) override;
   alertloop::LinkState state() override { return state_; }
-  bool publish(const char *topic, const char *payload, bool retain) override;
+  bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override;
   bool subscribe(const char *topic) override;
   void disconnect() override;
   void loop() override;
