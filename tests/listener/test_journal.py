@@ -2,6 +2,7 @@
 listener into a real InfluxDB (and its spool while InfluxDB is down)."""
 
 import json
+import re
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from devstack.wait import wait_until
 from listener.journal import JournalTopics, line, subscription
 from listener.parse import Rejection
 from service_common.journal import Entry, encode
-from tests.listener.conftest import latest_stats, points
+from tests.listener.conftest import REPO, latest_stats, points
 
 TS = int(time.time() * 1000) - 3_600_000  # an hour ago, within the retention
 TOPIC = "alerts/_webhook/webhook/journal"
@@ -112,3 +113,25 @@ def test_journal_survives_an_influxdb_outage(listener, publisher, db, influxdb):
     influxdb.start()
     wait_until(lambda: len(journal_rows(db)) == 2, 30,
                message="the entry published while InfluxDB was down never arrived")
+
+
+def documented_queries():
+    """The dashboard's InfluxQL from docs/annunciator.md, in order: annotations, table."""
+    text = (REPO / "docs" / "annunciator.md").read_text()
+    return [q.strip() for q in re.findall(r"```sql\n(.*?)```", text, re.S)]
+
+
+def test_the_documented_dashboard_queries_work(listener, publisher, db):
+    entries = [entry(device=None, by=None, from_state="normal", to_state="unacked"),
+               entry(ts=TS + 1, by=None, from_state="normal", to_state="unacked"),
+               entry(ts=TS + 2, device=None, by="operator")]
+    for item in entries:
+        publisher.publish(TOPIC, encode(item))
+    wait_until(lambda: len(journal_rows(db)) == 3, 30, message="journal rows missing")
+    annotations, table = [q.replace("$timeFilter", "time > now() - 7d")
+                          for q in documented_queries()]
+    assert [(r["from"], r["to"], r["by"]) for r in points(db, annotations)] == [
+        ("normal", "unacked", None), ("unacked", "acked", "operator")]
+    rows = points(db, table)
+    assert [(r["device"], r["to"]) for r in rows] == [(None, "acked"), ("esp32-a1", "unacked"),
+                                                      (None, "unacked")]
