@@ -12,7 +12,6 @@ from service_common.mqtt import MqttSettings, read_mqtt_settings
 
 # InfluxQL durations: INF, or one or more <integer><unit> groups such as 30d, 1h30m.
 _DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _UNIT_SECONDS = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
                  "d": 86400, "w": 604800}
 
@@ -34,9 +33,11 @@ class InfluxSettings:
 
 @dataclass(frozen=True)
 class ListenerSettings:
+    """Every default lives here; read_settings() takes them from this class."""
+
     mqtt: MqttSettings
     influx: InfluxSettings
-    topics: tuple[str, ...] = ("sensors/+/+",)
+    topics: tuple[str, ...]  # default: <MQTT_SENSORS_ROOT>/+/+
     qos: int = 1
     batch_size: int = 5000
     flush_interval: float = 0.5
@@ -48,6 +49,7 @@ class ListenerSettings:
     downsample_retention: str = "520w"
     downsample_interval: Optional[str] = "1m"
     stats_interval: float = 5.0
+    broker_stats: bool = True
     log_level: str = "INFO"
 
     @property
@@ -81,30 +83,35 @@ def topic_filter_problem(topic):
 def read_settings(environ=None):
     env = EnvReader(environ)
     mqtt = read_mqtt_settings(env, "LISTENER", "listener")
+    default = InfluxSettings()
     influx = InfluxSettings(
-        url=env.str("INFLUXDB_URL", "http://localhost:8086"),
-        database=env.str("INFLUXDB_DATABASE", "iot"),
-        username=env.str("INFLUXDB_USERNAME"),
-        password=env.str("INFLUXDB_PASSWORD"),
+        url=env.str("INFLUXDB_URL", default.url),
+        database=env.str("INFLUXDB_DATABASE", default.database),
+        username=env.str("INFLUXDB_USERNAME", default.username),
+        password=env.str("INFLUXDB_PASSWORD", default.password),
     )
+    default = ListenerSettings(mqtt, influx, topics=(f"{mqtt.sensors_root}/+/+",))
     settings = ListenerSettings(
         mqtt=mqtt,
         influx=influx,
-        topics=tuple(env.list("LISTENER_TOPICS", [f"{mqtt.sensors_root}/+/+"])),
-        qos=env.int("LISTENER_QOS", 1, 0, 1),
-        batch_size=env.int("LISTENER_BATCH_SIZE", 5000, 1, 100_000),
-        flush_interval=env.float("LISTENER_FLUSH_INTERVAL", 0.5, 0.01, 60),
-        max_unacked=env.int("LISTENER_MAX_UNACKED", 20, 1, 65535),
-        max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", 1024, 16, 1024 * 1024),
-        spool_dir=Path(env.str("LISTENER_SPOOL_DIR", "./spool")),
-        spool_max_bytes=int(env.float("LISTENER_SPOOL_MAX_MB", 100, 0.01, 2**20) * 2**20),
-        retention=env.str("LISTENER_RETENTION", "30d"),
-        downsample_retention=env.str("LISTENER_DOWNSAMPLE_RETENTION", "520w"),
-        # Set but empty disables downsampling; unset means the default.
-        downsample_interval=env.raw("LISTENER_DOWNSAMPLE_INTERVAL")
-        if "LISTENER_DOWNSAMPLE_INTERVAL" in env.environ else "1m",
-        stats_interval=env.float("LISTENER_STATS_INTERVAL", 5, 0.1, 3600),
-        log_level=(env.str("LISTENER_LOG_LEVEL", "INFO")).upper(),
+        topics=tuple(env.list("LISTENER_TOPICS", default.topics)),
+        qos=env.int("LISTENER_QOS", default.qos, 0, 1),
+        batch_size=env.int("LISTENER_BATCH_SIZE", default.batch_size, 1, 100_000),
+        flush_interval=env.float("LISTENER_FLUSH_INTERVAL", default.flush_interval, 0.01, 60),
+        max_unacked=env.int("LISTENER_MAX_UNACKED", default.max_unacked, 1, 65535),
+        max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", default.max_payload_bytes, 16,
+                                  1024 * 1024),
+        spool_dir=Path(env.str("LISTENER_SPOOL_DIR", default.spool_dir)),
+        spool_max_bytes=int(env.float("LISTENER_SPOOL_MAX_MB", default.spool_max_bytes / 2**20,
+                                      0.01, 2**20) * 2**20),
+        retention=env.str("LISTENER_RETENTION", default.retention),
+        downsample_retention=env.str("LISTENER_DOWNSAMPLE_RETENTION",
+                                     default.downsample_retention),
+        downsample_interval=env.str_or_off("LISTENER_DOWNSAMPLE_INTERVAL",
+                                           default.downsample_interval),
+        stats_interval=env.float("LISTENER_STATS_INTERVAL", default.stats_interval, 0.1, 3600),
+        broker_stats=env.bool("LISTENER_BROKER_STATS", default.broker_stats),
+        log_level=env.log_level("LISTENER_LOG_LEVEL", default.log_level),
     )
     _check(settings, env.problems)
     env.check()
@@ -143,6 +150,3 @@ def _check(settings, problems):
                                  or duration_seconds(interval) < 1):
         problems.append(f"LISTENER_DOWNSAMPLE_INTERVAL={interval!r} must be a duration of at "
                         "least 1s such as 1m, or empty to disable downsampling")
-    if settings.log_level not in _LOG_LEVELS:
-        problems.append(f"LISTENER_LOG_LEVEL={settings.log_level!r} must be one of "
-                        + ", ".join(_LOG_LEVELS))

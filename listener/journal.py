@@ -9,33 +9,33 @@ as the readings; a redelivered entry overwrites itself.
 import re
 
 from listener.line_protocol import escape_measurement, escape_tag
-from listener.parse import TS_MAX_MS, TS_MIN_MS, Rejection
+from listener.parse import Rejection
 from service_common import journal
 
 MEASUREMENT = "alarm_journal"
 # Line protocol has no escape for these (nor for a backslash at the end of a tag value).
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-_SHARE = re.compile(r"^\$share/[^/]+/")
+MAX_TS_MS = (2**63 - 1) // 1_000_000  # InfluxDB stores int64 nanoseconds
+RETAINED = Rejection("retained", "a retained journal entry: entries are stored when they are live")
 
 
-def subscription(alerts_root, topics=()):
-    """The journal's topic filter; shared like the reading topics when they all are in one
-    group, so that only one listener of the group stores each entry."""
-    groups = {match.group(0) if match else "" for match in map(_SHARE.match, topics)}
-    prefix = groups.pop() if len(groups) == 1 else ""
-    return prefix + journal.subscription(alerts_root)
+def route(listener):
+    """Subscribe `listener` to every webhook's journal at QoS 1 (whatever LISTENER_QOS says)
+    and store each entry with its readings, acknowledged once stored or spooled.
 
+    Not shared like `$share/...` reading topics: each listener of a group stores every entry,
+    and the copies overwrite each other."""
+    max_bytes = listener.settings.max_payload_bytes
 
-class JournalTopics:
-    """Tells journal topics (`<alerts root>/_webhook/<id>/journal`) from the readings'."""
+    def handle(message):
+        listener.stats.received += 1
+        stored = RETAINED if message.retain else line(message.payload, max_bytes)
+        if type(stored) is Rejection:
+            listener.stats.reject(stored.kind, message.topic, stored.detail)
+            stored = None
+        listener.store_line(stored, message)
 
-    def __init__(self, alerts_root):
-        self.prefix = alerts_root + "/_webhook/"
-        self.suffix = "/journal"
-
-    def __contains__(self, topic):
-        return topic.startswith(self.prefix) and topic.endswith(self.suffix) and \
-            "/" not in topic[len(self.prefix):-len(self.suffix)]
+    listener.route(journal.subscription(listener.settings.mqtt.alerts_root), 1, handle)
 
 
 def _string_field(value):
@@ -50,7 +50,7 @@ def line(payload, max_bytes):
         entry = journal.decode(payload)
     except journal.BadEntry as error:
         return Rejection(error.kind, f"journal entry: {error}")
-    if not TS_MIN_MS <= entry.ts <= TS_MAX_MS:
+    if not 0 < entry.ts <= MAX_TS_MS:
         return Rejection("bad_ts", f"journal entry: ts {entry.ts} is out of range")
     tags = {"alert": entry.alert}
     if entry.device is not None:

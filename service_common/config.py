@@ -13,6 +13,7 @@ class ConfigError(Exception):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -25,6 +26,7 @@ class EnvReader:
         self.problems = []
 
     def raw(self, name):
+        """The stripped value, None when unset or blank. Every read goes through here."""
         value = self.environ.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
@@ -69,6 +71,20 @@ class EnvReader:
             return False
         self.problems.append(f"{name}={value!r} must be true or false")
         return default
+
+    def str_or_off(self, name, default):
+        """Like str(), except that set but empty means None (turned off), not the default."""
+        value = self.raw(name)
+        if value is None:
+            return None if name in self.environ else default
+        return value
+
+    def log_level(self, name, default="INFO"):
+        """One of LOG_LEVELS, case-insensitive."""
+        level = self.str(name, default).upper()
+        if level not in LOG_LEVELS:
+            self.problems.append(f"{name}={level!r} must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     def list(self, name, default):
         value = self.raw(name)

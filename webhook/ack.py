@@ -5,23 +5,20 @@ whoever may acknowledge need not be able to raise alerts). Off, answering 404, u
 set. The journal names the HTTP user as the one who acknowledged.
 """
 
-import logging
-
 from flask import Blueprint, current_app, jsonify, request
 
 from webhook.annunciator import UnknownAlarm
 from webhook.auth import _same
 from webhook.publisher import BrokerUnavailable, get_publisher
+from webhook.refusals import refuse
 from webhook.topics import topic_safe
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("ack", __name__)
 REALM = 'Basic realm="alertloop acknowledgements"'
 
 
 def _refuse(status, error, reason, counter):
-    get_publisher().count(f"ack_refused_{counter}")
+    refuse(status, f"ack_refused_{counter}")
     response = jsonify(error=error, reason=reason)
     response.status_code = status
     if status == 401:
@@ -57,7 +54,6 @@ def ack(alert, device):
     except UnknownAlarm as error:
         return _refuse(404, "not found", str(error), "unknown")
     except BrokerUnavailable as error:
-        log.warning("answering 503 to an acknowledgement: %s", error)
         return _refuse(503, "broker unavailable", str(error), "broker_unavailable")
     publisher.count("acks")
     return jsonify(

@@ -125,6 +125,17 @@ class Annunciator:
             transitions.append(Transition(alert, None, before, after, by))
         return transitions
 
+    def forget(self, known):
+        """Drop the `normal` instances the alert store forgot: `known` is {alert: its devices}.
+        An instance that still waits for an acknowledgement stays until it has one."""
+        for alert in list(self.instances):
+            instances = self.instances[alert]
+            for device in [d for d, s in instances.items() if s == NORMAL and
+                           (alert not in known or (d is not None and d not in known[alert]))]:
+                del instances[device]
+            if alert not in known and set(instances) <= {None}:
+                del self.instances[alert]
+
     def topic_values(self, alerts, root):
         """{topic: state} for `alerts`: the summary and one topic per device instance."""
         values = {}

@@ -9,6 +9,8 @@ import time
 from flask import current_app, jsonify
 from flask_httpauth import HTTPBasicAuth
 
+from webhook.refusals import refuse
+
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 # What Grafana puts in the timestamp header: Unix seconds, ASCII digits only.
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}", re.ASCII)
@@ -26,14 +28,12 @@ def verify_password(username, password):
     # Both comparisons always run, so the time taken does not tell which one failed.
     user_ok = _same(username, config.username)
     password_ok = _same(password, config.password)
-    if user_ok and password_ok:
-        return username
-    current_app.extensions["alert_publisher"].count("unauthorized")
-    return None
+    return username if user_ok and password_ok else None
 
 
 @basic_auth.error_handler
 def auth_error(status):
+    refuse(status, "unauthorized")
     return jsonify(error="unauthorized", reason="missing or wrong credentials"), status
 
 

@@ -1,14 +1,16 @@
-"""The webhook's settings: one typed object read from the environment, validated before any I/O."""
+"""The webhook's settings: one typed object read from the environment, validated before any I/O.
 
-from dataclasses import dataclass
+The dataclass holds every default; `read_config` reads the variables over them.
+"""
+
+from dataclasses import dataclass, fields
 from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 from webhook.annunciator import DEFAULT_MODE, MODES
-from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
-
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+from webhook.state import Limits
+from webhook.topics import alert_name_problem, device_problem, topic_safe
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,8 @@ class WebhookConfig:
     hmac_secret: Optional[str] = None
     hmac_timestamp_header: Optional[str] = None
     hmac_max_skew: float = 300.0
-    host: str = "0.0.0.0"  # noqa: S104 - a container's server listens on every interface
+    # Loopback unless told otherwise; compose sets WEBHOOK_HOST=0.0.0.0 inside its network.
+    host: str = "127.0.0.1"
     port: int = 5000
     max_body_bytes: int = 1024 * 1024
     publish_timeout: float = 5.0
@@ -28,11 +31,27 @@ class WebhookConfig:
     annunciator: str = DEFAULT_MODE  # isa, ringback or off
     ack_username: Optional[str] = None  # POST /ack/...: off unless both are set
     ack_password: Optional[str] = None
+    state_max_entries: int = Limits.max_entries
+    state_forget_after: float = Limits.forget_after
+    # waitress: open connections at most, and how long one may stay idle (s).
+    connection_limit: int = 500
+    channel_timeout: int = 10
+    stats_interval: float = 5.0
+    refusal_log_interval: float = 60.0
+
+    @property
+    def limits(self):
+        return Limits(self.state_max_entries, self.state_forget_after)
+
+
+DEFAULTS = {f.name: f.default for f in fields(WebhookConfig) if f.name not in
+            ("mqtt", "username", "password")}
 
 
 def read_config(environ=None):
     """WebhookConfig from WEBHOOK_* and MQTT_* variables; ConfigError names every bad setting."""
     env = EnvReader(environ)
+    d = DEFAULTS
     mqtt = read_mqtt_settings(env, "WEBHOOK", "webhook")
     problem = device_problem(mqtt.client_id)
     if problem:
@@ -43,18 +62,15 @@ def read_config(environ=None):
     hmac_secret = env.str("WEBHOOK_HMAC_SECRET")
     if timestamp_header and not hmac_secret:
         env.problems.append("WEBHOOK_HMAC_TIMESTAMP_HEADER is set but WEBHOOK_HMAC_SECRET is not")
-    log_level = env.str("WEBHOOK_LOG_LEVEL", "INFO").upper()
-    if log_level not in _LOG_LEVELS:
-        env.problems.append(
-            f"WEBHOOK_LOG_LEVEL={log_level!r} must be one of {', '.join(_LOG_LEVELS)}")
+    log_level = env.log_level("WEBHOOK_LOG_LEVEL", d["log_level"])
     known_alerts = []
-    for name in env.list("WEBHOOK_KNOWN_ALERTS", []):
-        if alert_name_problem(name):
-            env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name (a letter or "
-                                f"digit, at most {MAX_ALERT_CHARS} characters)")
+    for name in env.list("WEBHOOK_KNOWN_ALERTS", d["known_alerts"]):
+        problem = alert_name_problem(name)
+        if problem:
+            env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name ({problem})")
         elif topic_safe(name) not in known_alerts:
             known_alerts.append(topic_safe(name))
-    annunciator = env.str("WEBHOOK_ANNUNCIATOR", DEFAULT_MODE).lower()
+    annunciator = env.str("WEBHOOK_ANNUNCIATOR", d["annunciator"]).lower()
     if annunciator not in MODES:
         env.problems.append(f"WEBHOOK_ANNUNCIATOR={annunciator!r} must be one of "
                             f"{', '.join(MODES)}")
@@ -71,13 +87,23 @@ def read_config(environ=None):
         password=password or "",
         hmac_secret=hmac_secret,
         hmac_timestamp_header=timestamp_header,
-        hmac_max_skew=env.float("WEBHOOK_HMAC_MAX_SKEW", 300.0, 1.0, 86400.0),
-        host=env.str("WEBHOOK_HOST", "0.0.0.0"),  # noqa: S104
-        port=env.int("WEBHOOK_PORT", 5000, 1, 65535),
-        max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
-        publish_timeout=env.float("WEBHOOK_PUBLISH_TIMEOUT", 5.0, 0.1, 60.0),
+        hmac_max_skew=env.float("WEBHOOK_HMAC_MAX_SKEW", d["hmac_max_skew"], 1.0, 86400.0),
+        host=env.str("WEBHOOK_HOST", d["host"]),
+        port=env.int("WEBHOOK_PORT", d["port"], 1, 65535),
+        max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", d["max_body_bytes"], 1024,
+                               64 * 1024 * 1024),
+        publish_timeout=env.float("WEBHOOK_PUBLISH_TIMEOUT", d["publish_timeout"], 0.1, 60.0),
         log_level=log_level,
         known_alerts=tuple(known_alerts),
+        state_max_entries=env.int("WEBHOOK_STATE_MAX_ENTRIES", d["state_max_entries"], 10,
+                                  100_000),
+        state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", d["state_forget_after"],
+                                     60.0, 10 * 365 * 86400.0),
+        connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),
+        channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", d["channel_timeout"], 1, 3600),
+        stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),
+        refusal_log_interval=env.float("WEBHOOK_REFUSAL_LOG_INTERVAL",
+                                       d["refusal_log_interval"], 0.1, 86400.0),
         annunciator=annunciator,
         ack_username=ack_username,
         ack_password=ack_password,

@@ -27,7 +27,7 @@ class MqttLink:
         self._sync_topic = sync_topic(settings.alerts_root, settings.client_id)
         self._on_connected = None
         self._reading = None  # the RetainedRead in progress
-        self._filters, self._handler = [], None  # subscribe(): kept across reconnects
+        self._handlers = {}  # topic filter -> handler(topic, payload, retain), kept subscribed
         self._closing = False
         self.client = common_mqtt.make_client(settings, clean_session=True)
         self.client.on_connect = self._on_connect
@@ -75,12 +75,11 @@ class MqttLink:
         return [topic for topic, info in sent
                 if not _acknowledged(info, deadline - time.monotonic())]
 
-    def subscribe(self, filters, handler):
-        """Receive the (not retained) messages of `filters` at QoS 1 from now on, at every
-        connect: `handler(topic, payload)` runs in the network thread and must not block."""
-        self._filters, self._handler = list(filters), handler
-        if self.client.is_connected():
-            self.client.subscribe([(f, 1) for f in self._filters])
+    def subscribe(self, topic_filter, handler):
+        """Keep `topic_filter` subscribed (QoS 1, again at every connect) and call
+        `handler(topic, payload, retain)` in the network thread for each message on it; the
+        handler must not block. Call before start()."""
+        self._handlers[topic_filter] = handler
 
     def read_retained(self, topics, done):
         """Read the retained messages of `topics` (no wildcards) once, then call
@@ -106,8 +105,8 @@ class MqttLink:
         log.info("connected to MQTT broker %s:%s", self.settings.host, self.settings.port)
         tcp.no_delay(client.socket())
         self._reading = None  # a read cut short by a disconnect starts again
-        if self._filters:
-            client.subscribe([(f, 1) for f in self._filters])
+        if self._handlers:
+            client.subscribe([(topic_filter, 1) for topic_filter in self._handlers])
         if self._on_connected:
             self._on_connected()
 
@@ -131,18 +130,20 @@ class MqttLink:
         client.publish(self._sync_topic, reading.marker, qos=1)
 
     def _on_message(self, client, userdata, message):
+        for topic_filter, handler in self._handlers.items():
+            if mqtt.topic_matches_sub(topic_filter, message.topic):
+                try:
+                    handler(message.topic, message.payload, bool(message.retain))
+                except Exception:  # noqa: BLE001 - a callback must never raise
+                    log.exception("handler of %s failed on %s", topic_filter, message.topic)
         reading = self._reading
-        if reading is not None and message.topic == self._sync_topic:
+        if reading is None:
+            return
+        if message.topic == self._sync_topic:
             if message.payload == reading.marker:
                 self._finish(reading)
-        elif reading is not None and message.retain and message.topic in reading.topics:
+        elif message.retain and message.topic in reading.topics:
             reading.retained[message.topic] = message.payload
-        elif self._handler and not message.retain and any(
-                mqtt.topic_matches_sub(f, message.topic) for f in self._filters):
-            try:
-                self._handler(message.topic, message.payload)
-            except Exception:  # noqa: BLE001 - a callback must never raise
-                log.exception("could not handle a message on %r", message.topic)
 
     def _finish(self, reading):
         self._reading = None

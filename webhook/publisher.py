@@ -28,7 +28,8 @@ JOURNAL_LIMIT = 10_000
 # Button presses waiting for the ack worker; beyond, they are dropped (counted).
 ACK_QUEUE = 1000
 
-__all__ = ["EXTENSION", "AlertPublisher", "BrokerUnavailable", "get_publisher", "init_app"]
+__all__ = ["EXTENSION", "AlertPublisher", "BrokerUnavailable", "get_publisher",
+           "get_publisher_of", "init_app"]
 
 
 def init_app(app, publisher=None):
@@ -41,7 +42,11 @@ def init_app(app, publisher=None):
 
 
 def get_publisher():
-    return current_app.extensions[EXTENSION]
+    return get_publisher_of(current_app)
+
+
+def get_publisher_of(app):
+    return app.extensions[EXTENSION]
 
 
 class AlertPublisher:
@@ -51,7 +56,9 @@ class AlertPublisher:
         self.state_topic = state_topic(self.root, config.mqtt.client_id)
         self.link = MqttLink(config.mqtt) if link is None else link
         self.counters = Counters() if counters is None else counters
-        self.store = AlertStore()
+        self.store = AlertStore(config.limits, config.known_alerts)
+        self.clock = time.time
+        self._next_full_warning = 0.0
         self._published = {}  # topic -> value the broker acknowledged (str or bytes)
         self._dirty = set()  # alerts whose topics may differ from what the broker holds
         self._lock = threading.Lock()
@@ -68,7 +75,8 @@ class AlertPublisher:
     def start(self):
         if self.annunciating:
             self._ack_worker.start()
-            self.link.subscribe(ack_filters(self.root), self._on_ack_message)
+            for topic_filter in ack_filters(self.root):
+                self.link.subscribe(topic_filter, self._on_ack_message)
         self.link.start(self._on_connected)
 
     def close(self, timeout=2.0):
@@ -108,8 +116,10 @@ class AlertPublisher:
             if not self.ready:
                 raise BrokerUnavailable("not connected to the MQTT broker"
                                         if not self.connected else "state not restored yet")
-            alerts = self.store.apply(notification)
+            forgotten = self.store.forgotten
+            alerts = self.store.apply(notification, self.clock())
             self._dirty |= alerts
+            self._count_bounds(forgotten)
             self._annunciate(alerts)
             published = self._publish_dirty(timeout)
             self._publish_journal(timeout)
@@ -134,14 +144,25 @@ class AlertPublisher:
             self._publish_journal(timeout)
             return transitions
 
+    def _count_bounds(self, forgotten_before):
+        if self.store.forgotten > forgotten_before:
+            self.count("state_forgotten", self.store.forgotten - forgotten_before)
+        if self.store.refused:
+            self.count("state_full", len(self.store.refused))
+            now = time.monotonic()
+            if now >= self._next_full_warning:  # at most one line per refusal log interval
+                self._next_full_warning = now + self.config.refusal_log_interval
+                log.warning("alert state full: new firing instances not kept, e.g. %s (counted "
+                            "as state_full; WEBHOOK_STATE_MAX_ENTRIES=%d)",
+                            self.store.refused[0], self.config.state_max_entries)
+            self.store.refused.clear()
+
     def publish_messages(self, messages, timeout=None):
         """Publish [(topic, payload bytes)] at QoS 1, not retained; return once the broker
         acknowledged all of them, else raise BrokerUnavailable."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         missing = self.link.publish_and_wait(messages, timeout, retain=False)
-        self.count("published", len(messages) - len(missing))
         if missing:
-            self.count("publish_unacknowledged", len(missing))
             raise BrokerUnavailable(f"the broker did not acknowledge {len(missing)} of "
                                     f"{len(messages)} publishes within {timeout:g} s")
 
@@ -163,19 +184,22 @@ class AlertPublisher:
         return values
 
     def _annunciate(self, alerts):
-        """Fire or clear the annunciator's instances of `alerts` after a state change."""
+        """Fire or clear the annunciator's instances of `alerts` after a state change, and
+        forget those the store forgot."""
         if not self.annunciating:
             return
         for alert in sorted(alerts):
             active = active_instances(self.store.firing.get(alert, {}),
                                       self.store.devices.get(alert, ()))
             self._record(self.store.annunciator.update(alert, active))
+        self.store.annunciator.forget({alert: set(self.store.devices.get(alert, ()))
+                                       for alert in self.store.known_alerts()})
 
     def _record(self, transitions):
         """Journal `transitions`, each with its own time (epoch ms, strictly increasing, so
         that no two entries of one webhook share a point in InfluxDB)."""
         for transition in transitions:
-            ts = self._last_journal_ms = max(int(time.time() * 1000), self._last_journal_ms + 1)
+            ts = self._last_journal_ms = max(int(self.clock() * 1000), self._last_journal_ms + 1)
             self.store.journal.append(journal.Entry(ts, *transition))
         excess = len(self.store.journal) - JOURNAL_LIMIT
         if excess > 0:
@@ -233,7 +257,7 @@ class AlertPublisher:
 
     def _finish_restore(self, retained):
         restored = restore(retained, self.root, self.config.mqtt.client_id,
-                           self.config.known_alerts)
+                           self.config.known_alerts, self.config.limits, self.clock())
         for problem in restored.problems:
             log.warning("%s", problem)
         with self._lock:
@@ -266,10 +290,11 @@ class AlertPublisher:
 
     # --- acknowledgements from the boards' buttons ---------------------------------------------
 
-    def _on_ack_message(self, topic, payload):
+    def _on_ack_message(self, topic, payload, retain):
         """A message on `.../ack` (network thread: only queues it). Its payload names the
-        board that sent it (`by`); anything else, or nothing, leaves `by` empty."""
-        target = parse_ack_topic(topic, self.root)
+        board that sent it (`by`); anything else, or nothing, leaves `by` empty. A retained
+        one is old (a press is never retained) and would come back at every connect."""
+        target = None if retain else parse_ack_topic(topic, self.root)
         if target is None:
             self.count("ack_bad_topic")
             return

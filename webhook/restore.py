@@ -27,7 +27,7 @@ def topics_to_read(root, client_id, known_alerts):
     return [state_topic(root, client_id), *(alert_topic(root, a) for a in known_alerts)]
 
 
-def restore(retained, root, client_id, known_alerts=()):
+def restore(retained, root, client_id, known_alerts=(), limits=None, now=0.0):
     """`retained` {topic: payload bytes} -> Restored.
 
     With a state document, every alert in it is dirty: its topics are published again, since a
@@ -36,11 +36,11 @@ def restore(retained, root, client_id, known_alerts=()):
     Known alerts without any retained state get their `0`.
     """
     document_topic = state_topic(root, client_id)
-    store, published, problems = AlertStore(), {}, []
+    store, published, problems = AlertStore(limits, known_alerts), {}, []
     raw_document = retained.get(document_topic)
     if raw_document is not None:
         try:
-            store = AlertStore.from_document(raw_document)
+            store = AlertStore.from_document(raw_document, limits, known_alerts, now)
             published[document_topic] = raw_document
         except ValueError as error:
             problems.append(f"ignoring the retained state document: {error}")
@@ -51,9 +51,7 @@ def restore(retained, root, client_id, known_alerts=()):
             continue
         alert, device = parsed
         published[topic] = payload.decode()
-        store.firing.setdefault(alert, {})
-        if device is not None:
-            store.devices.setdefault(alert, set()).add(device)
+        store.remember(alert, device, now)
     if raw_document is None:
         dirty = set()
     else:
@@ -61,6 +59,6 @@ def restore(retained, root, client_id, known_alerts=()):
         dirty = {parse_alert_topic(t, root)[0] for t in changed(desired, published)}
     for alert in known_alerts:
         if alert_topic(root, alert) not in published:
-            store.firing.setdefault(alert, {})
+            store.remember(alert, now=now)
             dirty.add(alert)
     return Restored(store, published, dirty, problems)

@@ -216,3 +216,16 @@ def test_unknown_sequence_is_refused():
 @pytest.mark.parametrize("device", ["ack", "annunciator"])
 def test_no_device_may_take_the_annunciators_topic_levels(device):
     assert device_problem(device)
+
+
+def test_forgetting_drops_only_what_waits_for_nothing():
+    annunciator = Annunciator()
+    annunciator.update("pot-high", {None: False, "a": True, "b": True})
+    annunciator.acknowledge("pot-high", "a")
+    annunciator.update("pot-high", {None: False, "a": False, "b": False})  # a normal, b waits
+    annunciator.update("gone", {None: False, "c": False})
+    annunciator.forget({"pot-high": set()})
+    assert annunciator.instances == {"pot-high": {None: NORMAL, "b": CLEARED_UNACKED}}
+    annunciator.acknowledge("pot-high")
+    annunciator.forget({})
+    assert annunciator.instances == {}

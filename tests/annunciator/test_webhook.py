@@ -58,7 +58,7 @@ def test_off_publishes_no_annunciator_topic_and_no_journal(started):
     app, publisher, link = started(WEBHOOK_ANNUNCIATOR="off")
     publisher.apply(parse(FIRE_A))
     assert states(link) == {} and journal_entries(link) == []
-    assert link.filters == []
+    assert link.handlers == {}
     answer = app.test_client().post("/ack/pot-high", auth=ACK_AUTH)
     assert answer.status_code == 404
 

@@ -8,10 +8,14 @@ import time
 import pytest
 
 from devstack.wait import wait_until
-from listener.journal import JournalTopics, line, subscription
+from listener.app import Listener
+from listener.config import read_settings
+from listener.journal import line
 from listener.parse import Rejection
+from listener.spool import Spool
 from service_common.journal import Entry, encode
 from tests.listener.conftest import REPO, latest_stats, points
+from tests.listener.test_writer import FakeInflux, message, recording_client
 
 TS = int(time.time() * 1000) - 3_600_000  # an hour ago, within the retention
 TOPIC = "alerts/_webhook/webhook/journal"
@@ -51,36 +55,18 @@ BAD = [
      "wrong_shape"),
     (json.dumps({"ts": TS, "alert": "a", "by": "x\ny", "from": "normal", "to": "acked"}),
      "wrong_shape"),
-    (json.dumps({"ts": 12, "alert": "a", "from": "normal", "to": "acked"}), "bad_ts"),
+    (json.dumps({"ts": -12, "alert": "a", "from": "normal", "to": "acked"}), "bad_ts"),
     (b"{" + b" " * 2000 + b"}", "too_large"),
 ]
 
 
 @pytest.mark.parametrize("payload, kind", BAD, ids=[
     "not-utf8", "bad-json", "array", "ts-string", "empty-alert", "unknown-state",
-    "device-number", "backslash-in-tag", "newline", "ts-too-early", "too-large"])
+    "device-number", "backslash-in-tag", "newline", "ts-negative", "too-large"])
 def test_bad_journal_entries_are_rejected(payload, kind):
     payload = payload.encode() if isinstance(payload, str) else payload
     rejection = line(payload, 1024)
     assert type(rejection) is Rejection and rejection.kind == kind
-
-
-@pytest.mark.parametrize("topic, matches", [
-    (TOPIC, True), ("alerts/_webhook/other/journal", True),
-    ("alerts/_webhook/webhook/state", False), ("alerts/_webhook/a/b/journal", False),
-    ("sensors/_webhook/webhook/journal", False),
-], ids=["webhook", "other-client", "state", "too-deep", "other-root"])
-def test_journal_topics(topic, matches):
-    assert (topic in JournalTopics("alerts")) is matches
-
-
-@pytest.mark.parametrize("topics, expected", [
-    (("sensors/+/+",), "alerts/_webhook/+/journal"),
-    (("$share/g/sensors/+/+",), "$share/g/alerts/_webhook/+/journal"),
-    (("$share/g/sensors/+/+", "other/#"), "alerts/_webhook/+/journal"),
-], ids=["plain", "shared", "mixed"])
-def test_journal_subscription_is_shared_like_the_readings(topics, expected):
-    assert subscription("alerts", topics) == expected
 
 
 def journal_rows(db):
@@ -135,3 +121,23 @@ def test_the_documented_dashboard_queries_work(listener, publisher, db):
     rows = points(db, table)
     assert [(r["device"], r["to"]) for r in rows] == [(None, "acked"), ("esp32-a1", "unacked"),
                                                       (None, "unacked")]
+
+
+def test_the_journal_route_stores_entries_in_order_with_the_readings(tmp_path):
+    settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                              "LISTENER_BROKER_STATS": "false", "LISTENER_QOS": "0"})
+    influx = FakeInflux()
+    listener = Listener(settings, influx=influx, spool=Spool(settings.spool_dir, 10_000).open(),
+                        client_factory=recording_client)
+    assert listener.subscriptions == [("sensors/+/+", 0), ("alerts/_webhook/+/journal", 1)]
+    dispatch = listener.client._handle_on_message
+    dispatch(message("sensors/d1/pot", b"1", 1))
+    dispatch(message(TOPIC, encode(entry()), 2))
+    dispatch(message(TOPIC, b"{", 3))
+    dispatch(message(TOPIC, encode(entry()), 4, retain=True))
+    dispatch(message("sensors/d1/pot", b"2", 5))
+    listener.writer.step(flush_now=True)
+    assert listener.client.acked == [1, 2, 3, 4, 5]
+    assert [line.split(",")[0] for line in influx.lines] == ["pot", "alarm_journal", "pot"]
+    rejected = listener.stats.rejected
+    assert (listener.stats.received, rejected["bad_json"], rejected["retained"]) == (5, 1, 1)

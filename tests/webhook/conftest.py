@@ -15,7 +15,7 @@ import pytest
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
 from tests.webhook.fakes import FakeLink
-from webhook import create_app
+from webhook import close_app, create_app
 from webhook.config import read_config
 from webhook.publisher import AlertPublisher
 
@@ -36,6 +36,12 @@ def unified(*alerts, status=None):
     if status:
         body["status"] = status
     return body
+
+
+def grouped(alertname, *alerts, **extra):
+    """A unified notification of Grafana grouped by alertname (the provisioned policy): the
+    whole state of `alertname`."""
+    return {**unified(*alerts), "groupLabels": {"alertname": alertname}, **extra}
 
 
 def instance(alertname, status="firing", fingerprint=None, **labels):
@@ -151,7 +157,7 @@ def broker_app_factory(mosquitto):
 
     yield make
     for app in apps:
-        app.extensions["alert_publisher"].close()
+        close_app(app)
 
 
 @pytest.fixture

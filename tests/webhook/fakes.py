@@ -1,6 +1,8 @@
 """An in-memory stand-in for the webhook's MQTT link: the seam that lets the routes, auth, HMAC
 and the publisher's state logic run without a broker."""
 
+import paho.mqtt.client as mqtt
+
 from webhook.mqtt_link import BrokerUnavailable
 
 
@@ -18,7 +20,7 @@ class FakeLink:
         self.acknowledge = True
         self.online = False
         self.reads = []  # the topic lists read_retained was asked for
-        self.filters, self.handler = [], None
+        self.handlers = {}  # topic filter -> handler, as subscribe() keeps them
         self._on_connected = None
 
     def start(self, on_connected):
@@ -35,12 +37,14 @@ class FakeLink:
     def publish_online(self):
         self.online = True
 
-    def subscribe(self, filters, handler):
-        self.filters, self.handler = list(filters), handler
+    def subscribe(self, topic_filter, handler):
+        self.handlers[topic_filter] = handler
 
-    def deliver(self, topic, payload):
-        """A message on a subscribed topic, as the broker would pass it on."""
-        self.handler(topic, payload)
+    def deliver(self, topic, payload, retain=False):
+        """A message from the broker to every handler whose filter matches `topic`."""
+        for topic_filter, handler in self.handlers.items():
+            if mqtt.topic_matches_sub(topic_filter, topic):
+                handler(topic, payload, retain)
 
     def read_retained(self, topics, done):
         self.reads.append(list(topics))

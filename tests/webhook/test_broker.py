@@ -1,6 +1,6 @@
 """The Flask app against the real harness broker, for what only a broker can show: retained
 state read back by a fresh subscriber, the restore protocol, names mosquitto refuses, a frozen
-broker (503, then republished) and a broker that lost its retained state."""
+broker (503, then republished), a broker that lost its retained state, subscriptions kept."""
 
 import json
 import os
@@ -10,7 +10,9 @@ import pytest
 
 from devstack.mqtt_probe import Probe, read_retained
 from devstack.wait import wait_until
-from tests.webhook.conftest import AUTH, instance, load_payload, unified
+from service_common.mqtt import MqttSettings
+from tests.webhook.conftest import AUTH, grouped, instance, load_payload, unified
+from webhook.mqtt_link import MqttLink
 
 FIRING = unified(instance("Pot high", "firing", "f1", device="esp32-a1b2c3"))
 
@@ -115,3 +117,37 @@ def test_publish_messages_waits_for_every_puback(broker_app_factory, mosquitto):
         probe.wait_for("sensors/plc-1/rh", b"40")
         assert probe.received("sensors/plc-1/temp") == [("sensors/plc-1/temp", b"21.5", False)]
     assert retained(mosquitto, "sensors/plc-1/temp") is None
+
+
+def test_an_instance_missing_from_its_alerts_notification_is_resolved(broker_app_factory,
+                                                                      mosquitto):
+    client = broker_app_factory().test_client()
+    a = instance("Pot high", "firing", "a", device="esp32-a")
+    b = instance("Pot high", "firing", "b", device="esp32-b")
+    assert post(client, grouped("Pot high", a, b)).status_code == 200
+    assert retained(mosquitto, "alerts/pot-high/esp32-b") == b"1"
+    assert post(client, grouped("Pot high", a)).status_code == 200
+    assert retained(mosquitto, "alerts/pot-high/esp32-b") == b"0"
+    assert retained(mosquitto, "alerts/pot-high/esp32-a") == b"1"
+    assert retained(mosquitto, "alerts/pot-high") == b"1"
+
+
+def test_a_link_subscription_is_kept_across_a_broker_restart(mosquitto_factory):
+    broker = mosquitto_factory()
+    received = []
+    link = MqttLink(MqttSettings(host=broker.host, port=broker.port, client_id="link-test",
+                                 keepalive=5))
+    link.subscribe("alerts/+/ack", lambda topic, payload, retain: received.append(payload))
+    link.start(lambda: None)
+    try:
+        wait_until(lambda: link.connected, 10)
+        with Probe(broker.host, broker.port) as probe:
+            wait_until(lambda: probe.publish("alerts/pot-high/ack", b"1") and received, 10)
+        broker.stop()
+        broker.start()
+        wait_until(lambda: link.connected, 40)
+        with Probe(broker.host, broker.port) as probe:
+            wait_until(lambda: probe.publish("alerts/pot-high/ack", b"2") and b"2" in received,
+                       10)
+    finally:
+        link.close()

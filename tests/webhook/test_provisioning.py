@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.test_env_example import documented
 from webhook.auth import SIGNATURE_HEADER
 from webhook.config import read_config
 
@@ -15,13 +16,7 @@ POLICIES = (ALERTING / "policies.yaml").read_text()
 
 
 def example_env():
-    """{name: value} of every setting in .env.example."""
-    settings = {}
-    for line in (REPO / ".env.example").read_text().splitlines():
-        if re.match(r"[A-Z_]+=", line):
-            name, _, value = line.partition("=")
-            settings[name] = value
-    return settings
+    return {name: value for name, (value, _) in documented().items()}
 
 
 def test_the_contact_point_names_only_headers_the_webhook_reads():

@@ -13,6 +13,7 @@ from tests.webhook.conftest import (
     FIXTURE_NAMES,
     PASSWORD,
     USER,
+    grouped,
     instance,
     load_payload,
     mutate,
@@ -56,7 +57,26 @@ def _signed(body, secret=SECRET, timestamp=None):
 
 
 BODY = json.dumps(FIRING).encode()
-NOW = int(time.time())
+HMAC_CASES = [
+    ("missing", {}, 401, "missing X-Grafana-Alerting-Signature"),
+    ("forged", {"X-Grafana-Alerting-Signature": "0" * 64}, 401, "does not match"),
+    ("other-secret", _signed(BODY, "guess"), 401, "does not match"),
+    ("other-body", _signed(BODY + b" "), 401, "does not match"),
+    ("not-hex", {"X-Grafana-Alerting-Signature": "zz\u00e9"}, 401, "does not match"),
+    ("valid", _signed(BODY), 200, None),
+    ("valid-upper-case-hex", {"X-Grafana-Alerting-Signature": sign(SECRET, BODY).upper()},
+     200, None),
+]
+
+
+@pytest.mark.parametrize("headers, status, reason", [c[1:] for c in HMAC_CASES],
+                         ids=[c[0] for c in HMAC_CASES])
+def test_hmac_signature(app_factory, headers, status, reason):
+    client = app_factory(WEBHOOK_HMAC_SECRET=SECRET).test_client()
+    answer = post(client, BODY, headers=headers)
+    assert answer.status_code == status
+    if reason:
+        assert reason in answer.json["reason"]
 
 
 def _stamped(timestamp, signed=None):
@@ -64,56 +84,46 @@ def _stamped(timestamp, signed=None):
     return {**_signed(BODY, timestamp=signed or timestamp), "X-Ts": str(timestamp)}
 
 
-HMAC_CASES = [
-    ("missing", {}, None, 401, "missing X-Grafana-Alerting-Signature"),
-    ("forged", {"X-Grafana-Alerting-Signature": "0" * 64}, None, 401, "does not match"),
-    ("other-secret", _signed(BODY, "guess"), None, 401, "does not match"),
-    ("other-body", _signed(BODY + b" "), None, 401, "does not match"),
-    ("not-hex", {"X-Grafana-Alerting-Signature": "zz\u00e9"}, None, 401, "does not match"),
-    ("valid", _signed(BODY), None, 200, None),
-    ("valid-upper-case-hex", {"X-Grafana-Alerting-Signature": sign(SECRET, BODY).upper()},
-     None, 200, None),
-    ("timestamp-valid", _stamped(NOW), "X-Ts", 200, None),
-    ("timestamp-250-s-old", _stamped(NOW - 250), "X-Ts", 200, None),
-    ("timestamp-250-s-ahead", _stamped(NOW + 250), "X-Ts", 200, None),
-    ("timestamp-missing", _signed(BODY, timestamp=str(NOW)), "X-Ts", 401, "missing X-Ts"),
-    ("timestamp-not-signed", {**_signed(BODY), "X-Ts": str(NOW)}, "X-Ts", 401,
-     "does not match"),
-    ("timestamp-changed", _stamped(NOW, signed=str(NOW - 1)), "X-Ts", 401, "does not match"),
-    ("timestamp-1", _stamped(1), "X-Ts", 401, "behind the webhook's clock"),
-    ("timestamp-year-2286", _stamped(9999999999), "X-Ts", 401, "ahead of the webhook's clock"),
-    ("timestamp-350-s-old", _stamped(NOW - 350), "X-Ts", 401, "behind the webhook's clock"),
-    ("timestamp-350-s-ahead", _stamped(NOW + 350), "X-Ts", 401, "ahead of the webhook's clock"),
-    ("timestamp-banana", _stamped("banana"), "X-Ts", 401, "not a Unix time in seconds"),
-    ("timestamp-fraction", _stamped(f"{NOW}.5"), "X-Ts", 401, "not a Unix time in seconds"),
-    ("timestamp-plus-sign", _stamped(f"+{NOW}"), "X-Ts", 401, "not a Unix time in seconds"),
-    ("timestamp-milliseconds", _stamped(NOW * 1000), "X-Ts", 401, "not a Unix time in seconds"),
-    ("timestamp-fullwidth-digits", _stamped(str(NOW).translate(
-        {ord(d): 0xFF10 + int(d) for d in "0123456789"})), "X-Ts", 401,
+FULLWIDTH = {ord(d): 0xFF10 + int(d) for d in "0123456789"}
+# (id, headers as a function of the current Unix time, status, reason)
+TIMESTAMP_CASES = [
+    ("now", lambda now: _stamped(now), 200, None),
+    ("250-s-old", lambda now: _stamped(now - 250), 200, None),
+    ("250-s-ahead", lambda now: _stamped(now + 250), 200, None),
+    ("missing", lambda now: _signed(BODY, timestamp=now), 401, "missing X-Ts"),
+    ("not-signed", lambda now: {**_signed(BODY), "X-Ts": str(now)}, 401, "does not match"),
+    ("changed", lambda now: _stamped(now, signed=now - 1), 401, "does not match"),
+    ("1", lambda now: _stamped(1), 401, "behind the webhook's clock"),
+    ("year-2286", lambda now: _stamped(9999999999), 401, "ahead of the webhook's clock"),
+    ("350-s-old", lambda now: _stamped(now - 350), 401, "behind the webhook's clock"),
+    ("350-s-ahead", lambda now: _stamped(now + 350), 401, "ahead of the webhook's clock"),
+    ("banana", lambda now: _stamped("banana"), 401, "not a Unix time in seconds"),
+    ("fraction", lambda now: _stamped(f"{now}.5"), 401, "not a Unix time in seconds"),
+    ("plus-sign", lambda now: _stamped(f"+{now}"), 401, "not a Unix time in seconds"),
+    ("milliseconds", lambda now: _stamped(now * 1000), 401, "not a Unix time in seconds"),
+    ("fullwidth-digits", lambda now: _stamped(str(now).translate(FULLWIDTH)), 401,
      "not a Unix time in seconds"),
 ]
 
 
-@pytest.mark.parametrize("headers, timestamp_header, status, reason",
-                         [c[1:] for c in HMAC_CASES], ids=[c[0] for c in HMAC_CASES])
-def test_hmac_signature(app_factory, headers, timestamp_header, status, reason):
-    extra = {"WEBHOOK_HMAC_SECRET": SECRET}
-    if timestamp_header:
-        extra["WEBHOOK_HMAC_TIMESTAMP_HEADER"] = timestamp_header
-    client = app_factory(**extra).test_client()
-    answer = post(client, BODY, headers=headers)
+@pytest.mark.parametrize("headers, status, reason", [c[1:] for c in TIMESTAMP_CASES],
+                         ids=[c[0] for c in TIMESTAMP_CASES])
+def test_hmac_timestamp(app_factory, headers, status, reason):
+    client = app_factory(WEBHOOK_HMAC_SECRET=SECRET,
+                         WEBHOOK_HMAC_TIMESTAMP_HEADER="X-Ts").test_client()
+    answer = post(client, BODY, headers=headers(int(time.time())))
     assert answer.status_code == status
     if reason:
         assert reason in answer.json["reason"]
-    if status == 401:
         assert client.get("/healthz").json["counts"]["bad_signature"] == 1
 
 
 def test_the_replay_window_is_configurable(app_factory):
     client = app_factory(WEBHOOK_HMAC_SECRET=SECRET, WEBHOOK_HMAC_TIMESTAMP_HEADER="X-Ts",
                          WEBHOOK_HMAC_MAX_SKEW="30").test_client()
-    assert post(client, BODY, headers=_stamped(NOW - 20)).status_code == 200
-    answer = post(client, BODY, headers=_stamped(NOW - 60))
+    now = int(time.time())
+    assert post(client, BODY, headers=_stamped(now - 20)).status_code == 200
+    answer = post(client, BODY, headers=_stamped(now - 60))
     assert answer.status_code == 401
     assert "at most 30 s, WEBHOOK_HMAC_MAX_SKEW" in answer.json["reason"]
 
@@ -264,3 +274,24 @@ def test_mutated_payloads_never_get_a_500(client):
             statuses[post(client, mutate(rng, original)).status_code] += 1
     assert set(statuses) <= {200, 422}, statuses
     assert statuses[200] and statuses[422]
+
+
+def test_an_instance_missing_from_its_alerts_notification_is_resolved(client):
+    a = instance("Pot high", "firing", "a", device="esp32-a")
+    b = instance("Pot high", "firing", "b", device="esp32-b")
+    assert post(client, grouped("Pot high", a, b)).status_code == 200
+    assert retained(client, "alerts/pot-high/esp32-b") == b"1"
+    answer = post(client, grouped("Pot high", a))
+    assert answer.json["published"] == {"alerts/pot-high/esp32-b": "0"}
+    assert retained(client, "alerts/pot-high/esp32-b") == b"0"
+    assert retained(client, "alerts/pot-high") == b"1"
+
+
+def test_without_the_broker_the_answer_is_503_and_healthz_says_so(client):
+    client.application.link.connected = False
+    answer = post(client, FIRING)
+    assert answer.status_code == 503
+    assert answer.json["error"] == "broker unavailable"
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json["counts"]["broker_unavailable"] == 1
