@@ -13,10 +13,7 @@ using namespace alertloop;
 
 namespace {
 
-std::vector<std::string> &captured_log() {
-  static std::vector<std::string> lines;
-  return lines;
-}
+std::vector<std::string> captured_log;
 
 struct SensorRig {
   fakes::Clock clock;
@@ -298,6 +295,15 @@ TEST_CASE("indicator: a press acknowledges what flashes, with the device id, QoS
   }
 }
 
+TEST_CASE("indicator: a press when the link dropped since the last loop() says to press again") {
+  IndicatorRig rig;
+  rig.tick();
+  rig.deliver("alerts/pot-high/annunciator", "unacked");
+  rig.mqtt.link = LinkState::kDisconnected;
+  CHECK(rig.app.press() == PressResult::kNotSent);
+  CHECK(rig.mqtt.payloads_on("alerts/pot-high/ack").empty());
+}
+
 TEST_CASE("indicator: a press while the broker is unreachable sends nothing") {
   IndicatorRig rig;
   rig.tick();
@@ -311,9 +317,9 @@ TEST_CASE("indicator: a press while the broker is unreachable sends nothing") {
 }
 
 TEST_CASE("indicator: the configuration dump names the topics and what is known") {
-  std::vector<std::string> &lines = captured_log();
+  std::vector<std::string> &lines = captured_log;
   lines.clear();
-  set_log_sink([](const char *line) { captured_log().push_back(line); });
+  set_log_sink([](const char *line) { captured_log.push_back(line); });
   IndicatorRig rig;
   rig.tick();
   rig.deliver("alerts/pot-high", "1");

@@ -136,7 +136,7 @@ void ConnectionManager::dump_config() const {
     log_line("mqtt: reboot after %lu s offline",
              static_cast<unsigned long>(settings_.reboot_after_ms / 1000));
   }
-  log_line("mqtt: %s", phase_name(phase_));
+  log_line("mqtt: state: %s", phase_name(phase_));
 }
 
 ConnectionEvent ConnectionManager::lose_link(uint32_t now_ms) {

@@ -10,8 +10,7 @@ const char *press_result_text(PressResult result) {
   switch (result) {
     case PressResult::kSent: return "acknowledgement sent";
     case PressResult::kNothingToAcknowledge: return "nothing to acknowledge";
-    case PressResult::kNotConnected: return "not connected, nothing sent";
-    case PressResult::kNotSent: return "the link refused the acknowledgement";
+    case PressResult::kNotSent: return "not sent (no connection), press again";
   }
   return "";
 }
@@ -68,11 +67,11 @@ void IndicatorApp::show(uint32_t now_ms) {
 }
 
 PressResult IndicatorApp::press() {
+  // Flashing is only ever shown while connected (anything else is unknown), so a refused
+  // publish means the link dropped since the last loop().
   PressResult result = PressResult::kSent;
   if (!needs_acknowledgement(display_.indication)) {
     result = PressResult::kNothingToAcknowledge;
-  } else if (!connection_.connected()) {
-    result = PressResult::kNotConnected;
   } else if (!mqtt_.publish(ack_topic_, settings_.device_id, false, 1)) {
     result = PressResult::kNotSent;
   }

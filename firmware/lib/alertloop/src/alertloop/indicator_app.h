@@ -19,7 +19,7 @@ struct IndicatorSettings {
   const char *webhook_status_topic = "status/webhook";
 };
 
-enum class PressResult { kSent, kNothingToAcknowledge, kNotConnected, kNotSent };
+enum class PressResult { kSent, kNothingToAcknowledge, kNotSent };
 
 const char *press_result_text(PressResult result);
 
