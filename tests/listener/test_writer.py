@@ -239,7 +239,8 @@ def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
                          "LISTENER_BROKER_STATS": "false"})
     quiet = Listener(off, influx=FakeInflux(), spool=Spool(off.spool_dir, 1),
                      client_factory=recording_client)
-    assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+", "alerts/_webhook/+/journal"]
+    assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+",
+                                                           "alerts/_webhook/+/journal"]
 
 
 def test_a_route_stores_its_own_lines_acknowledged_in_order_with_the_readings(tmp_path):
