@@ -23,8 +23,9 @@ from webhook.topics import ack_filters, device_problem, parse_ack_topic, state_t
 log = logging.getLogger(__name__)
 
 EXTENSION = "alert_publisher"
-# Journal entries kept while the broker does not take them; beyond, the oldest are dropped.
-JOURNAL_LIMIT = 10_000
+# Journal entries kept while the broker does not take them; beyond, the oldest are dropped. They
+# ride in the state document too: 1000 entries add about 130 KB to it.
+JOURNAL_LIMIT = 1000
 # Button presses waiting for the ack worker; beyond, they are dropped (counted).
 ACK_QUEUE = 1000
 

@@ -33,14 +33,14 @@ COUNTERS = (
     "acks",  # acknowledgements applied, from a board's button or POST /ack
     "ack_unknown",  # for an alert or device never seen (or the annunciator off)
     "ack_bad_topic",  # on a topic that names no alert (or retained)
-    "ack_dropped",  # button presses beyond the queue of 1000 waiting ones
+    "ack_dropped",  # button presses beyond the ones waiting (ACK_QUEUE)
     "ack_unpublished",  # applied, but the broker did not take the new state in time
     "ack_requests",  # POST /ack requests
     "ack_refused_disabled",  # 404: ACK_USERNAME / ACK_PASSWORD not set
     "ack_refused_unauthorized",  # 401
     "ack_refused_unknown",  # 404: an alert or device never seen, or the annunciator off
     "ack_refused_broker_unavailable",  # 503
-    "journal_dropped",  # journal entries dropped: more than 10,000 the broker did not take
+    "journal_dropped",  # journal entries the broker did not take, beyond JOURNAL_LIMIT
 )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from webhook.annunciator import ACK, CLEAR, DEFAULT_MODE, FIRE, MODES, SEQUENCES, next_state
+from webhook.publisher import JOURNAL_LIMIT
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = (REPO / "docs" / "annunciator.md").read_text()
@@ -47,3 +48,7 @@ def test_env_example_shows_the_default():
     example = (REPO / ".env.example").read_text()
     assert f"\nWEBHOOK_ANNUNCIATOR={DEFAULT_MODE}\n" in example
     assert f"Default {DEFAULT_MODE}." in example
+
+
+def test_the_documented_limits_are_the_code():
+    assert f"(up to {JOURNAL_LIMIT}; beyond, the oldest are" in " ".join(DOC.split())

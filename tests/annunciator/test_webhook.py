@@ -15,6 +15,7 @@ from tests.annunciator.conftest import (
     notification,
     transitions,
 )
+from webhook import publisher as publisher_module
 from webhook.config import read_config
 from webhook.notification import parse
 from webhook.publisher import BrokerUnavailable
@@ -251,6 +252,21 @@ def test_journal_entries_unsent_at_a_crash_are_sent_after_the_restart(started):
     _, _, restarted = started(retained=link.retained)
     assert [(e["device"], e["from"], e["to"]) for e in journal_entries(restarted)] == [
         (e["device"], e["from_state"], e["to_state"]) for e in unsent]
+
+
+def test_journal_entries_beyond_the_limit_are_dropped_oldest_first(started, monkeypatch):
+    monkeypatch.setattr(publisher_module, "JOURNAL_LIMIT", 3)
+    _, publisher, link = started()
+    publish = link.publish_and_wait
+    link.publish_and_wait = lambda messages, timeout, retain: (
+        [t for t, _ in messages] if messages[0][0] == JOURNAL else publish(messages, timeout,
+                                                                          retain))
+    for body in (FIRE_A, CLEAR_A):
+        with pytest.raises(BrokerUnavailable):
+            publisher.apply(parse(body))
+    assert [(e.device, e.to_state) for e in publisher.store.journal] == [
+        (None, "unacked"), ("esp32-a", "cleared-unacked"), (None, "cleared-unacked")]
+    assert publisher.counts_snapshot()["journal_dropped"] == 1
 
 
 @pytest.mark.parametrize("settings, problem", [
