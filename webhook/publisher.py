@@ -141,7 +141,9 @@ class AlertPublisher:
             if transitions:
                 self._record(transitions)
                 self._dirty.add(alert)
-                self._publish_dirty(timeout)
+            # Also when nothing changed: a press repeated because the LED kept flashing
+            # publishes what an earlier one could not.
+            self._publish_dirty(timeout)
             self._publish_journal(timeout)
             return transitions
 
@@ -321,7 +323,7 @@ class AlertPublisher:
                 self.count("acks")
             except UnknownAlarm as error:
                 self.count("ack_unknown")
-                log.info("ignoring an acknowledgement: %s", error)
+                log.debug("ignoring an acknowledgement: %s", error)
             except BrokerUnavailable as error:
                 self.count("ack_unpublished")
                 log.warning("acknowledgement of %s%s not yet published: %s", alert,

@@ -34,12 +34,15 @@ def states(link):
     return {t: v.decode() for t, v in link.retained.items() if t.endswith("/annunciator")}
 
 
+def handled(publisher):
+    counts = publisher.counts_snapshot()
+    return sum(counts.get(name, 0) for name in ("acks", "ack_unknown", "ack_unpublished"))
+
+
 def press(publisher, link, topic, payload=b"esp8266-b2"):
-    before = publisher.counts_snapshot().get("acks", 0) + \
-        publisher.counts_snapshot().get("ack_unknown", 0)
+    before = handled(publisher)
     link.deliver(topic, payload)
-    wait_until(lambda: publisher.counts_snapshot().get("acks", 0) +
-               publisher.counts_snapshot().get("ack_unknown", 0) > before, 5,
+    wait_until(lambda: handled(publisher) > before, 5,
                message="the acknowledgement was never handled")
 
 
@@ -282,3 +285,16 @@ def test_bad_settings_are_named(settings, problem):
 
 def test_the_documented_default_is_isa():
     assert read_config(env(WEBHOOK_ANNUNCIATOR="")).annunciator == "isa"
+
+
+def test_a_repeated_press_publishes_what_the_first_one_could_not(started):
+    _, publisher, link = started()
+    publisher.apply(parse(FIRE_A))
+    link.acknowledge = False
+    press(publisher, link, "alerts/pot-high/ack")
+    assert publisher.counts_snapshot()["ack_unpublished"] == 1
+    assert retained(link, "alerts/pot-high/annunciator") == "unacked"  # the LED keeps flashing
+    link.acknowledge = True
+    press(publisher, link, "alerts/pot-high/ack")
+    assert retained(link, "alerts/pot-high/annunciator") == "acked"
+    assert transitions(link)[-1] == (None, "unacked", "acked", "esp8266-b2")
