@@ -98,7 +98,7 @@ def read_config(environ=None):
         state_max_entries=env.int("WEBHOOK_STATE_MAX_ENTRIES", d["state_max_entries"], 10,
                                   100_000),
         state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", d["state_forget_after"],
-                                     60.0, 10 * 365 * 86400.0),
+                                     1.0, 10 * 365 * 86400.0),
         connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),
         channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", d["channel_timeout"], 1, 3600),
         stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),

@@ -1,13 +1,15 @@
 """Issue 11's webhook rows against the real broker and the real `python -m webhook` (waitress):
 a client that misbehaves cannot starve, wedge or mislead the webhook."""
 
+import json
 import socket
 import sys
+import time
 
 from devstack.mqtt_probe import Probe, read_retained
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
-from tests.webhook.conftest import REPO, USER, grouped, http, instance, unified, webhook_env
+from tests.webhook.conftest import AUTH, REPO, USER, grouped, http, instance, unified, webhook_env
 
 STATE = "alerts/_webhook/webhook/state"
 
@@ -144,3 +146,21 @@ def test_state_is_bounded_and_a_restart_restores_it_quickly(webhook_service, mos
     status, answer = http(service.url, "/alert", grouped("Pot high"))
     assert answer["published"]["alerts/pot-high"] == "0"
     assert answer["published"]["alerts/pot-high/d19"] == "0"
+
+
+def test_a_device_resolved_long_ago_leaves_the_retained_state(broker_app_factory, mosquitto):
+    app = broker_app_factory(WEBHOOK_STATE_FORGET_AFTER=60)
+    publisher, client = app.extensions["alert_publisher"], app.test_client()
+
+    def post(*alerts):
+        return client.post("/alert", json=grouped("Pot high", *alerts), auth=AUTH)
+
+    assert post(instance("Pot high", "firing", "a", device="old")).status_code == 200
+    assert post(instance("Pot high", "resolved", "a", device="old")).status_code == 200
+    state = json.loads(read_retained(mosquitto.host, mosquitto.port, STATE))
+    assert "old" in state["alerts"]["pot-high"]["devices"]
+    publisher.clock = lambda: time.time() + 61  # a minute later
+    assert post(instance("Pot high", "firing", "b", device="new")).status_code == 200
+    state = json.loads(read_retained(mosquitto.host, mosquitto.port, STATE))
+    assert list(state["alerts"]["pot-high"]["devices"]) == ["new"]
+    assert client.get("/healthz").json["counts"]["state_forgotten"] == 1
