@@ -15,6 +15,7 @@ from tests.annunciator.conftest import (
     notification,
     transitions,
 )
+from tests.webhook.conftest import instance, unified
 from webhook import publisher as publisher_module
 from webhook.config import read_config
 from webhook.notification import parse
@@ -298,3 +299,21 @@ def test_a_repeated_press_publishes_what_the_first_one_could_not(started):
     press(publisher, link, "alerts/pot-high/ack")
     assert retained(link, "alerts/pot-high/annunciator") == "acked"
     assert transitions(link)[-1] == (None, "unacked", "acked", "esp8266-b2")
+
+
+def test_forgotten_devices_leave_the_annunciator_once_nothing_waits(started):
+    _, publisher, link = started(WEBHOOK_STATE_FORGET_AFTER=60)
+    now = [1_800_000_000.0]
+    publisher.clock = lambda: now[0]
+    publisher.apply(parse(FIRE_AB))
+    publisher.acknowledge("pot-high", "esp32-a")
+    publisher.apply(parse(notification(("resolved", "fa", "esp32-a"),
+                                       ("resolved", "fb", "esp32-b"))))
+    now[0] += 3600
+    publisher.apply(parse(unified(instance("Temp high", "firing", "t1"))))
+    instances = publisher.store.annunciator.instances["pot-high"]
+    assert "esp32-a" not in instances  # normal and forgotten by the store
+    assert instances["esp32-b"] == "cleared-unacked"  # still waits for its acknowledgement
+    publisher.acknowledge("pot-high", by="op")
+    publisher.apply(parse(unified(instance("Temp high", "firing", "t1"))))
+    assert "esp32-b" not in publisher.store.annunciator.instances.get("pot-high", {})
