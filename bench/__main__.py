@@ -5,7 +5,7 @@ import sys
 import traceback
 
 BENCHMARKS = ["listener_ingest", "webhook_latency", "loop_latency", "sensor_to_stored",
-              "resources", "sensor_step_latency", "indicator_stale_window"]
+              "resources", "sensor_step_latency", "indicator_stale_window", "ack_latency"]
 
 
 def main(names=None):
