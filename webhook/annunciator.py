@@ -133,7 +133,7 @@ class Annunciator:
             for device in [d for d, s in instances.items() if s == NORMAL and
                            (alert not in known or (d is not None and d not in known[alert]))]:
                 del instances[device]
-            if alert not in known and set(instances) <= {None}:
+            if not instances:
                 del self.instances[alert]
 
     def topic_values(self, alerts, root):

@@ -229,3 +229,14 @@ def test_forgetting_drops_only_what_waits_for_nothing():
     annunciator.acknowledge("pot-high")
     annunciator.forget({})
     assert annunciator.instances == {}
+
+
+def test_a_forgotten_alert_stays_while_it_waits_for_an_acknowledgement():
+    annunciator = Annunciator()
+    annunciator.update("pot-high", {None: True})
+    annunciator.update("pot-high", {None: False})
+    annunciator.forget({})
+    assert annunciator.state("pot-high") == CLEARED_UNACKED
+    annunciator.acknowledge("pot-high")
+    annunciator.forget({})
+    assert annunciator.instances == {}
