@@ -23,8 +23,8 @@ endif
 .PHONY: help deps venv test unit lint firmware demo play bench secrets device device-remove clean
 
 help:
-	@echo "make demo      the whole loop on this machine: pot low, high, low -> LED green, red, green"
-	@echo "make play      the same, then keep running: type a pot position (0-100) per line"
+	@echo "make demo      the whole loop on this machine: pot high, button, pot low -> LED red flashing, red, green"
+	@echo "make play      the same, then keep running: type a pot position (0-100) or press per line"
 	@echo "make test      install what the tests need, then run every test (Python + firmware)"
 	@echo "make bench     the benchmarks, each printing its figures"
 	@echo "make secrets   generate .env and the broker's password file (never overwrites secrets)"

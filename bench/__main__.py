@@ -13,6 +13,7 @@ BENCHMARKS = [
     "ingest",
     "sensor_step_latency",
     "indicator_stale_window",
+    "ack_latency",
 ]
 
 

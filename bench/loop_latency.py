@@ -1,7 +1,9 @@
 """Loop latency, two figures.
 
 1. From the webhook's POST to the indicator's LED change, over 100 alternations (real mosquitto,
-   the real webhook and indicator-sim; Grafana's unified notification bodies). Target p99 <= 50 ms.
+   the real webhook with its annunciator on (the default) and indicator-sim; Grafana's unified
+   notification bodies): firing shows red flashing, resolving an unacknowledged alarm green
+   flashing. Target p99 <= 50 ms.
 2. From the pot to the LED as deployed: sensor-sim, listener, InfluxDB, the Grafana stand-in with
    every provisioned timing (rule interval and window, recovery threshold, group_wait,
    group_interval), webhook, indicator-sim. Median and worst over several transitions in both
@@ -82,7 +84,8 @@ def post_to_led():
         samples = []
         try:
             for i in range(ALTERNATIONS + 2):
-                body, colour = (firing, "LED red") if i % 2 == 0 else (resolved, "LED green")
+                body, colour = (firing, "LED red-flashing") if i % 2 == 0 \
+                    else (resolved, "LED green-flashing")
                 start = time.perf_counter()
                 session.post(f"{loop.webhook_url}/alert", json=body, timeout=5).raise_for_status()
                 seen = follower.wait_for(colour)

@@ -1,8 +1,10 @@
 """`make demo`: the whole loop on this machine, no boards and no Docker.
 
-Turns the simulated potentiometer low, high, then low again, and prints each stage and every
-indicator LED change with the time since the pot moved. Exits 0 once the LED went green, red,
-green. `--interactive` then keeps the loop running: each line on stdin (0-100) sets the pot.
+Turns the simulated potentiometer low, then high: a new alarm, the LED flashes red. The demo then
+presses the indicator's acknowledge button: steady red. The pot goes low again: the alarm clears,
+green. Prints each stage and every indicator LED change with the time since the last action; exits
+0 once the LED went green, red flashing, red, green. `--interactive` then keeps the loop running:
+each line on stdin (0-100) sets the pot, `press` presses the button.
 
 For speed the Grafana stand-in evaluates the provisioned rule every second over a 3 s window
 (the deployed rule: every 10 s over 10 s).
@@ -17,7 +19,11 @@ import time
 from devstack.loop import Loop
 
 ADC_MAX = 4095
-STAGES = [("pot low", 0, "green"), ("pot high", ADC_MAX, "red"), ("pot low", 0, "green")]
+PRESS = "press"
+# (what happens, an ADC reading for the pot or PRESS for the button, the LED it should show)
+STAGES = [("pot low", 0, "green"), ("pot high: a new alarm", ADC_MAX, "red-flashing"),
+          ("the operator presses the button: acknowledged", PRESS, "red"),
+          ("pot low: the alarm clears", 0, "green")]
 
 
 class LedReporter(threading.Thread):
@@ -38,10 +44,10 @@ class LedReporter(threading.Thread):
         shown = self.loop.leds()
         for colour in shown[self.seen:]:
             if self.moved_at is None:
-                say(f"  LED {colour:<8} at start-up")
+                say(f"  LED {colour:<14} at start-up")
             else:
                 since = time.monotonic() - self.moved_at
-                say(f"  LED {colour:<8} {since:6.2f} s after the pot moved")
+                say(f"  LED {colour:<14} {since:6.2f} s after the last action")
         self.seen = len(shown)
 
     def run(self):
@@ -62,8 +68,13 @@ def percent_to_adc(text):
 
 
 def interactive(loop, reporter):
-    say("interactive: type a pot position 0-100 and Enter; Ctrl-D or Ctrl-C ends the demo")
+    say("interactive: type a pot position 0-100 and Enter, or `press` for the indicator's "
+        "button; Ctrl-D or Ctrl-C ends the demo")
     for line in sys.stdin:
+        if line.strip() == PRESS:
+            reporter.moved()
+            loop.press()
+            continue
         try:
             raw = percent_to_adc(line.strip())
         except ValueError as error:
@@ -85,14 +96,18 @@ def run(args):
         reporter = LedReporter(loop)
         reporter.start()
         try:
-            for name, raw, colour in STAGES:
+            for name, action, colour in STAGES:
                 reporter.moved()
-                say(f"stage: {name} (ADC {raw}), expecting {colour}")
-                loop.set_pot(raw)
+                if action == PRESS:
+                    say(f"stage: {name}, expecting {colour}")
+                    loop.press()
+                else:
+                    say(f"stage: {name} (ADC {action}), expecting {colour}")
+                    loop.set_pot(action)
                 loop.wait_for_led(colour, timeout=args.timeout)
             with reporter.lock:
                 reporter.flush()
-            say("the loop went green -> red -> green")
+            say("the loop went " + " -> ".join(colour for _, _, colour in STAGES))
             if args.interactive:
                 interactive(loop, reporter)
         finally:
@@ -106,7 +121,8 @@ def run(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Run the closed loop without boards or Docker.")
     parser.add_argument("--interactive", action="store_true",
-                        help="keep running afterwards; each stdin line (0-100) sets the pot")
+                        help="keep running afterwards; each stdin line (0-100) sets the pot, "
+                             "`press` presses the indicator's button")
     parser.add_argument("--timeout", type=float, default=60, help="seconds per stage")
     parser.add_argument("--deployed-timings", action="store_true",
                         help="evaluate and notify with the provisioned timings, not 1 s / 3 s")

@@ -3,6 +3,8 @@ webhook commands, the firmware simulators and the Grafana stand-in. Used by `mak
 end-to-end tests and the loop benchmarks.
 """
 
+import base64
+import json
 import secrets
 import subprocess
 import sys
@@ -57,13 +59,17 @@ class Loop:
 
     def __init__(self, evaluation_interval=1.0, window=3.0, sensor_interval_ms=200,
                  device="esp32-demo01", indicator="esp8266-demo01", parts=PARTS,
-                 deployed_timings=False, rules=(ALERT,)):
+                 deployed_timings=False, rules=(ALERT,), more_indicators=(), annunciator="isa"):
         """`deployed_timings`: the stand-in keeps every provisioned timing (rule interval and
         window, group_wait, group_interval) instead of the fast ones given here. `rules`: the
         uids of the provisioned rules the stand-in evaluates."""
         self.wanted = set(parts)
         self.deployed_timings, self.rules = deployed_timings, tuple(rules)
         self.device, self.indicator_id = device, indicator
+        self.more_indicator_ids = tuple(more_indicators)  # more boards on the same alert
+        self.annunciator = annunciator
+        self.ack_auth = ("operator", secrets.token_urlsafe(16))
+        self.indicators = {}
         self.evaluation_interval, self.window = evaluation_interval, window
         self.sensor_interval_ms = sensor_interval_ms
         self.webhook_auth = ("grafana", secrets.token_urlsafe(16))
@@ -91,10 +97,9 @@ class Loop:
                 "webhook", [sys.executable, "-m", "webhook"], env=self.webhook_env(),
                 port=self.webhook_port, ready=lambda: http_ok(f"{self.webhook_url}/healthz")))
         if "indicator" in self.wanted:
-            self._add(attribute="indicator", part=Service(
-                "indicator-sim", [str(FIRMWARE_BUILD / "indicator-sim"), *self._broker_args(),
-                                  "--device-id", self.indicator_id, "--topic", f"alerts/{ALERT}"],
-                ready=lambda: self.leds()))
+            for board in (self.indicator_id, *self.more_indicator_ids):
+                self.indicators[board] = self._add(self._indicator(board))
+            self.indicator = self.indicators[self.indicator_id]
         if "sensor" in self.wanted:
             self._add(attribute="sensor", part=Service(
                 "sensor-sim", [str(FIRMWARE_BUILD / "sensor-sim"), *self._broker_args(),
@@ -119,6 +124,13 @@ class Loop:
             return []
         return ["--interval", str(self.evaluation_interval), "--window", str(self.window),
                 "--group-wait", "0", "--group-interval", str(self.evaluation_interval)]
+
+    def _indicator(self, board):
+        service = Service(
+            "indicator-sim", [str(FIRMWARE_BUILD / "indicator-sim"), *self._broker_args(),
+                              "--device-id", board, "--topic", f"alerts/{ALERT}"],
+            stdin=subprocess.PIPE, ready=lambda: led_states(service.log_path))
+        return service
 
     def _add(self, part, attribute=None):
         if attribute:
@@ -149,6 +161,8 @@ class Loop:
             "WEBHOOK_USERNAME": self.webhook_auth[0], "WEBHOOK_PASSWORD": self.webhook_auth[1],
             "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(self.webhook_port),
             "WEBHOOK_KNOWN_ALERTS": ALERT, "WEBHOOK_LOG_LEVEL": "WARNING",
+            "WEBHOOK_ANNUNCIATOR": self.annunciator,
+            "ACK_USERNAME": self.ack_auth[0], "ACK_PASSWORD": self.ack_auth[1],
         }
 
     def close(self):
@@ -175,29 +189,58 @@ class Loop:
         self.sensor.process.stdin.write(f"{int(raw_adc)}\n".encode())
         self.sensor.process.stdin.flush()
 
-    def leds(self):
-        return led_states(self.indicator.log_path)
+    def leds(self, board=None):
+        return led_states(self.indicators[board or self.indicator_id].log_path)
 
-    def led(self):
-        shown = self.leds()
+    def led(self, board=None):
+        shown = self.leds(board)
         return shown[-1] if shown else None
 
-    def wait_for_led(self, colour, timeout=30):
+    def wait_for_led(self, colour, timeout=30, board=None):
         """Wait until the indicator's latest state is `colour`."""
-        return wait_until(lambda: self.led() == colour, timeout,
-                          message=f"indicator never showed {colour}; it showed {self.leds()}")
+        return wait_until(lambda: self.led(board) == colour, timeout,
+                          message=f"indicator never showed {colour}; it showed "
+                                  f"{self.leds(board)}")
 
-    def stored_readings(self):
-        """seq -> value of the sensor's readings stored in InfluxDB (one entry per point)."""
+    def press(self, board=None):
+        """Press an indicator's acknowledge button (its FLASH button on the board)."""
+        process = self.indicators[board or self.indicator_id].process
+        process.stdin.write(b"press\n")
+        process.stdin.flush()
+
+    def http_ack(self, device=None):
+        """POST /ack/<alert>[/<device>] as the operator: (status, decoded JSON answer)."""
+        path = f"/ack/{ALERT}" + (f"/{device}" if device else "")
+        request = urllib.request.Request(  # noqa: S310 - our own http:// URL
+            self.webhook_url + path, data=b"", method="POST")
+        token = base64.b64encode(":".join(self.ack_auth).encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def journal(self):
+        """(device, from, to, by) of every alarm journal row in InfluxDB, oldest first."""
+        rows = self._query('SELECT "device", "from", "to", "by" FROM "alarm_journal"')
+        return [(p["device"], p["from"], p["to"], p["by"]) for p in rows]
+
+    def _query(self, query, **bind_params):
+        """The rows of an InfluxQL query on database iot; none while InfluxDB is unavailable."""
         import influxdb
 
         client = influxdb.InfluxDBClient(self.influx.host, self.influx.port, database="iot")
         try:
-            result = client.query('SELECT "seq", "value" FROM "pot" WHERE "device" = $device',
-                                  bind_params={"device": self.device})
-            return [(p["seq"], p["value"]) for p in result.get_points()]
+            return list(client.query(query, bind_params=bind_params or None).get_points())
         except (OSError, influxdb.exceptions.InfluxDBClientError):
             return []
         finally:
             client.close()
+
+    def stored_readings(self):
+        """seq -> value of the sensor's readings stored in InfluxDB (one entry per point)."""
+        rows = self._query('SELECT "seq", "value" FROM "pot" WHERE "device" = $device',
+                           device=self.device)
+        return [(p["seq"], p["value"]) for p in rows]
 

@@ -3,6 +3,7 @@
 import logging
 import time
 
+from listener import journal
 from listener.batcher import Batcher
 from listener.broker_stats import BROKER_COUNTERS
 from listener.influx import Influx
@@ -53,6 +54,7 @@ class Listener:
         if settings.broker_stats:
             for topic in BROKER_COUNTERS:
                 self.route(topic, 0, self.stats.broker.handle)
+        journal.route(self)
 
     def route(self, topic_filter, qos, handler):
         """Also subscribe to `topic_filter`; its messages go to `handler(message)` on the

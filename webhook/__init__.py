@@ -10,7 +10,7 @@ import json
 from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
 
-from webhook import ingest
+from webhook import ack, ingest
 from webhook import publisher as publisher_module
 from webhook.config import read_config
 from webhook.refusals import EXTENSION as REFUSALS
@@ -28,6 +28,7 @@ def create_app(config=None, publisher=None):
     app.json.sort_keys = False
     app.register_error_handler(HTTPException, _json_error)
     app.register_blueprint(bp)
+    app.register_blueprint(ack.bp)
     app.extensions[REFUSALS] = RefusalLog(config.refusal_log_interval)
     if publisher is None:
         publisher = publisher_module.init_app(app)

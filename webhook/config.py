@@ -8,6 +8,7 @@ from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
+from webhook.annunciator import DEFAULT_MODE, MODES
 from webhook.ingest import IngestSettings, read_ingest_settings
 from webhook.state import MAX_ENTRIES_ALLOWED, Limits
 from webhook.topics import alert_name_problem, device_problem, topic_safe
@@ -28,6 +29,9 @@ class WebhookConfig:
     publish_timeout: float = 5.0
     log_level: str = "INFO"
     known_alerts: tuple = ()
+    annunciator: str = DEFAULT_MODE  # isa, ringback or off
+    ack_username: Optional[str] = None  # POST /ack/...: off unless both are set
+    ack_password: Optional[str] = None
     state_max_entries: int = Limits.max_entries
     state_forget_after: float = Limits.forget_after
     # waitress: open connections at most, and how long one may stay idle (s).
@@ -69,6 +73,17 @@ def read_config(environ=None):
             env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name ({problem})")
         elif topic_safe(name) not in known_alerts:
             known_alerts.append(topic_safe(name))
+    annunciator = env.str("WEBHOOK_ANNUNCIATOR", d["annunciator"]).lower()
+    if annunciator not in MODES:
+        env.problems.append(f"WEBHOOK_ANNUNCIATOR={annunciator!r} must be one of "
+                            f"{', '.join(MODES)}")
+    ack_username, ack_password = env.str("ACK_USERNAME"), env.str("ACK_PASSWORD")
+    if bool(ack_username) != bool(ack_password):
+        env.problems.append("ACK_USERNAME and ACK_PASSWORD must be set together")
+    elif ack_username and ":" in ack_username:
+        env.problems.append("ACK_USERNAME must not contain ':'")
+    elif ack_password and ack_password == password:
+        env.problems.append("ACK_PASSWORD must differ from WEBHOOK_PASSWORD (Grafana's)")
     config = WebhookConfig(
         mqtt=mqtt,
         username=username or "",
@@ -92,6 +107,9 @@ def read_config(environ=None):
         stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),
         refusal_log_interval=env.float("WEBHOOK_REFUSAL_LOG_INTERVAL",
                                        d["refusal_log_interval"], 0.1, 86400.0),
+        annunciator=annunciator,
+        ack_username=ack_username,
+        ack_password=ack_password,
     )
     config = replace(config, ingest=read_ingest_settings(env, config))
     env.check()

@@ -6,20 +6,28 @@ the routes reach it through `get_publisher()`.
 """
 
 import logging
+import queue
 import threading
 import time
 
 from flask import current_app
 
+from service_common import journal
+from webhook.annunciator import UnknownAlarm, active_instances
 from webhook.counters import Counters
 from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
 from webhook.state import AlertStore, changed
-from webhook.topics import state_topic
+from webhook.topics import ack_filters, device_problem, parse_ack_topic, state_topic
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "alert_publisher"
+# Journal entries kept while the broker does not take them; beyond, the oldest are dropped. They
+# ride in the state document too: 1000 entries add about 130 KB to it.
+JOURNAL_LIMIT = 1000
+# Button presses waiting for the ack worker; beyond, they are dropped (counted).
+ACK_QUEUE = 1000
 
 __all__ = ["EXTENSION", "AlertPublisher", "BrokerUnavailable", "get_publisher",
            "get_publisher_of", "init_app"]
@@ -56,14 +64,27 @@ class AlertPublisher:
         self._dirty = set()  # alerts whose topics may differ from what the broker holds
         self._lock = threading.Lock()
         self._restored = threading.Event()
+        self.annunciating = config.annunciator != "off"
+        self.journal_topic = journal.topic(self.root, config.mqtt.client_id)
+        self._last_journal_ms = 0
+        self._acks = queue.Queue(ACK_QUEUE)
+        self._ack_worker = threading.Thread(target=self._work_acks, name="webhook-acks",
+                                            daemon=True)
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self):
+        if self.annunciating:
+            self._ack_worker.start()
+            for topic_filter in ack_filters(self.root):
+                self.link.subscribe(topic_filter, self._on_ack_message)
         self.link.start(self._on_connected)
 
     def close(self, timeout=2.0):
         self.link.close(timeout)
+        if self._ack_worker.is_alive():
+            self._acks.put(None)
+            self._ack_worker.join(timeout)
 
     @property
     def connected(self):
@@ -97,9 +118,34 @@ class AlertPublisher:
                 raise BrokerUnavailable("not connected to the MQTT broker"
                                         if not self.connected else "state not restored yet")
             forgotten = self.store.forgotten
-            self._dirty |= self.store.apply(notification, self.clock())
+            alerts = self.store.apply(notification, self.clock())
+            self._dirty |= alerts
             self._count_bounds(forgotten)
-            return self._publish_dirty(timeout)
+            self._annunciate(alerts)
+            published = self._publish_dirty(timeout)
+            self._publish_journal(timeout)
+            return published
+
+    def acknowledge(self, alert, device=None, by=None, timeout=None):
+        """Acknowledge an alert (device None: all its instances) or one device's instance and
+        publish what changed; returns the annunciator's transitions (none when there was
+        nothing to acknowledge). Raises UnknownAlarm, or BrokerUnavailable like apply()."""
+        timeout = self.config.publish_timeout if timeout is None else timeout
+        with self._lock:
+            if not self.annunciating:
+                raise UnknownAlarm("the annunciator is off (WEBHOOK_ANNUNCIATOR=off)")
+            if not self.ready:
+                raise BrokerUnavailable("not connected to the MQTT broker"
+                                        if not self.connected else "state not restored yet")
+            transitions = self.store.annunciator.acknowledge(alert, device, by)
+            if transitions:
+                self._record(transitions)
+                self._dirty.add(alert)
+            # Also when nothing changed: a press repeated because the LED kept flashing
+            # publishes what an earlier one could not.
+            self._publish_dirty(timeout)
+            self._publish_journal(timeout)
+            return transitions
 
     def _count_bounds(self, forgotten_before):
         if self.store.forgotten > forgotten_before:
@@ -127,14 +173,59 @@ class AlertPublisher:
         """Publish whatever the broker may be missing (after a restore or a failed request)."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
-            if self.ready and self._dirty:
+            if self.ready and (self._dirty or self.store.journal):
                 try:
                     self._publish_dirty(timeout)
+                    self._publish_journal(timeout)
                 except BrokerUnavailable as error:
                     log.warning("could not republish the alert state: %s", error)
 
+    def _desired(self, alerts):
+        values = self.store.topic_values(alerts, self.root)
+        if self.annunciating:
+            values.update(self.store.annunciator.topic_values(alerts, self.root))
+        return values
+
+    def _annunciate(self, alerts):
+        """Fire or clear the annunciator's instances of `alerts` after a state change, and
+        forget those the store forgot."""
+        if not self.annunciating:
+            return
+        for alert in sorted(alerts):
+            active = active_instances(self.store.firing.get(alert, {}),
+                                      self.store.devices.get(alert, ()))
+            self._record(self.store.annunciator.update(alert, active))
+        dropped = self.store.annunciator.forget(
+            {alert: set(self.store.devices.get(alert, ())) for alert in self.store.known_alerts()},
+            self.config.state_max_entries)
+        if dropped:
+            self.count("annunciator_forgotten", dropped)
+
+    def _record(self, transitions):
+        """Journal `transitions`, each with its own time (epoch ms, strictly increasing, so
+        that no two entries of one webhook share a point in InfluxDB)."""
+        for transition in transitions:
+            ts = self._last_journal_ms = max(int(self.clock() * 1000), self._last_journal_ms + 1)
+            self.store.journal.append(journal.Entry(ts, *transition))
+        excess = len(self.store.journal) - JOURNAL_LIMIT
+        if excess > 0:
+            del self.store.journal[:excess]
+            self.count("journal_dropped", excess)
+            log.warning("the broker has not taken the alarm journal: dropped its %d oldest "
+                        "entries", excess)
+
+    def _publish_journal(self, timeout):
+        """Publish the journal entries not yet acknowledged (they are also in the state
+        document, so a restart sends them again; a repeated entry overwrites itself)."""
+        entries = list(self.store.journal)
+        if not entries:
+            return
+        self.publish_messages([(self.journal_topic, journal.encode(entry))
+                               for entry in entries], timeout)
+        del self.store.journal[:len(entries)]
+
     def _publish_dirty(self, timeout):
-        changes = changed(self.store.topic_values(self._dirty, self.root), self._published)
+        changes = changed(self._desired(self._dirty), self._published)
         document = self.store.document_bytes()
         if self._published.get(self.state_topic) != document:
             # The document goes first: after a crash between the two, the restore finds the
@@ -178,6 +269,13 @@ class AlertPublisher:
         with self._lock:
             self.store, self._published, self._dirty = (restored.store, restored.published,
                                                          restored.dirty)
+            if self.annunciating:
+                # The annunciator topics are not read back: publish them all again, and bring
+                # the annunciator in line with the restored alerts (an older webhook's document
+                # has no annunciator states: its firing alerts become unacked).
+                self.store.annunciator.sequence = self.config.annunciator
+                self._annunciate(self.store.known_alerts())
+                self._dirty |= self.store.known_alerts()
         firing = sum(len(i) for i in restored.store.firing.values())
         log.info("alert state restored: %d alerts, %d firing instances",
                  len(restored.store.known_alerts()), firing)
@@ -195,6 +293,46 @@ class AlertPublisher:
         self.sync()
         if self.connected:
             self.link.publish_online()
+
+    # --- acknowledgements from the boards' buttons ---------------------------------------------
+
+    def _on_ack_message(self, topic, payload, retain):
+        """A message on `.../ack` (network thread: only queues it). Its payload names the
+        board that sent it (`by`); anything else, or nothing, leaves `by` empty. A retained
+        one is old (a press is never retained) and would come back at every connect."""
+        target = None if retain else parse_ack_topic(topic, self.root)
+        if target is None:
+            self.count("ack_bad_topic")
+            return
+        try:
+            by = payload.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            by = ""
+        by = by if by and device_problem(by) is None else None
+        try:
+            self._acks.put_nowait((*target, by))
+        except queue.Full:
+            self.count("ack_dropped")
+
+    def _work_acks(self):
+        while True:
+            ack = self._acks.get()
+            if ack is None:
+                return
+            self._restored.wait(self.config.publish_timeout)
+            alert, device, by = ack
+            try:
+                self.acknowledge(alert, device, by)
+                self.count("acks")
+            except UnknownAlarm as error:
+                self.count("ack_unknown")
+                log.debug("ignoring an acknowledgement: %s", error)
+            except BrokerUnavailable as error:
+                self.count("ack_unpublished")
+                log.warning("acknowledgement of %s%s not yet published: %s", alert,
+                            f"/{device}" if device else "", error)
+            except Exception:  # noqa: BLE001 - the worker must outlive a bug
+                log.exception("could not handle an acknowledgement")
 
     @staticmethod
     def _in_background(work):

@@ -29,6 +29,19 @@ COUNTERS = (
     "publish_unacknowledged",  # retained alert publishes it did not acknowledge in time
     "state_forgotten",  # devices and alerts forgotten (resolved long ago, or over the cap)
     "state_full",  # new firing instances not kept: WEBHOOK_STATE_MAX_ENTRIES reached
+    # The annunciator (docs/annunciator.md):
+    "acks",  # acknowledgements applied, from a board's button or POST /ack
+    "ack_unknown",  # for an alert or device never seen (or the annunciator off)
+    "ack_bad_topic",  # on a topic that names no alert (or retained)
+    "ack_dropped",  # button presses beyond the ones waiting (ACK_QUEUE)
+    "ack_unpublished",  # applied, but the broker did not take the new state in time
+    "ack_requests",  # POST /ack requests
+    "ack_refused_disabled",  # 404: ACK_USERNAME / ACK_PASSWORD not set
+    "ack_refused_unauthorized",  # 401
+    "ack_refused_unknown",  # 404: an alert or device never seen, or the annunciator off
+    "ack_refused_broker_unavailable",  # 503
+    "journal_dropped",  # journal entries the broker did not take, beyond JOURNAL_LIMIT
+    "annunciator_forgotten",  # unacknowledged instances of forgotten devices, over the cap
 )
 
 

@@ -5,11 +5,15 @@ has seen, so a device whose last instance resolved still gets its `0`. The store
 devices and alerts with nothing firing are forgotten `forget_after` seconds after their last
 change, and all entries together (firing instances, remembered devices and alerts) stay within
 `max_entries`: the oldest remembered ones go first, and a new instance beyond the cap is refused.
+Its document also carries the annunciator's states and the journal entries the broker has not yet
+taken.
 """
 
 import json
 from dataclasses import dataclass
 
+from service_common import journal
+from webhook.annunciator import Annunciator
 from webhook.topics import alert_topic, device_problem, topic_safe
 
 DOCUMENT_VERSION = 2
@@ -18,7 +22,7 @@ ON, OFF = "1", "0"
 
 # The most WEBHOOK_STATE_MAX_ENTRIES may be: the state document at this many entries of the
 # longest names fits the broker's max_packet_size (tests/deploy/test_broker.py).
-MAX_ENTRIES_ALLOWED = 2000
+MAX_ENTRIES_ALLOWED = 1000
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class AlertStore:
         self.changed_at = {}  # alert -> time of its last change
         self.refused = []  # (alert, key) of firing instances refused since the last look
         self.forgotten = 0  # entries forgotten so far
+        self.annunciator = Annunciator()
+        self.journal = []  # journal.Entry not yet acknowledged by the broker, oldest first
 
     # --- changes -----------------------------------------------------------------------------
 
@@ -164,6 +170,8 @@ class AlertStore:
                 }
                 for alert in sorted(self.known_alerts())
             },
+            "annunciator": self.annunciator.document(),
+            "journal": [journal.as_dict(entry) for entry in self.journal],
         }
 
     def document_bytes(self):
@@ -201,6 +209,15 @@ class AlertStore:
             if not store.devices[alert]:
                 del store.devices[alert]
             store.changed_at[alert] = changed_at
+        # Both are missing from an older webhook's document: every alarm starts "normal".
+        store.annunciator.restore(doc.get("annunciator", {}))
+        entries = doc.get("journal", [])
+        if not isinstance(entries, list):
+            raise ValueError("state document: journal must be an array")
+        try:
+            store.journal = [journal.from_dict(entry) for entry in entries]
+        except journal.BadEntry as error:
+            raise ValueError(f"state document: bad journal entry: {error}") from None
         store.forget_old(now)
         store.forgotten = 0
         return store

@@ -11,6 +11,8 @@ _BAD_TOPIC_LEVEL = re.compile(r"[/+#]")
 # What mosquitto refuses in a topic (it drops the connection of a client that sends one):
 # control characters, UTF-16 surrogates (not encodable) and Unicode noncharacters.
 _NOT_MQTT_UTF8 = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef]")
+# The last level of the annunciator state and acknowledgement topics: no device may be called so.
+ANNUNCIATOR_LEVEL, ACK_LEVEL = "annunciator", "ack"
 
 
 def topic_safe(name):
@@ -28,6 +30,8 @@ def device_problem(device):
         return "contains '/', '+' or '#'"
     if _NOT_MQTT_UTF8.search(device) or any(ord(c) & 0xFFFE == 0xFFFE for c in device):
         return "contains a control character or no valid MQTT UTF-8"
+    if device in (ANNUNCIATOR_LEVEL, ACK_LEVEL):
+        return f"is {device!r}, a topic level the annunciator uses"
     return None
 
 
@@ -72,3 +76,25 @@ def parse_alert_topic(topic, root):
     if len(parts) == 2:
         return (parts[0], parts[1]) if device_problem(parts[1]) is None else None
     return parts[0], None
+
+
+def annunciator_topic(root, alert, device=None):
+    """`alerts/<alert>[/<device>]/annunciator`: the retained ISA-18.2 state."""
+    return f"{alert_topic(root, alert, device)}/{ANNUNCIATOR_LEVEL}"
+
+
+def ack_topic(root, alert, device=None):
+    """`alerts/<alert>[/<device>]/ack`: an acknowledgement (a board's button)."""
+    return f"{alert_topic(root, alert, device)}/{ACK_LEVEL}"
+
+
+def ack_filters(root):
+    """The subscriptions that receive every acknowledgement."""
+    return [ack_topic(root, "+"), ack_topic(root, "+", "+")]
+
+
+def parse_ack_topic(topic, root):
+    """(alert, device or None) for an acknowledgement topic, None for any other topic."""
+    if not topic.endswith("/" + ACK_LEVEL):
+        return None
+    return parse_alert_topic(topic[:-len(ACK_LEVEL) - 1], root)

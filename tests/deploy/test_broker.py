@@ -18,7 +18,9 @@ import yaml
 from devstack.mqtt_probe import Probe, read_retained
 from devstack.paths import ROOT
 from devstack.wait import wait_until
+from service_common import journal
 from webhook.notification import InstanceUpdate, Notification
+from webhook.publisher import JOURNAL_LIMIT
 from webhook.state import MAX_ENTRIES_ALLOWED, AlertStore, Limits
 from webhook.topics import MAX_ALERT_CHARS, MAX_DEVICE_CHARS
 
@@ -360,11 +362,17 @@ def test_the_packet_limit_fits_the_projects_messages_and_a_small_broker():
     and stays far below what would hurt a broker capped at 64 MB (arm/)."""
     assert 256 * 1024 <= conf_value("max_packet_size") <= 4 * 2**20
     longest = "\U0001F600" * (MAX_DEVICE_CHARS - 5)  # 4 bytes of UTF-8 a character
+    alerts = [f"a{i:05d}" + "x" * (MAX_ALERT_CHARS - 6) for i in range(MAX_ENTRIES_ALLOWED)]
+    devices = [f"{i:05d}" + longest for i in range(MAX_ENTRIES_ALLOWED)]
     store = AlertStore(Limits(MAX_ENTRIES_ALLOWED, 1e9))
     store.apply(Notification("unified", updates=[
-        InstanceUpdate(f"a{i:05d}" + "x" * (MAX_ALERT_CHARS - 6), f"{i:05d}" + longest, True,
-                       f"{i:05d}" + longest) for i in range(MAX_ENTRIES_ALLOWED)]), now=1.0)
+        InstanceUpdate(alert, device, True, device)
+        for alert, device in zip(alerts, devices)]), now=1.0)
     assert store.entries() == MAX_ENTRIES_ALLOWED
+    for alert, device in zip(alerts, devices):
+        store.annunciator.update(alert, {device: True, None: False})
+    store.journal = [journal.Entry(2**41, alerts[0], devices[0], "cleared-unacked", "unacked",
+                                   devices[0])] * JOURNAL_LIMIT
     assert len(store.document_bytes()) < conf_value("max_packet_size")
 
 

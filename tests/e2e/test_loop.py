@@ -1,5 +1,8 @@
 """The closed loop end to end, with faults injected into the real parts.
 
+The webhook runs with WEBHOOK_ANNUNCIATOR=off, so the indicator shows the `1`/`0` topics (as with
+an older webhook); tests/e2e/test_annunciator.py runs the annunciator.
+
 Sensor readings are QoS 0 (PubSubClient cannot publish QoS 1), so "nothing lost" is checked for
 what reached the broker: every reading a subscriber saw on sensors/# ends up in InfluxDB.
 """
@@ -17,7 +20,7 @@ HIGH, LOW = 4095, 0
 
 @pytest.fixture
 def loop():
-    with Loop(evaluation_interval=1.0, window=3.0) as running:
+    with Loop(evaluation_interval=1.0, window=3.0, annunciator="off") as running:
         yield running
 
 

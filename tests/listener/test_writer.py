@@ -3,7 +3,6 @@ a real spool in a temporary folder, a paho client that is never connected."""
 
 import logging
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from listener.app import Listener
@@ -13,33 +12,7 @@ from listener.influx import DatabaseMissing, NotAuthorized, Unavailable
 from listener.spool import Spool
 from listener.stats import Stats
 from listener.writer import RETRY_MAX, RETRY_MIN, Writer
-from service_common.mqtt import make_client
-
-
-class FakeInflux:
-    """Takes writes like InfluxDB 1.x, or fails each with `failure`; refuses `refuse` points."""
-
-    def __init__(self):
-        self.lines = []
-        self.failure = None
-        self.refuse = 0
-        self.attempts = 0
-        self.setup_failure = None
-        self.database_there = True
-
-    def setup(self, retention, downsample_retention, downsample_interval):
-        if self.setup_failure:
-            raise self.setup_failure
-
-    def database_exists(self):
-        return self.database_there
-
-    def write(self, data, points):
-        self.attempts += 1
-        if self.failure:
-            raise self.failure
-        self.lines += data.decode().splitlines()
-        return self.refuse
+from tests.support.listener_fakes import FakeInflux, message, recording_client
 
 
 class Clock:
@@ -182,30 +155,6 @@ def test_a_user_that_may_not_set_up_uses_an_existing_database(rig, database_ther
     assert rig.acks == [1, 2], "stored, or spooled while the database is missing"
 
 
-class RecordingClient(mqtt.Client):
-    """A real paho client, never connected, that records its acknowledgements."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.acked = []
-
-    def ack(self, mid, qos):
-        self.acked.append(mid)
-
-
-def recording_client(settings, clean_session, manual_ack):
-    client = make_client(settings, clean_session=clean_session, manual_ack=manual_ack)
-    client.__class__ = RecordingClient
-    client.acked = []
-    return client
-
-
-def message(topic, payload, mid, qos=1, retain=False):
-    msg = mqtt.MQTTMessage(mid, topic.encode())
-    msg.payload, msg.qos, msg.retain = payload, qos, retain
-    return msg
-
-
 def test_message_path_parses_batches_stores_and_acknowledges_in_order(tmp_path):
     # Retention INF: the fixed ts of 2023 below stays inside the ts window.
     settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
@@ -241,7 +190,8 @@ def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
                          "LISTENER_BROKER_STATS": "false"})
     quiet = Listener(off, influx=FakeInflux(), spool=Spool(off.spool_dir, 1),
                      client_factory=recording_client)
-    assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+"]
+    assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+",
+                                                           "alerts/_webhook/+/journal"]
 
 
 def test_a_route_stores_its_own_lines_acknowledged_in_order_with_the_readings(tmp_path):

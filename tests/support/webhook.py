@@ -99,6 +99,8 @@ def webhook_env(broker=None, **extra):
         "WEBHOOK_PASSWORD": PASSWORD,
         "WEBHOOK_PUBLISH_TIMEOUT": "2",
         "WEBHOOK_HOST": "127.0.0.1",
+        # These tests pin the `1`/`0` topics; tests/annunciator runs the annunciator.
+        "WEBHOOK_ANNUNCIATOR": "off",
     }
     env.update({k: str(v) for k, v in extra.items()})
     return env

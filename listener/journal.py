@@ -1,0 +1,68 @@
+"""The alarm journal: the webhook's annunciator transitions into measurement `alarm_journal`.
+
+A journal message (service_common.journal) becomes one line: tags `alert` and `device` (no
+device tag for an alert's summary), string fields `from`, `to` and `by` (no `by` when nobody
+acknowledged), time = the entry's `ts`. It takes the same batched, spooled, at-least-once path
+as the readings; a redelivered entry overwrites itself.
+"""
+
+import re
+
+from listener.line_protocol import escape_measurement, escape_tag
+from listener.parse import Rejection
+from service_common import journal
+
+MEASUREMENT = "alarm_journal"
+# Line protocol has no escape for these (nor for a backslash at the end of a tag value).
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+MAX_TS_MS = (2**63 - 1) // 1_000_000  # InfluxDB stores int64 nanoseconds
+RETAINED = Rejection("retained", "a retained journal entry: entries are stored when they are live")
+
+
+def route(listener):
+    """Subscribe `listener` to every webhook's journal at QoS 1 (whatever LISTENER_QOS says)
+    and store each entry with its readings, acknowledged once stored or spooled.
+
+    Not shared like `$share/...` reading topics: each listener of a group stores every entry,
+    and the copies overwrite each other."""
+    max_bytes = listener.settings.max_payload_bytes
+
+    def handle(message):
+        listener.stats.received += 1
+        stored = RETAINED if message.retain else line(message.payload, max_bytes)
+        if type(stored) is Rejection:
+            listener.stats.reject(stored.kind, message.topic, stored.detail)
+            stored = None
+        listener.store_line(stored, message)
+
+    listener.route(journal.subscription(listener.settings.mqtt.alerts_root), 1, handle)
+
+
+def _string_field(value):
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def line(payload, max_bytes):
+    """The line protocol for one journal payload, or a Rejection (counted like a reading's)."""
+    if len(payload) > max_bytes:
+        return Rejection("too_large", f"{len(payload)} bytes, more than {max_bytes}")
+    try:
+        entry = journal.decode(payload)
+    except journal.BadEntry as error:
+        return Rejection(error.kind, f"journal entry: {error}")
+    if not 0 < entry.ts <= MAX_TS_MS:
+        return Rejection("bad_ts", f"journal entry: ts {entry.ts} is out of range")
+    tags = {"alert": entry.alert}
+    if entry.device is not None:
+        tags["device"] = entry.device
+    fields = {"from": entry.from_state, "to": entry.to_state}
+    if entry.by is not None:
+        fields["by"] = entry.by
+    for name, value in (*tags.items(), *fields.items()):
+        if _UNSAFE.search(value) or (name in tags and "\\" in value):
+            return Rejection("wrong_shape", f"journal entry: {name} {value!r:.40} has a "
+                                            "control character (or a backslash in a tag)")
+    head = escape_measurement(MEASUREMENT) + "".join(
+        f",{key}={escape_tag(value)}" for key, value in sorted(tags.items()))
+    body = ",".join(f"{key}={_string_field(value)}" for key, value in fields.items())
+    return f"{head} {body} {entry.ts * 1_000_000}"

@@ -1,0 +1,56 @@
+"""Fakes behind the listener's seams: an InfluxDB that takes or refuses writes, a paho client that
+records its acknowledgements, and MQTT messages as paho hands them over."""
+
+import paho.mqtt.client as mqtt
+
+from service_common.mqtt import make_client
+
+
+class FakeInflux:
+    """Takes writes like InfluxDB 1.x, or fails each with `failure`; refuses `refuse` points."""
+
+    def __init__(self):
+        self.lines = []
+        self.failure = None
+        self.refuse = 0
+        self.attempts = 0
+        self.setup_failure = None
+        self.database_there = True
+
+    def setup(self, retention, downsample_retention, downsample_interval):
+        if self.setup_failure:
+            raise self.setup_failure
+
+    def database_exists(self):
+        return self.database_there
+
+    def write(self, data, points):
+        self.attempts += 1
+        if self.failure:
+            raise self.failure
+        self.lines += data.decode().splitlines()
+        return self.refuse
+
+
+class RecordingClient(mqtt.Client):
+    """A real paho client, never connected, that records its acknowledgements."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.acked = []
+
+    def ack(self, mid, qos):
+        self.acked.append(mid)
+
+
+def recording_client(settings, clean_session, manual_ack):
+    client = make_client(settings, clean_session=clean_session, manual_ack=manual_ack)
+    client.__class__ = RecordingClient
+    client.acked = []
+    return client
+
+
+def message(topic, payload, mid, qos=1, retain=False):
+    msg = mqtt.MQTTMessage(mid, topic.encode())
+    msg.payload, msg.qos, msg.retain = payload, qos, retain
+    return msg

@@ -1,0 +1,67 @@
+"""POST /ack/<alert>[/<device>]: acknowledge an alarm over HTTP, as a board's button does.
+
+Basic auth with its own credentials, ACK_USERNAME / ACK_PASSWORD (an operator's, not Grafana's:
+whoever may acknowledge need not be able to raise alerts). Off, answering 404, unless both are
+set. The journal names the HTTP user as the one who acknowledged.
+"""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from webhook.annunciator import UnknownAlarm
+from webhook.auth import _same
+from webhook.publisher import BrokerUnavailable, get_publisher
+from webhook.refusals import refuse
+from webhook.topics import topic_safe
+
+bp = Blueprint("ack", __name__)
+REALM = 'Basic realm="alertloop acknowledgements"'
+
+
+def _refuse(status, error, reason, counter):
+    refuse(status, f"ack_refused_{counter}")
+    response = jsonify(error=error, reason=reason)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = REALM
+    return response
+
+
+def _user(config):
+    """The authenticated user, or None; both comparisons always run (constant time)."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic":
+        return None
+    user_ok = _same(auth.username, config.ack_username)
+    password_ok = _same(auth.password, config.ack_password)
+    return auth.username if user_ok and password_ok else None
+
+
+@bp.route("/ack/<alert>", methods=["POST"], defaults={"device": None})
+@bp.route("/ack/<alert>/<device>", methods=["POST"])
+def ack(alert, device):
+    config = current_app.config["WEBHOOK"]
+    publisher = get_publisher()
+    publisher.count("ack_requests")
+    if not config.ack_username:
+        return _refuse(404, "not found", "acknowledging over HTTP is off: set ACK_USERNAME "
+                       "and ACK_PASSWORD", "disabled")
+    user = _user(config)
+    if user is None:
+        return _refuse(401, "unauthorized", "missing or wrong credentials", "unauthorized")
+    alert = topic_safe(alert)  # `Pot high` or `pot-high`
+    try:
+        transitions = publisher.acknowledge(alert, device, by=user)
+    except UnknownAlarm as error:
+        return _refuse(404, "not found", str(error), "unknown")
+    except BrokerUnavailable as error:
+        return _refuse(503, "broker unavailable", str(error), "broker_unavailable")
+    publisher.count("acks")
+    return jsonify(
+        status="ok",
+        alert=alert,
+        device=device,
+        by=user,
+        state=publisher.store.annunciator.state(alert, device),
+        transitions=[{"device": t.device, "from": t.from_state, "to": t.to_state}
+                     for t in transitions],
+    )
