@@ -1,0 +1,87 @@
+"""`python -m opcua_bridge`: OPC UA subscriptions into MQTT readings, configured by the
+environment (OPCUA_*, MQTT_*) and the nodes file.
+
+    python -m opcua_bridge                 run until SIGTERM / SIGINT
+    python -m opcua_bridge browse [--yaml] print every variable of the server (node id, browse
+                                           path, data type, value); --yaml: a nodes-file skeleton
+
+Exit status: 0 on a clean stop, 1 on failure, 2 on invalid configuration.
+"""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+
+from opcua_bridge.config import read_settings
+from service_common.config import ConfigError
+from service_common.logs import setup_logging
+
+log = logging.getLogger("opcua_bridge")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m opcua_bridge",
+                                     description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    browse = commands.add_parser("browse", help="print every variable of the server")
+    browse.add_argument("--yaml", action="store_true", help="print a nodes-file skeleton")
+    args = parser.parse_args(argv)
+    try:
+        settings = read_settings(with_nodes=args.command != "browse")
+    except ConfigError as error:
+        print(f"opcua_bridge: {error}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    # asyncua logs every request at INFO; its warnings and errors are what a user needs.
+    logging.getLogger("asyncua").setLevel(max(logging.WARNING, logging.getLogger().level))
+    if args.command == "browse":
+        from opcua_bridge.browse import browse_main
+
+        return asyncio.run(browse_main(settings, as_yaml=args.yaml))
+    return run(settings)
+
+
+def run(settings):
+    from opcua_bridge.mqtt_out import MqttOut
+    from opcua_bridge.session import Session
+    from opcua_bridge.stats import Stats
+
+    stats = Stats()
+    out = MqttOut(settings.mqtt, settings.buffer_size).start()
+    session = Session(settings, out, stats)
+
+    async def serve():
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        reporter = asyncio.ensure_future(report(stopping))
+        await session.run(stopping)
+        await reporter
+
+    async def report(stopping):
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), settings.stats_interval)
+            except asyncio.TimeoutError:
+                pass
+            buffered = out.buffered
+            if buffered == 0:
+                stats.buffer_drained()
+            out.publish_counters(stats.values(buffered), int(time.time() * 1000))
+
+    log.info("bridging %d nodes of %s into %s:%d", len(settings.nodes), settings.endpoint,
+             settings.mqtt.host, settings.mqtt.port)
+    try:
+        asyncio.run(serve())
+    finally:
+        log.info("stopping")
+        out.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
