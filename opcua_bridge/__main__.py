@@ -4,6 +4,7 @@ environment (OPCUA_*, MQTT_*) and the nodes file.
     python -m opcua_bridge                 run until SIGTERM / SIGINT
     python -m opcua_bridge browse [--yaml] print every variable of the server (node id, browse
                                            path, data type, value); --yaml: a nodes-file skeleton
+    python -m opcua_bridge --healthcheck   exit 0 when the running bridge has an OPC UA session
 
 Exit status: 0 on a clean stop, 1 on failure, 2 on invalid configuration.
 """
@@ -25,15 +26,19 @@ log = logging.getLogger("opcua_bridge")
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m opcua_bridge",
                                      description=__doc__.split("\n")[0])
+    parser.add_argument("--healthcheck", action="store_true",
+                        help="exit 0 when the running bridge has a live OPC UA session, else 1")
     commands = parser.add_subparsers(dest="command")
     browse = commands.add_parser("browse", help="print every variable of the server")
     browse.add_argument("--yaml", action="store_true", help="print a nodes-file skeleton")
     args = parser.parse_args(argv)
     try:
-        settings = read_settings(with_nodes=args.command != "browse")
+        settings = read_settings(with_nodes=args.command != "browse" and not args.healthcheck)
     except ConfigError as error:
         print(f"opcua_bridge: {error}", file=sys.stderr)
         return 2
+    if args.healthcheck:
+        return healthcheck(settings)
     setup_logging(settings.log_level)
     # asyncua logs every request at INFO; its warnings and errors are what a user needs.
     logging.getLogger("asyncua").setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -42,6 +47,23 @@ def main(argv=None):
 
         return asyncio.run(browse_main(settings, as_yaml=args.yaml))
     return run(settings)
+
+
+def healthcheck(settings):
+    """Healthy: the stats timer wrote the heartbeat lately, and a session was open then."""
+    try:
+        age = time.time() - settings.heartbeat.stat().st_mtime
+        state = settings.heartbeat.read_text().strip()
+    except OSError:
+        print("unhealthy: no heartbeat file", file=sys.stderr)
+        return 1
+    if age > max(30.0, 3 * settings.stats_interval):
+        print(f"unhealthy: heartbeat is {age:.0f} s old", file=sys.stderr)
+        return 1
+    if state != "1":
+        print("unhealthy: no OPC UA session", file=sys.stderr)
+        return 1
+    return 0
 
 
 def run(settings):
@@ -72,6 +94,10 @@ def run(settings):
             if buffered == 0:
                 stats.buffer_drained()
             out.publish_counters(stats.values(buffered), int(time.time() * 1000))
+            try:
+                settings.heartbeat.write_text(f"{stats.session_state}\n")
+            except OSError as error:
+                log.warning("cannot write the heartbeat file: %s", error)
 
     log.info("bridging %d nodes of %s into %s:%d", len(settings.nodes), settings.endpoint,
              settings.mqtt.host, settings.mqtt.port)

@@ -60,6 +60,7 @@ class BridgeSettings:
     reconnect_max: float = 30.0
     timeout: float = 10.0
     stats_interval: float = 10.0
+    heartbeat: Path = Path("/tmp/opcua-bridge.heartbeat")  # noqa: S108 - a tmpfs in the image
     log_level: str = "INFO"
 
     @property
@@ -104,6 +105,7 @@ def read_settings(environ=None, with_nodes=True):
         reconnect_max=env.float("OPCUA_RECONNECT_MAX", 30.0, 0.1, 3600),
         timeout=env.float("OPCUA_TIMEOUT", 10.0, 0.5, 300),
         stats_interval=env.float("OPCUA_STATS_INTERVAL", 10.0, 0.1, 3600),
+        heartbeat=Path(env.str("OPCUA_HEARTBEAT", "/tmp/opcua-bridge.heartbeat")),  # noqa: S108
         log_level=env.str("OPCUA_LOG_LEVEL", "INFO").upper(),
     )
     _check_security(settings, env.problems)

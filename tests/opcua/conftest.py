@@ -2,6 +2,8 @@
 (devstack/opcua_server.py) and the harness's mosquitto."""
 
 import json
+import os
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -64,8 +66,13 @@ def probe(mosquitto):
 class Bridge:
     """One bridge process; `values(topic)` are the reading values it published there."""
 
-    def __init__(self, service, probe, client_id):
-        self.service, self.probe, self.client_id = service, probe, client_id
+    def __init__(self, service, probe, client_id, env):
+        self.service, self.probe, self.client_id, self.env = service, probe, client_id, env
+
+    def healthcheck(self):
+        return subprocess.run([sys.executable, "-m", "opcua_bridge", "--healthcheck"],
+                              env={**os.environ, **self.env}, capture_output=True,
+                              timeout=60).returncode
 
     def readings(self, topic):
         return [json.loads(payload) for payload in self.probe.payloads(topic)]
@@ -105,6 +112,7 @@ def bridge_factory(mosquitto, probe, tmp_path):
             "OPCUA_CLIENT_ID": client_id,
             "OPCUA_STATS_INTERVAL": "0.5",
             "OPCUA_RECONNECT_MAX": "2",
+            "OPCUA_HEARTBEAT": str(tmp_path / f"heartbeat-{len(started)}"),
             "MQTT_HOST": mosquitto.host,
             "MQTT_PORT": str(mosquitto.port),
         }
@@ -117,7 +125,7 @@ def bridge_factory(mosquitto, probe, tmp_path):
                           ready=ready, workdir=tmp_path / f"run-{client_id}-{len(started)}")
         started.append(service)
         service.start()
-        return Bridge(service, probe, client_id)
+        return Bridge(service, probe, client_id, values)
 
     yield start
     for service in started:

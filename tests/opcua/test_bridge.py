@@ -63,6 +63,7 @@ def test_values_types_quality_deadband_and_unknown_nodes(opcua_server, bridge_fa
     assert bridge.values("sensors/sim/user1") == [0.0, 1.0, 3.0]
     bridge.wait_counter("readings", lambda n: n > 10)
     assert bridge.counter("session_state") == 1 and bridge.counter("dropped") == 0
+    assert bridge.healthcheck() == 0
 
 
 RESTART = f"""
@@ -108,9 +109,8 @@ def test_broker_outage_loses_nothing_within_the_buffer(opcua_server, mosquitto, 
     bridge = bridge_factory(opcua_server, OUTAGE)
     bridge.wait_values("sensors/sim/ramp1", lambda v: len(v) >= 5)
     mosquitto.stop()
-    time.sleep(0)
-    wait_until(lambda: not mosquitto.running, 10)
-    outage_started = time.monotonic()
+    wait_until(lambda: "buffering readings" in bridge.log(), 20, interval=0.1)
+    outage_started = time.monotonic()   # the outage lasts 3 s: about 30 ramp values
     wait_until(lambda: time.monotonic() - outage_started > 3, 10, interval=0.1)
     mosquitto.start()
     wait_until(probe.client.is_connected, 20)
@@ -156,6 +156,8 @@ def test_sign_and_encrypt_with_a_user_and_explicit_trust(opcua_factory, bridge_f
                             **secure)
     wait_until(lambda: "is not trusted" in bridge.log(), 20, message=bridge.log())
     assert bridge.service.running and bridge.values("sensors/sim/ramp1") == []
+    bridge.wait_counter("session_state", lambda n: n == 0)
+    assert bridge.healthcheck() == 1
     bridge.service.close()
     shutil.copy(server.certificate, trusted)
     bridge = bridge_factory(server, OUTAGE, client_id="bridge-b", OPCUA_TRUST_DIR=trusted,
