@@ -166,3 +166,19 @@ T2 = datetime(2026, 1, 2, 3, 4, 6)   # naive: UTC
         "bad-status"])
 def test_classify(data_value, expected):
     assert readings.classify(data_value) == expected
+
+
+def test_env_example_shows_the_defaults(tmp_path):
+    example = {}
+    for line in (REPO / ".env.example").read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.startswith("OPCUA_") and not line.startswith("#"):
+            example[name] = value
+    assert set(example) >= {"OPCUA_ENDPOINT", "OPCUA_NODES", "OPCUA_SECURITY", "OPCUA_CERT",
+                            "OPCUA_KEY", "OPCUA_USERNAME", "OPCUA_PASSWORD", "OPCUA_CLIENT_ID",
+                            "OPCUA_BUFFER_SIZE", "OPCUA_TRUST_DIR", "OPCUA_SERVER_THUMBPRINT"}
+    base = _env(tmp_path)
+    shown = config.read_settings({**example, **base})
+    assert shown == config.read_settings(base)
+    default = config.read_settings({"OPCUA_ENDPOINT": "opc.tcp://plc/"}, with_nodes=False)
+    assert default.nodes_path == Path(example["OPCUA_NODES"])
