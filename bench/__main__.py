@@ -5,7 +5,7 @@ import sys
 import traceback
 
 BENCHMARKS = ["listener_ingest", "webhook_latency", "loop_latency", "sensor_to_stored",
-              "resources"]
+              "resources", "opcua_bridge"]
 
 
 def main(names=None):
