@@ -8,6 +8,13 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+def default_application_uri(hostname=None):
+    """The bridge's application URI when its certificate does not name one."""
+    import socket
+
+    return f"urn:{hostname or socket.gethostname()}:alertloop:opcua-bridge"
+
+
 class UntrustedServer(Exception):
     """The server offered a certificate that neither the trust folder nor the pin names."""
 
@@ -97,8 +104,6 @@ async def secure(client, settings):
     mode = getattr(ua.MessageSecurityMode, mode_name)
     der = await server_certificate(settings.endpoint, policy.URI, mode, settings.timeout)
     check_trusted(der, settings)
-    uri = application_uri(settings.cert)
-    if uri:
-        client.application_uri = uri
+    client.application_uri = application_uri(settings.cert) or default_application_uri()
     await client.set_security(policy, str(settings.cert), str(settings.key),
                               server_certificate=der, mode=mode)

@@ -22,6 +22,7 @@ async def make_client(settings):
     client = Client(settings.endpoint, timeout=settings.timeout)
     client.name = client.description = f"alertloop {settings.mqtt.client_id}"
     client.session_timeout = SESSION_TIMEOUT_MS
+    client.application_uri = security.default_application_uri()
     if settings.secure:
         await security.secure(client, settings)
     if settings.username:

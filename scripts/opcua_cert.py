@@ -17,12 +17,9 @@ import socket
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 CERT_NAME = "opcua-bridge.der"
 KEY_NAME = "opcua-bridge-key.pem"
-
-
-def default_uri(hostname):
-    return f"urn:{hostname}:alertloop:opcua-bridge"
 
 
 def create(out, uri, hostname, days, force=False):
@@ -65,7 +62,10 @@ def main(argv=None):
     parser.add_argument("--days", type=int, default=730, help="validity (default 730)")
     parser.add_argument("--force", action="store_true", help="replace an existing certificate")
     args = parser.parse_args(argv)
-    uri = args.uri or default_uri(args.hostname)
+    sys.path.insert(0, str(ROOT))   # run from a checkout: the bridge's package is beside us
+    from opcua_bridge.security import default_application_uri
+
+    uri = args.uri or default_application_uri(args.hostname)
     try:
         cert_path, key_path, thumbprint = create(args.out, uri, args.hostname, args.days,
                                                  args.force)

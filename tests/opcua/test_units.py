@@ -182,3 +182,34 @@ def test_env_example_shows_the_defaults(tmp_path):
     assert shown == config.read_settings(base)
     default = config.read_settings({"OPCUA_ENDPOINT": "opc.tcp://plc/"}, with_nodes=False)
     assert default.nodes_path == Path(example["OPCUA_NODES"])
+
+
+def test_server_certificate_trust_by_folder_or_thumbprint(tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+
+    from opcua_bridge import security
+
+    subprocess.run([sys.executable, str(REPO / "scripts" / "opcua_cert.py"), "--out",
+                    str(tmp_path), "--hostname", "bridge-host"], check=True, capture_output=True)
+    der = (tmp_path / "opcua-bridge.der").read_bytes()
+    assert security.application_uri(tmp_path / "opcua-bridge.der") == \
+        security.default_application_uri("bridge-host")
+    sha1 = hashlib.sha1(der).hexdigest()  # noqa: S324
+    colons = ":".join(sha1[i:i + 2] for i in range(0, 40, 2)).upper()
+    base = _env(tmp_path, OPCUA_SECURITY="Basic256Sha256,Sign",
+                OPCUA_CERT=str(tmp_path / "opcua-bridge.der"),
+                OPCUA_KEY=str(tmp_path / "opcua-bridge-key.pem"))
+    pinned = config.read_settings({**base, "OPCUA_SERVER_THUMBPRINT": colons})
+    security.check_trusted(der, pinned)
+    folder = tmp_path / "trusted"
+    folder.mkdir()
+    by_folder = config.read_settings({**base, "OPCUA_TRUST_DIR": str(folder)})
+    with pytest.raises(security.UntrustedServer, match=sha1):
+        security.check_trusted(der, by_folder)
+    (folder / "plc.der").write_bytes(der)
+    security.check_trusted(der, by_folder)
+    other = config.read_settings({**base, "OPCUA_SERVER_THUMBPRINT": "ab" * 32})
+    with pytest.raises(security.UntrustedServer):
+        security.check_trusted(der, other)
