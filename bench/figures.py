@@ -3,9 +3,9 @@
 import statistics
 import time
 
-from devstack.grafana_standin.evaluate import ALERTING, NORMAL, Instance, notification
+from devstack.grafana_standin.notify import example_notifications
 from devstack.grafana_standin.rules import load_rules
-from devstack.loop import ROOT
+from devstack.loop import ALERT, ROOT
 
 
 def percentile(samples, fraction):
@@ -49,9 +49,6 @@ class LineFollower:
 
 
 def grafana_bodies(device="bench01"):
-    """Grafana's unified webhook bodies, firing and resolved, for the provisioned rule."""
-    [rule] = load_rules(ROOT / "grafana" / "provisioning" / "alerting")
-    labels = {"alertname": rule.title, "grafana_folder": rule.folder, "device": device}
-    firing = Instance(labels=labels, state=ALERTING, starts_at=1.0)
-    resolved = Instance(labels=labels, state=NORMAL, starts_at=1.0, ends_at=2.0)
-    return notification(rule, [firing]), notification(rule, [resolved])
+    """Grafana's unified webhook bodies, firing and resolved, for the provisioned pot rule."""
+    rules = load_rules(ROOT / "grafana" / "provisioning" / "alerting")
+    return example_notifications(next(r for r in rules if r.uid == ALERT), device)

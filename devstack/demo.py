@@ -76,7 +76,10 @@ def interactive(loop, reporter):
 def run(args):
     say("starting mosquitto, InfluxDB, listener, webhook, indicator-sim, sensor-sim and the "
         "Grafana stand-in (evaluating every 1 s over 3 s; deployed: 10 s over 10 s)...")
-    with Loop(evaluation_interval=1.0, window=3.0) as loop:
+    if args.deployed_timings:
+        say("  the stand-in keeps the provisioned timings: expect 5-20 s per stage")
+    with Loop(evaluation_interval=1.0, window=3.0,
+              deployed_timings=args.deployed_timings) as loop:
         say(f"  broker 127.0.0.1:{loop.broker.port}, InfluxDB {loop.influx.url}, "
             f"webhook {loop.webhook_url}")
         reporter = LedReporter(loop)
@@ -105,6 +108,8 @@ def main(argv=None):
     parser.add_argument("--interactive", action="store_true",
                         help="keep running afterwards; each stdin line (0-100) sets the pot")
     parser.add_argument("--timeout", type=float, default=60, help="seconds per stage")
+    parser.add_argument("--deployed-timings", action="store_true",
+                        help="evaluate and notify with the provisioned timings, not 1 s / 3 s")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:

@@ -56,8 +56,13 @@ class Loop:
     PARTS = ("listener", "webhook", "indicator", "sensor", "standin")
 
     def __init__(self, evaluation_interval=1.0, window=3.0, sensor_interval_ms=200,
-                 device="esp32-demo01", indicator="esp8266-demo01", parts=PARTS):
+                 device="esp32-demo01", indicator="esp8266-demo01", parts=PARTS,
+                 deployed_timings=False, rules=(ALERT,)):
+        """`deployed_timings`: the stand-in keeps every provisioned timing (rule interval and
+        window, group_wait, group_interval) instead of the fast ones given here. `rules`: the
+        uids of the provisioned rules the stand-in evaluates."""
         self.wanted = set(parts)
+        self.deployed_timings, self.rules = deployed_timings, tuple(rules)
         self.device, self.indicator_id = device, indicator
         self.evaluation_interval, self.window = evaluation_interval, window
         self.sensor_interval_ms = sensor_interval_ms
@@ -103,10 +108,17 @@ class Loop:
                 [sys.executable, "-m", "devstack.grafana_standin",
                  "--influxdb-url", self.influx.url, "--database", "iot",
                  "--webhook-url", f"{self.webhook_url}/alert",
-                 "--interval", str(self.evaluation_interval), "--window", str(self.window)],
+                 *(arg for uid in self.rules for arg in ("--rule", uid)),
+                 *self._standin_timings()],
                 env={"WEBHOOK_USERNAME": self.webhook_auth[0],
                      "WEBHOOK_PASSWORD": self.webhook_auth[1]}))
         return self
+
+    def _standin_timings(self):
+        if self.deployed_timings:
+            return []
+        return ["--interval", str(self.evaluation_interval), "--window", str(self.window),
+                "--group-wait", "0", "--group-interval", str(self.evaluation_interval)]
 
     def _add(self, part, attribute=None):
         if attribute:

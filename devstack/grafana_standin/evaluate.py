@@ -1,26 +1,35 @@
 """Pure evaluation of one rule, following Grafana's alert-instance states.
 
-Each series the query returns is an alert instance, keyed by its labels. An instance goes
-Normal -> Pending (while `for` has not elapsed) -> Alerting, and back to Normal when the
-condition no longer holds ("resolved"). A series that disappears is resolved after two
-evaluations, as Grafana marks it stale. No data and query errors follow the rule's
-noDataState / execErrState (OK, Alerting and KeepLast apply to every existing instance).
+The queries' series run through the rule's expressions; each number of the condition is an
+alert instance, keyed by its labels. An instance goes Normal -> Pending (while `for` has not
+elapsed) -> Alerting, and back to Normal when the condition no longer holds ("resolved"). A
+series that disappears is resolved after two evaluations, as Grafana marks it stale. No data and
+query errors follow the rule's noDataState / execErrState (OK, Alerting and KeepLast apply to
+every existing instance). A threshold with a recovery threshold applies it to the instances that
+met the condition at the previous evaluation (Pending or Alerting), as Grafana's hysteresis
+command does with its "loaded dimensions".
 """
 
-import hashlib
-import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Optional
+
+from devstack.grafana_standin.expressions import (
+    ExpressionError,
+    Number,
+    Series,
+    evaluate_math,
+    label_key,
+    reduce_values,
+    threshold,
+)
+from webhook.notification import labels_fingerprint
 
 NORMAL, PENDING, ALERTING = "Normal", "Pending", "Alerting"
 STALE_AFTER_EVALUATIONS = 2
-ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def fill_macros(rule, now):
-    """The rule's InfluxQL with Grafana's macros filled in for an evaluation at `now` (epoch s)."""
-    query = rule.query
+def fill_macros(query, now):
+    """The query's InfluxQL with Grafana's macros filled in for an evaluation at `now` (epoch s)."""
     start_ms = int((now - query.range_from) * 1000)
     end_ms = int((now - query.range_to) * 1000)
     return (query.influxql
@@ -29,52 +38,39 @@ def fill_macros(rule, now):
             .replace("$__interval", f"{query.interval_ms}ms"))
 
 
-def reduce_values(values, reducer):
-    numbers = [float(v) for v in values
-               if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
-    if reducer == "count":
-        return float(len(numbers))
-    if not numbers:
-        return None
-    if reducer == "mean":
-        return sum(numbers) / len(numbers)
-    return {"min": min, "max": max, "sum": sum, "last": lambda n: n[-1]}[reducer](numbers)
-
-
-def threshold_met(value, evaluator, params):
-    if value is None:
-        return False
-    if evaluator == "gt":
-        return value > params[0]
-    if evaluator == "lt":
-        return value < params[0]
-    inside = params[0] < value < params[1]
-    return inside if evaluator == "within_range" else not inside
-
-
-def fingerprint(labels):
-    text = "\xff".join(f"{k}\xfe{v}" for k, v in sorted(labels.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def rfc3339(epoch):
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
+def run_expressions(rule, results, loaded=frozenset()):
+    """Every step's values: `results` maps each query's refId to its list of Series."""
+    values = dict(results)
+    for step in rule.expressions:
+        if step.kind == "math":
+            values[step.ref_id] = evaluate_math(step.tree, values)
+        elif step.kind == "reduce":
+            values[step.ref_id] = reduce_values(values[step.inputs[0]], step.reducer, step.mode,
+                                                step.replace_with)
+        else:
+            values[step.ref_id] = threshold(values[step.inputs[0]], step.evaluator, step.params,
+                                            step.unload, loaded)
+    return values
 
 
 @dataclass
 class Instance:
     labels: dict
+    series_labels: dict = field(default_factory=dict)
     state: str = NORMAL
     active_at: Optional[float] = None
     starts_at: Optional[float] = None
     ends_at: Optional[float] = None
-    value: Optional[float] = None
+    values: dict = field(default_factory=dict)
     missing: int = 0
-    annotations: dict = field(default_factory=dict)
 
     @property
     def fingerprint(self):
-        return fingerprint(self.labels)
+        return labels_fingerprint(self.labels)
+
+    @property
+    def firing(self):
+        return self.state == ALERTING
 
 
 class RuleEvaluator:
@@ -88,23 +84,59 @@ class RuleEvaluator:
         return {**self.rule.labels, "alertname": self.rule.title,
                 "grafana_folder": self.rule.folder}
 
-    def evaluate(self, series, now, error=None):
-        """`series`: list of (tags, values) the query returned; `error`: the query's error."""
-        outcomes = {}
+    def evaluate(self, results, now, error=None):
+        """`results`: refId -> list of Series each query returned; `error`: a query's error."""
+        condition = None
+        if error is None:
+            try:
+                condition = self._condition(results)
+            except ExpressionError as failed:
+                error = failed
         if error is not None:
             outcomes = self._special(self.rule.exec_err_state, "DatasourceError")
-        elif not series:
+        elif not condition:
             outcomes = self._special(self.rule.no_data_state, "DatasourceNoData")
         else:
-            for tags, values in series:
-                value = reduce_values(values, self.rule.reducer)
-                labels = {**self.base_labels(), **tags}
-                met = threshold_met(value, self.rule.evaluator, self.rule.params)
-                outcomes[fingerprint(labels)] = (labels, met, value)
+            outcomes = {}
+            for number, values in condition:
+                labels = {**self.base_labels(), **number.labels}
+                met = number.value is not None and number.value != 0
+                outcomes[labels_fingerprint(labels)] = (labels, number.labels, met, values)
             outcomes.update(self._resolve_special())
         if outcomes is None:  # KeepLast
             return []
         return self._apply(outcomes, now)
+
+    def _condition(self, results):
+        """[(condition number, {refId: value} of that instance)], or [] for no data."""
+        if not any(results.values()):
+            return []
+        for ref_id, series in results.items():
+            keys = [label_key(s.labels) for s in series]
+            if len(set(keys)) != len(keys):
+                raise ExpressionError(f"query {ref_id}: several series have the same labels "
+                                      "(Grafana refuses duplicate dimensions)")
+        loaded = frozenset(label_key(i.series_labels) for i in self.instances.values()
+                           if i.state in (PENDING, ALERTING))
+        values = run_expressions(self.rule, results, loaded)
+        condition = values[self.rule.condition]
+        if any(isinstance(v, Series) for v in condition):
+            raise ExpressionError("the condition is time series data: only reduced data can "
+                                  "be alerted on (add a reduce step)")
+        numbered = [step.ref_id for step in self.rule.expressions
+                    if all(isinstance(v, Number) for v in values[step.ref_id])]
+        return [(number, self._instance_values(number.labels, values, numbered))
+                for number in condition]
+
+    @staticmethod
+    def _instance_values(labels, values, numbered):
+        found = {}
+        for ref_id in numbered:
+            for number in values[ref_id]:
+                if number.labels.items() <= labels.items() and number.value is not None:
+                    found[ref_id] = number.value
+                    break
+        return found
 
     def _special(self, state, alertname):
         if state == "KeepLast":
@@ -114,23 +146,26 @@ class RuleEvaluator:
             # instance; only a rule with none gets one instance with the rule's own labels.
             met = state == "Alerting"
             if self.instances:
-                return {fp: (i.labels, met, None) for fp, i in self.instances.items()}
-            return {fingerprint(self.base_labels()): (self.base_labels(), met, None)}
+                return {fp: (i.labels, i.series_labels, met, {})
+                        for fp, i in self.instances.items()}
+            labels = self.base_labels()
+            return {labels_fingerprint(labels): (labels, {}, met, {})}
         labels = {**self.rule.labels, "alertname": alertname, "rulename": self.rule.title,
                   "grafana_folder": self.rule.folder,
                   "datasource_uid": self.rule.query.datasource_uid,
                   "ref_id": self.rule.query.ref_id}
-        return {fingerprint(labels): (labels, True, None)}
+        return {labels_fingerprint(labels): (labels, {}, True, {})}
 
     def _resolve_special(self):
-        return {fp: (i.labels, False, None) for fp, i in self.instances.items()
+        return {fp: (i.labels, {}, False, {}) for fp, i in self.instances.items()
                 if i.labels.get("alertname") in ("DatasourceNoData", "DatasourceError")}
 
     def _apply(self, outcomes, now):
         changed = []
-        for fp, (labels, met, value) in outcomes.items():
-            instance = self.instances.setdefault(fp, Instance(labels=labels))
-            instance.missing, instance.value = 0, value
+        for fp, (labels, series_labels, met, values) in outcomes.items():
+            instance = self.instances.setdefault(
+                fp, Instance(labels=labels, series_labels=series_labels))
+            instance.missing, instance.values = 0, values
             if self._step(instance, met, now):
                 changed.append(instance)
         for fp, instance in list(self.instances.items()):
@@ -161,48 +196,3 @@ class RuleEvaluator:
 
     def firing(self):
         return [i for i in self.instances.values() if i.state == ALERTING]
-
-
-def notification(rule, alerts, receiver="webhook", external_url="http://localhost:3000/"):
-    """Grafana's unified-alerting webhook body for `alerts` (firing and resolved instances)."""
-    entries = [_alert_entry(rule, i, external_url) for i in alerts]
-    firing = [e for e in entries if e["status"] == "firing"]
-    group_labels = {"alertname": rule.title, "grafana_folder": rule.folder}
-    common = dict(set.intersection(*(set(e["labels"].items()) for e in entries))) \
-        if entries else {}
-    status = "firing" if firing else "resolved"
-    return {
-        "receiver": receiver,
-        "status": status,
-        "orgId": 1,
-        "alerts": entries,
-        "groupLabels": group_labels,
-        "commonLabels": common,
-        "commonAnnotations": {},
-        "externalURL": external_url,
-        "version": "1",
-        "groupKey": "{}:{" + ",".join(f'{k}="{v}"' for k, v in group_labels.items()) + "}",
-        "truncatedAlerts": 0,
-        "title": f"[{status.upper()}:{len(firing)}] {rule.title} ({rule.folder})",
-        "state": "alerting" if firing else "ok",
-        "message": f"{len(firing)} firing, {len(entries) - len(firing)} resolved",
-    }
-
-
-def _alert_entry(rule, instance, external_url):
-    firing = instance.state == ALERTING
-    values = {} if instance.value is None else {"B": instance.value}
-    return {
-        "status": "firing" if firing else "resolved",
-        "labels": dict(instance.labels),
-        "annotations": dict(rule.annotations),
-        "startsAt": rfc3339(instance.starts_at or 0),
-        "endsAt": ZERO_TIME if firing else rfc3339(instance.ends_at or 0),
-        "generatorURL": f"{external_url}alerting/grafana/{rule.uid}/view",
-        "fingerprint": instance.fingerprint,
-        "silenceURL": "",
-        "dashboardURL": "",
-        "panelURL": "",
-        "values": values,
-        "valueString": f"[ var='B' labels={{}} value={instance.value} ]",
-    }

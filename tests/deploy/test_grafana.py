@@ -43,6 +43,13 @@ RECEIVER = CONTACT["receivers"][0]
 POLICY = load("alerting/policies.yaml")["policies"][0]
 PROVIDER = load("dashboards/alertloop.yaml")["providers"][0]
 DASHBOARD = json.loads((DASHBOARDS / "alertloop.json").read_text())
+PID_DASHBOARD = json.loads((DASHBOARDS / "pid-loops.json").read_text())
+DASHBOARD_FILES = {p.name: json.loads(p.read_text()) for p in sorted(DASHBOARDS.glob("*.json"))}
+RULE_FILES = {p.name: yaml.safe_load(p.read_text())
+              for p in sorted((PROVISIONING / "alerting").glob("*.yaml"))}
+ALL_RULES = {rule["uid"]: (name, group, rule) for name, document in RULE_FILES.items()
+             for group in document.get("groups") or [] for rule in group["rules"]}
+EXPRESSION_SOURCE = {"type": "__expr__", "uid": "__expr__"}
 THRESHOLD = STEPS[RULE["condition"]]["model"]["conditions"][0]["evaluator"]["params"][0]
 
 
@@ -58,13 +65,19 @@ def walk(node):
 
 
 def env_references(node):
-    """Every `$NAME` / `${NAME}` in string values (not `$$`, Grafana's escape)."""
+    """Every `$NAME` / `${NAME}` in string values (not `$$`, Grafana's escape) that Grafana's
+    provisioning interpolates. A rule's query models and annotations are taken raw (Grafana's
+    provisioning/alerting/rules_types.go reads `Model.Raw` and `Annotations.Raw`), so `$A` in a
+    math expression is a reference to step A, not to the environment."""
     names = set()
     for found in walk(node):
-        for value in found.values():
-            if isinstance(value, str):
+        for key, value in found.items():
+            if isinstance(value, str) and key not in RAW_KEYS:
                 names |= set(re.findall(r"(?<!\$)\$\{?([A-Z][A-Z0-9_]*)\}?", value))
     return names
+
+
+RAW_KEYS = {"expression", "query", "summary", "description"}
 
 
 # ---- the files ---------------------------------------------------------------------------------
@@ -86,8 +99,29 @@ def test_the_dashboard_parses_with_a_stable_uid_and_a_device_variable():
     assert variables["device"]["type"] == "query"
     assert variables["device"]["multi"] and variables["device"]["includeAll"]
     titles = " ".join(panel["title"].lower() for panel in DASHBOARD["panels"])
-    for needed in ("pot", "alert state", "online/offline", "listener_stats"):
+    for needed in ("pot", "alert state", "online/offline", "listener_stats", "z-score"):
         assert needed in titles
+
+
+def test_the_pid_dashboard_repeats_one_row_per_selected_loop():
+    assert PID_DASHBOARD["uid"] == "alertloop-pid-loops" and PID_DASHBOARD["title"] == "PID loops"
+    [loop] = PID_DASHBOARD["templating"]["list"]
+    assert loop["name"] == "loop" and loop["multi"] and loop["includeAll"]
+    assert loop["query"] == 'SHOW TAG VALUES FROM "pv" WITH KEY = "device"'
+    row, *panels = PID_DASHBOARD["panels"]
+    assert row["type"] == "row" and row["repeat"] == "loop"
+    titles = " ".join(panel["title"].lower() for panel in panels)
+    for needed in ("pv and sp", "out", "error sp - pv", "current values"):
+        assert needed in titles
+    for panel in panels:
+        for target in panel["targets"]:
+            if "query" in target:
+                assert '"device" =~ /^$loop$/' in target["query"], panel["title"]
+
+
+def test_dashboard_uids_are_unique():
+    uids = [d["uid"] for d in DASHBOARD_FILES.values()]
+    assert len(set(uids)) == len(uids)
 
 
 # ---- uid references -----------------------------------------------------------------------------
@@ -115,15 +149,59 @@ def test_the_rule_title_gives_the_alert_topic():
     assert re.sub(r"[^a-z0-9]+", "-", RULE["title"].lower()).strip("-") == RULE["uid"]
 
 
-def test_every_dashboard_data_source_is_the_provisioned_one():
-    references = [node["datasource"] for node in walk(DASHBOARD) if "datasource" in node]
+@pytest.mark.parametrize("name", DASHBOARD_FILES)
+def test_every_dashboard_data_source_is_the_provisioned_one(name):
+    references = [node["datasource"] for node in walk(DASHBOARD_FILES[name])
+                  if "datasource" in node]
     assert references, "the dashboard names no data source"
-    assert all(ref == {"type": "influxdb", "uid": DATASOURCE["uid"]} for ref in references)
+    assert all(ref in ({"type": "influxdb", "uid": DATASOURCE["uid"]}, EXPRESSION_SOURCE)
+               for ref in references)
+
+
+@pytest.mark.parametrize("name", DASHBOARD_FILES)
+def test_every_dashboard_expression_reads_queries_of_its_panel(name):
+    from devstack.grafana_standin.expressions import parse_math, variables
+
+    for panel in DASHBOARD_FILES[name]["panels"]:
+        refs = {t["refId"] for t in panel.get("targets", [])}
+        for target in panel.get("targets", []):
+            if target["datasource"] == EXPRESSION_SOURCE:
+                assert target["type"] == "math"
+                assert variables(parse_math(target["expression"])) <= refs - {target["refId"]}
+
+
+def test_the_dashboards_draw_the_rules_limits():
+    """The z-score floor and threshold, the deviation band and the saturation limits are each
+    written in a rule and drawn on a dashboard: they must agree."""
+    _, _, anomaly = ALL_RULES["pot-anomaly"]
+    steps = {step["refId"]: step["model"] for step in anomaly["data"]}
+    floor = re.search(r"\+ ([0-9.]+)\)$", steps["G"]["expression"]).group(1)
+    z_panel = next(p for p in DASHBOARD["panels"] if "z-score" in p["title"])
+    [z] = [t for t in z_panel["targets"] if t["datasource"] == EXPRESSION_SOURCE]
+    assert z["expression"].endswith(f"+ {floor})")
+    limits = steps["H"]["conditions"][0]["evaluator"]["params"]
+    assert _threshold_steps(z_panel) == limits
+
+    _, _, deviation = ALL_RULES["loop-deviation"]
+    band = next(s["model"] for s in deviation["data"] if s["refId"] == deviation["condition"])
+    band = band["conditions"][0]["evaluator"]["params"][0]
+    error_panel = next(p for p in PID_DASHBOARD["panels"] if p["title"].startswith("Error"))
+    assert _threshold_steps(error_panel) == [-band, band]
+
+    _, _, saturated = ALL_RULES["output-saturated"]
+    limits = next(s["model"] for s in saturated["data"] if s["refId"] == saturated["condition"])
+    out_panel = next(p for p in PID_DASHBOARD["panels"] if p["title"].startswith("OUT"))
+    assert _threshold_steps(out_panel) == limits["conditions"][0]["evaluator"]["params"]
+
+
+def _threshold_steps(panel):
+    return [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]][1:]
 
 
 def test_the_dashboard_draws_the_rule_threshold():
     pot = next(p for p in DASHBOARD["panels"]
-               if any('mean("value") FROM "pot"' in t["query"] for t in p.get("targets", [])))
+               if any('mean("value") FROM "pot"' in t.get("query", "")
+                      for t in p.get("targets", [])))
     steps = pot["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert [step["value"] for step in steps][1:] == [THRESHOLD]
 
@@ -175,8 +253,30 @@ def test_the_policy_timings_fit_a_fast_loop():
     wait, group, repeat = (seconds(POLICY[key]) for key in
                            ("group_wait", "group_interval", "repeat_interval"))
     assert wait < interval, "the first notification should not wait for another evaluation"
-    assert 10 <= group < 60 and group % interval == 0, "tens of seconds, whole evaluations"
+    assert group == interval, ("with the recovery threshold against flicker, a group's flushes "
+                               "follow each evaluation by group_wait (docs/alerting.md)")
     assert 60 <= repeat <= 3600 and repeat % group == 0, "minutes"
+    [threshold] = [s for s in RULE["data"] if s["refId"] == RULE["condition"]]
+    condition = threshold["model"]["conditions"][0]
+    assert condition["unloadEvaluator"] == {"type": "lt", "params": [70]}
+    assert condition["unloadEvaluator"]["params"][0] < THRESHOLD
+
+
+def test_the_documented_latency_budget_is_the_provisioned_one():
+    from bench.loop_latency import Budget
+
+    budget = Budget.provisioned(PROVISIONING / "alerting")
+    text = (ROOT / "docs" / "alerting.md").read_text()
+    up, down = budget.up(), budget.down()
+    assert f"**{up[0]:g}-{up[1]:g} s going red**" in text
+    assert f"**{down[0]:g}-{down[1]:g} s going green**" in text
+    for figure in (f"| {up[0]:g}-{up[1]:g} s |", f"| {down[0]:g}-{down[1]:g} s |",
+                   f"`group_wait` {budget.group_wait:g} s",
+                   f"`group_interval` {budget.group_interval:g} s",
+                   f"group `interval` {budget.interval:g} s",
+                   f"`relativeTimeRange` {budget.window:g} s",
+                   f"threshold {budget.fire_above:g} / recovery {budget.clear_below:g}"):
+        assert figure in text, figure
 
 
 # ---- credentials --------------------------------------------------------------------------------
@@ -263,9 +363,15 @@ def write(server, lines, database="iot", auth=None):
 
 @pytest.fixture
 def readings(influxdb):
-    """Three devices: two reported within the rule's window, one only before it."""
+    """Three devices: two reported within the rule's window, one only before it (with 12 min of
+    history, for the windows of the anomaly rule); one PID loop."""
     assert influx(influxdb, "CREATE DATABASE iot", method="POST")[0] == 200
     now = int(time.time() * 1000)
+    history = [f"pot,device=esp32-cccccc value={50 + i % 7} {now - 31000 - i * 1000}"
+               for i in range(720)]
+    loop = [f"{measurement},device=tic101 value={value + i % 3} {now - 1000 - i * 1000}"
+            for i in range(60) for measurement, value in (("pv", 60), ("sp", 62), ("out", 40))]
+    assert write(influxdb, history + loop) == 204
     lines = [
         f"pot,device=esp32-aaaaaa value=80 {now - 2000}",
         f"pot,device=esp32-aaaaaa value=90 {now - 5000}",
@@ -305,25 +411,94 @@ def test_reduce_and_threshold_fire_for_the_high_device_only(readings):
     assert {device for device, mean in means.items() if mean > THRESHOLD} == {"esp32-aaaaaa"}
 
 
+def rule_queries():
+    """(rule uid/refId, query, window in s) of every query of every provisioned rule."""
+    for uid, (_, _, rule) in ALL_RULES.items():
+        for step in rule["data"]:
+            if step["datasourceUid"] != "__expr__":
+                yield f"{uid}/{step['refId']}", step["model"]["query"], \
+                    step["relativeTimeRange"]["from"]
+
+
+@pytest.mark.parametrize("name, query, window", list(rule_queries()),
+                         ids=[name for name, _, _ in rule_queries()])
+def test_every_rule_query_runs_and_gives_one_series_per_device(readings, name, query, window):
+    server, now = readings
+    status, answer = influx(server, query.replace("$timeFilter", time_filter(window, now)))
+    assert status == 200 and "error" not in answer["results"][0], answer
+    series = answer["results"][0].get("series", [])
+    assert series, f"{name}: no data"
+    devices = [s["tags"]["device"] for s in series]
+    assert len(devices) == len(set(devices)), "one series per device"
+
+
+def test_every_rule_is_routed_and_labelled_like_the_pot_rule():
+    for uid, (name, group, rule) in ALL_RULES.items():
+        assert re.sub(r"[^a-z0-9]+", "-", rule["title"].lower()).strip("-") == uid, name
+        assert group["folder"] == GROUP["folder"] and seconds(group["interval"]) % 10 == 0
+        assert rule["noDataState"] == "OK" and rule["execErrState"] == "KeepLast", uid
+        queries = [s for s in rule["data"] if s["datasourceUid"] != "__expr__"]
+        assert {s["datasourceUid"] for s in queries} == {DATASOURCE["uid"]}
+        assert all(re.search(r'GROUP BY .*"device"', s["model"]["query"]) for s in queries)
+        assert rule["labels"]["loop"] == RULE["labels"]["loop"]
+
+
+def test_the_stand_in_loads_every_provisioned_rule():
+    from devstack.grafana_standin.rules import load_rules
+
+    assert {rule.uid for rule in load_rules(PROVISIONING / "alerting")} == set(ALL_RULES)
+
+
+def fill(query, now):
+    return (query.replace("$timeFilter", time_filter(3600, now))
+            .replace("$__interval", "10s")
+            .replace("/^$device$/", "/^(esp32-aaaaaa|esp32-bbbbbb|esp32-cccccc)$/")
+            .replace("/^$loop$/", "/^(tic101)$/"))
+
+
 def dashboard_queries():
-    for panel in DASHBOARD["panels"]:
-        for target in panel.get("targets", []):
-            yield panel["title"], target["query"]
-    for variable in DASHBOARD["templating"]["list"]:
-        yield f"variable {variable['name']}", variable["query"]
+    for name, dashboard in DASHBOARD_FILES.items():
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                if "query" in target:
+                    yield f"{name}: {panel['title']} {target['refId']}", target["query"]
+        for variable in dashboard["templating"]["list"]:
+            yield f"{name}: variable {variable['name']}", variable["query"]
 
 
 @pytest.mark.parametrize("title, query", list(dashboard_queries()),
                          ids=[title for title, _ in dashboard_queries()])
 def test_dashboard_query_runs_and_returns_data(readings, title, query):
     server, now = readings
-    filled = (query.replace("$timeFilter", time_filter(3600, now))
-              .replace("$__interval", "10s")
-              .replace("/^$device$/", "/^(esp32-aaaaaa|esp32-bbbbbb|esp32-cccccc)$/"))
+    filled = fill(query, now)
     assert not re.search(r"\$[A-Za-z_]", filled), f"a macro is left: {filled}"
     status, answer = influx(server, filled)
     assert status == 200 and "error" not in answer["results"][0], answer
     assert answer["results"][0].get("series"), f"{title}: no data"
+
+
+@pytest.mark.parametrize("name", DASHBOARD_FILES)
+def test_dashboard_expressions_compute_on_the_real_query_results(readings, name):
+    """Each math expression of a panel, evaluated as Grafana's server-side expressions do (the
+    stand-in's implementation) on what InfluxDB returns for the panel's queries."""
+    from devstack.grafana_standin.expressions import Series, evaluate_math, parse_math
+
+    server, now = readings
+    for panel in DASHBOARD_FILES[name]["panels"]:
+        results = {}
+        for target in panel.get("targets", []):
+            if "query" not in target:
+                continue
+            _, answer = influx(server, fill(target["query"], now))
+            results[target["refId"]] = [
+                Series(s.get("tags") or {}, [(row[0], row[1]) for row in s["values"]])
+                for s in answer["results"][0].get("series", [])]
+        for target in panel.get("targets", []):
+            if target["datasource"] == EXPRESSION_SOURCE:
+                values = evaluate_math(parse_math(target["expression"]), results)
+                points = [x for v in values for _, x in v.points if x is not None]
+                assert points, f"{panel['title']}: the expression gives no data"
+                assert all(abs(x) < 1e6 for x in points), points
 
 
 # ---- the users the InfluxDB image creates ------------------------------------------------------

@@ -7,28 +7,37 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import influxdb
 import pytest
 import yaml
 
-from devstack.grafana_standin.__main__ import StandIn, WebhookPoster, interpolate, load_delivery
+from devstack.grafana_standin.__main__ import (
+    DEFAULT_FOLDER,
+    StandIn,
+    interpolate,
+    load_contact_point,
+    main,
+    shrink_window,
+)
+from devstack.grafana_standin.dispatch import Policy, load_policy
 from devstack.grafana_standin.evaluate import (
     ALERTING,
     NORMAL,
     PENDING,
     RuleEvaluator,
     fill_macros,
-    notification,
-    reduce_values,
-    threshold_met,
 )
+from devstack.grafana_standin.expressions import Series
+from devstack.grafana_standin.notify import WebhookPoster, notification
 from devstack.grafana_standin.rules import UnsupportedRule, load_rules, parse_duration
 from devstack.wait import wait_until
+from webhook.notification import labels_fingerprint
 
-PROVISIONED = Path(__file__).resolve().parents[2] / "grafana" / "provisioning" / "alerting"
+PROVISIONED = DEFAULT_FOLDER
 RULE_FILE = PROVISIONED / "rules.yaml"
+AT_ONCE = Policy(group_by=("alertname",), group_wait=0, group_interval=0.001,
+                 repeat_interval=3600)
 
 
 def provisioned_document():
@@ -43,12 +52,19 @@ def write_rule(tmp_path, mutate):
     return path
 
 
-def test_loads_the_provisioned_rule():
-    [rule] = load_rules(PROVISIONED)
-    assert (rule.uid, rule.title, rule.reducer, rule.evaluator) == (
-        "pot-high", "Pot high", "mean", "gt")
-    assert rule.params == (75.0,)
-    assert rule.interval % 10 == 0
+def rule(uid):
+    return next(r for r in load_rules(PROVISIONED) if r.uid == uid)
+
+
+def test_loads_every_provisioned_rule():
+    rules = {r.uid: r for r in load_rules(PROVISIONED)}
+    assert set(rules) == {"pot-high", "loop-deviation", "output-saturated", "pot-anomaly",
+                          "pv-anomaly"}
+    pot = rules["pot-high"]
+    [threshold] = [e for e in pot.expressions if e.kind == "threshold"]
+    assert (pot.title, threshold.evaluator, threshold.params) == ("Pot high", "gt", (75.0,))
+    assert threshold.unload == ("lt", (70.0,))
+    assert all(r.interval % 10 == 0 for r in rules.values())
 
 
 def _set_step(ref_id, **model):
@@ -58,19 +74,35 @@ def _set_step(ref_id, **model):
     return mutate
 
 
+def _add_step(step):
+    return lambda rule: rule["data"].append(step)
+
+
 UNSUPPORTED = [
-    ("math expression", _set_step("B", type="math"), "must be a reduce expression"),
-    ("classic condition", _set_step("C", type="classic_conditions"), "threshold expression"),
+    ("resample expression", _set_step("B", type="resample"), "expression type 'resample'"),
+    ("classic condition", _set_step("C", type="classic_conditions"), "'classic_conditions'"),
     ("unknown reducer", _set_step("B", reducer="median"), "reducer 'median'"),
-    ("unknown evaluator", _set_step("C", conditions=[{"evaluator": {"type": "eq",
+    ("unknown reduce mode", _set_step("B", settings={"mode": "fancy"}), "reduce mode 'fancy'"),
+    ("unknown evaluator", _set_step("C", conditions=[{"evaluator": {"type": "between",
                                                                      "params": [1]}}]),
-     "evaluator 'eq'"),
+     "evaluator 'between'"),
+    ("bad recovery evaluator", _set_step("C", conditions=[{
+        "evaluator": {"type": "gt", "params": [75]},
+        "unloadEvaluator": {"type": "lt"}}]), "recovery threshold 'lt' needs 1"),
+    ("two conditions", _set_step("C", conditions=[{"evaluator": {"type": "gt", "params": [1]}},
+                                                   {"evaluator": {"type": "gt", "params": [2]}}]),
+     "exactly one condition"),
     ("unknown macro", _set_step("A", query='SELECT "value" FROM "pot" WHERE $__timeFilter'),
      "macros"),
     ("not a raw query", _set_step("A", rawQuery=False), "raw InfluxQL"),
-    ("recovery threshold", _set_step("C", conditions=[{
-        "evaluator": {"type": "gt", "params": [75]},
-        "unloadEvaluator": {"type": "lt", "params": [70]}}]), "unloadEvaluator"),
+    ("unknown math function", _set_step("C", type="math", expression="median($B)"),
+     "function 'median'"),
+    ("math on an undefined step", _set_step("C", type="math", expression="$B + $Z"),
+     "refId 'Z'"),
+    ("a cycle", _set_step("B", type="math", expression="$C + 1"), "depends on itself"),
+    ("unused step", _add_step({"refId": "Z", "datasourceUid": "__expr__",
+                               "model": {"type": "math", "expression": "1"}}), "'Z'"),
+    ("query as condition", lambda r: r.update(condition="A"), "must be an expression"),
     ("paused", lambda r: r.update(isPaused=True), "paused"),
     ("keep firing for", lambda r: r.update(keepFiringFor="1m"), "keepFiringFor"),
     ("simplified routing", lambda r: r.update(notification_settings={"receiver": "x"}),
@@ -95,102 +127,123 @@ def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("values,reducer,expected", [
-    ([1, 2, 3], "mean", 2), ([1, None, 3], "mean", 2), ([], "mean", None),
-    ([5, 1], "last", 1), ([5, 1], "max", 5), ([], "count", 0), ([float("nan"), 4], "min", 4),
-], ids=["mean", "mean skips null", "empty", "last", "max", "count empty", "nan dropped"])
-def test_reduce(values, reducer, expected):
-    assert reduce_values(values, reducer) == expected
-
-
-@pytest.mark.parametrize("value,evaluator,params,expected", [
-    (76, "gt", (75,), True), (75, "gt", (75,), False), (None, "gt", (75,), False),
-    (1, "lt", (2,), True), (5, "within_range", (1, 10), True),
-    (5, "outside_range", (1, 10), False),
-], ids=["above", "equal is not above", "no value", "below", "within", "not outside"])
-def test_threshold(value, evaluator, params, expected):
-    assert threshold_met(value, evaluator, params) is expected
-
-
-def test_time_filter_covers_the_rule_window():
-    [rule] = load_rules(PROVISIONED)
-    query = fill_macros(rule, now=1000.0)
+def test_time_filter_covers_the_query_window():
+    query = fill_macros(rule("pot-high").query, now=1000.0)
     assert "time >= 990000ms and time <= 1000000ms" in query
     assert "$" not in query
 
 
-def series(**devices):
-    return [({"device": d}, values) for d, values in devices.items()]
+def test_the_window_override_keeps_the_proportions_of_a_rules_windows():
+    assert shrink_window(rule("pot-high"), 3).query.range_from == 3
+    anomaly = shrink_window(rule("pot-anomaly"), 3)
+    assert [q.range_from for q in anomaly.queries] == [3, 180, 180]
+
+
+def pot(**devices):
+    return {"A": [Series({"device": d}, [(i, float(v)) for i, v in enumerate(values)])
+                  for d, values in devices.items()]}
 
 
 def test_instances_fire_and_resolve_per_device():
-    [rule] = load_rules(PROVISIONED)
-    evaluator = RuleEvaluator(rule)
-    changed = evaluator.evaluate(series(a=[80, 90], b=[10]), now=10)
+    evaluator = RuleEvaluator(rule("pot-high"))
+    changed = evaluator.evaluate(pot(a=[80, 90], b=[10]), now=10)
     assert [i.labels["device"] for i in changed] == ["a"]
     assert changed[0].labels["alertname"] == "Pot high"
-    assert evaluator.evaluate(series(a=[80], b=[10]), now=20) == []
-    changed = evaluator.evaluate(series(a=[10], b=[10]), now=30)
+    assert changed[0].values == {"B": 85.0, "C": 1.0}
+    assert evaluator.evaluate(pot(a=[80], b=[10]), now=20) == []
+    changed = evaluator.evaluate(pot(a=[10], b=[10]), now=30)
     assert [(i.labels["device"], i.state) for i in changed] == [("a", NORMAL)]
 
 
-def test_pending_for_delays_firing():
-    [rule] = load_rules(PROVISIONED)
-    rule = type(rule)(**{**rule.__dict__, "pending_for": 15})
-    evaluator = RuleEvaluator(rule)
-    assert evaluator.evaluate(series(a=[90]), now=0) == []
-    assert evaluator.instances and list(evaluator.instances.values())[0].state == PENDING
-    assert evaluator.evaluate(series(a=[90]), now=10) == []
-    assert [i.state for i in evaluator.evaluate(series(a=[90]), now=20)] == [ALERTING]
+def test_the_recovery_threshold_holds_a_firing_device_until_below_70():
+    evaluator = RuleEvaluator(rule("pot-high"))
+    assert evaluator.evaluate(pot(a=[72]), now=0) == [], "72 is below the firing threshold"
+    assert [i.state for i in evaluator.evaluate(pot(a=[80]), now=10)] == [ALERTING]
+    assert evaluator.evaluate(pot(a=[72]), now=20) == [], "72 is above the recovery threshold"
+    assert [i.state for i in evaluator.evaluate(pot(a=[69]), now=30)] == [NORMAL]
+    assert evaluator.evaluate(pot(a=[72]), now=40) == []
+
+
+def test_pending_for_delays_firing(tmp_path):
+    [slow] = load_rules(write_rule(tmp_path, lambda r: r.update({"for": "15s"})))
+    evaluator = RuleEvaluator(slow)
+    assert evaluator.evaluate(pot(a=[90]), now=0) == []
+    assert [i.state for i in evaluator.instances.values()] == [PENDING]
+    assert evaluator.evaluate(pot(a=[90]), now=10) == []
+    assert [i.state for i in evaluator.evaluate(pot(a=[90]), now=20)] == [ALERTING]
 
 
 def test_a_silent_device_resolves_after_two_evaluations():
-    [rule] = load_rules(PROVISIONED)
-    evaluator = RuleEvaluator(rule)
-    evaluator.evaluate(series(a=[90], b=[10]), now=0)
-    assert evaluator.evaluate(series(b=[10]), now=10) == []
-    changed = evaluator.evaluate(series(b=[10]), now=20)
+    evaluator = RuleEvaluator(rule("pot-high"))
+    evaluator.evaluate(pot(a=[90], b=[10]), now=0)
+    assert evaluator.evaluate(pot(b=[10]), now=10) == []
+    changed = evaluator.evaluate(pot(b=[10]), now=20)
     assert [(i.labels.get("device"), i.state) for i in changed] == [("a", NORMAL)]
 
 
 def test_no_data_ok_resolves_every_instance_at_once():
-    [rule] = load_rules(PROVISIONED)
-    assert rule.no_data_state == "OK"
-    evaluator = RuleEvaluator(rule)
-    evaluator.evaluate(series(a=[90], b=[95]), now=0)
-    changed = evaluator.evaluate([], now=10)
+    pot_high = rule("pot-high")
+    assert pot_high.no_data_state == "OK"
+    evaluator = RuleEvaluator(pot_high)
+    evaluator.evaluate(pot(a=[90], b=[95]), now=0)
+    changed = evaluator.evaluate({"A": []}, now=10)
     assert sorted((i.labels.get("device"), i.state) for i in changed) == [
         ("a", NORMAL), ("b", NORMAL)]
     assert evaluator.firing() == []
 
 
 def test_query_errors_keep_the_last_state():
-    [rule] = load_rules(PROVISIONED)
-    assert rule.exec_err_state == "KeepLast"
-    evaluator = RuleEvaluator(rule)
-    evaluator.evaluate(series(a=[90]), now=0)
+    pot_high = rule("pot-high")
+    assert pot_high.exec_err_state == "KeepLast"
+    evaluator = RuleEvaluator(pot_high)
+    evaluator.evaluate(pot(a=[90]), now=0)
     for now in (10, 20, 30):
         assert evaluator.evaluate(None, now=now, error=OSError("down")) == []
     assert [i.labels["device"] for i in evaluator.firing()] == ["a"]
 
 
+def test_series_with_the_same_labels_are_an_execution_error(tmp_path):
+    [strict] = load_rules(write_rule(tmp_path, lambda r: r.update(execErrState="Error")))
+    twice = {"A": pot(a=[90])["A"] * 2}
+    [instance] = RuleEvaluator(strict).evaluate(twice, now=0)
+    assert instance.labels["alertname"] == "DatasourceError"
+
+
+def test_a_condition_on_unreduced_series_is_an_execution_error(tmp_path):
+    def threshold_on_series(raw):
+        _set_step("C", expression="A")(raw)
+        raw["data"] = [s for s in raw["data"] if s["refId"] != "B"]
+        raw["execErrState"] = "Error"
+    [unreduced] = load_rules(write_rule(tmp_path, threshold_on_series))
+    [instance] = RuleEvaluator(unreduced).evaluate(pot(a=[90]), now=0)
+    assert instance.labels["alertname"] == "DatasourceError"
+
+
 def test_no_data_state_nodata_raises_datasource_no_data(tmp_path):
-    [rule] = load_rules(write_rule(tmp_path, lambda r: r.update(noDataState="NoData")))
-    [instance] = RuleEvaluator(rule).evaluate([], now=0)
+    [nodata] = load_rules(write_rule(tmp_path, lambda r: r.update(noDataState="NoData")))
+    [instance] = RuleEvaluator(nodata).evaluate({"A": []}, now=0)
     assert instance.labels["alertname"] == "DatasourceNoData"
     assert instance.labels["rulename"] == "Pot high"
 
 
+def test_fingerprints_are_grafanas_the_webhook_computes_the_same():
+    evaluator = RuleEvaluator(rule("pot-high"))
+    [instance] = evaluator.evaluate(pot(a=[90]), now=0)
+    assert instance.fingerprint == labels_fingerprint(instance.labels)
+
+
 def test_notification_has_grafanas_documented_fields():
-    [rule] = load_rules(PROVISIONED)
-    evaluator = RuleEvaluator(rule)
-    evaluator.evaluate(series(a=[90], b=[80]), now=0)
-    evaluator.evaluate(series(a=[90], b=[10]), now=10)
-    body = notification(rule, list(evaluator.instances.values()))
+    pot_high = rule("pot-high")
+    evaluator = RuleEvaluator(pot_high)
+    evaluator.evaluate(pot(a=[90], b=[80]), now=0)
+    evaluator.evaluate(pot(a=[90], b=[10]), now=10)
+    instances = [(pot_high, i) for i in evaluator.instances.values()]
+    body = notification({"alertname": "Pot high"}, instances)
     documented = {"receiver", "status", "orgId", "alerts", "groupLabels", "commonLabels",
                   "commonAnnotations", "externalURL", "version", "groupKey", "truncatedAlerts",
                   "title", "state", "message"}
     assert documented <= body.keys()
+    assert body["groupLabels"] == {"alertname": "Pot high"}
     assert {a["labels"]["device"]: a["status"] for a in body["alerts"]} == {
         "a": "firing", "b": "resolved"}
     assert body["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
@@ -199,11 +252,16 @@ def test_notification_has_grafanas_documented_fields():
 
 def test_contact_point_credentials_are_interpolated_from_the_environment():
     environ = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "s3cret"}
-    settings, repeat = load_delivery(PROVISIONED, environ)
+    settings = load_contact_point(PROVISIONED, environ)
     assert settings["url"].endswith("/alert")
     assert (settings["username"], settings["password"]) == ("grafana", "s3cret")
-    assert repeat >= 60
     assert interpolate("${A}-$B", {"A": "x", "B": "y"}) == "x-y"
+
+
+def test_the_command_refuses_an_unknown_rule_with_exit_2(capsys):
+    assert main(["--webhook-url", "http://127.0.0.1:9/alert", "--rule", "nope"],
+                environ={}) == 2
+    assert "no such rule" in capsys.readouterr().err
 
 
 class Receiver:
@@ -244,25 +302,26 @@ def test_evaluates_on_real_influxdb_and_posts_signed_notifications(influxdb, rec
     now = time.time()
     client.write_points([f"pot,device=hot value=90 {int((now - 2) * 1e9)}",
                          f"pot,device=cold value=20 {int((now - 2) * 1e9)}"], protocol="line")
-    poster = WebhookPoster(receiver.url, "grafana", "pw", hmac_secret="k")
-    standin = StandIn(load_rules(PROVISIONED), client, poster, repeat_interval=3600)
+    poster = WebhookPoster(receiver.url, "grafana", "pw", hmac_secret="k",
+                           timestamp_header="X-Stamp")
+    standin = StandIn([rule("pot-high")], client, poster, AT_ONCE)
     [body] = standin.evaluate_once()
     assert [a["labels"]["device"] for a in body["alerts"]] == ["hot"]
     headers, raw = wait_until(lambda: receiver.requests)[0]
     assert headers["Authorization"].startswith("Basic ")
+    signed = headers["X-Stamp"].encode() + b":" + raw
     assert headers["X-Grafana-Alerting-Signature"] == hmac.new(
-        b"k", raw, hashlib.sha256).hexdigest()
+        b"k", signed, hashlib.sha256).hexdigest()
     assert json.loads(raw) == body
     assert standin.evaluate_once() == []
 
 
-def test_a_failed_post_is_retried_at_the_next_evaluation(influxdb, receiver):
+def test_a_failed_post_is_sent_again_at_the_next_flush(influxdb, receiver):
     client = influxdb_client(influxdb)
     client.write_points([f"pot,device=a value=99 {int((time.time() - 1) * 1e9)}"],
                         protocol="line")
     receiver.status = 503
-    standin = StandIn(load_rules(PROVISIONED), client, WebhookPoster(receiver.url),
-                      repeat_interval=3600)
+    standin = StandIn([rule("pot-high")], client, WebhookPoster(receiver.url), AT_ONCE)
     assert standin.evaluate_once() == []
     receiver.status = 200
     [body] = standin.evaluate_once()
@@ -273,3 +332,26 @@ def influxdb_client(server):
     client = influxdb.InfluxDBClient(server.host, server.port, database="iot")
     client.create_database("iot")
     return client
+
+
+def test_notifications_follow_the_provisioned_group_timings(influxdb, receiver):
+    """As deployed: group_wait before the first notification of a group, and the resolve at the
+    group's next flush, group_interval later (the clock is the test's)."""
+    client = influxdb_client(influxdb)
+    start = float(int(time.time()))
+    clock = [start]
+    client.write_points([f"pot,device=a value=90 {int((start - 2) * 1e9)}"], protocol="line")
+    policy = load_policy(PROVISIONED)
+    standin = StandIn([rule("pot-high")], client, WebhookPoster(receiver.url), policy,
+                      clock=lambda: clock[0])
+    assert standin.tick() == [], "the new group waits group_wait"
+    clock[0] = start + policy.group_wait
+    [firing] = standin.tick()
+    assert firing["status"] == "firing"
+    client.write_points([f"pot,device=a value=10 {int((start + 8) * 1e9)}"], protocol="line")
+    clock[0] = start + rule("pot-high").interval
+    assert standin.tick() == [], "resolved at this evaluation, sent at the group's next flush"
+    clock[0] = start + policy.group_wait + policy.group_interval
+    [resolved] = standin.tick()
+    assert resolved["status"] == "resolved"
+    assert standin.dispatcher.groups == {}
