@@ -23,6 +23,7 @@ from devstack.servers import OpcUaServer, Service
 from devstack.wait import wait_until
 
 LOOP_ID = "tic101"
+RULE = "loop-deviation"   # the uid of the provisioned rule (grafana/provisioning/alerting)
 STEP = (50.0, 70.0)     # setpoint before and after the step, in %
 ALERTING = ROOT / "grafana" / "provisioning" / "alerting"
 PLANT = "nsu=urn:example:plant;s=Plant.TIC101."
@@ -38,7 +39,7 @@ def deviation_alert():
     from devstack.grafana_standin.rules import load_rules
     from webhook.notification import topic_safe
 
-    titles = [rule.title for rule in load_rules(ALERTING) if "deviation" in rule.title.lower()]
+    titles = [rule.title for rule in load_rules(ALERTING) if rule.uid == RULE]
     return topic_safe(titles[0]) if titles else None
 
 
@@ -47,7 +48,7 @@ class PlantLoop(Loop):
 
     def __init__(self, alert, workdir, window):
         super().__init__(evaluation_interval=1.0, window=window,
-                         parts={"listener", "webhook", "standin"})
+                         parts={"listener", "webhook", "standin"}, rules=(RULE,))
         self.alert, self.workdir = alert, Path(workdir)
         self.opcua = self.bridge = None
 
@@ -97,7 +98,7 @@ class StepReporter(LedReporter):
 def run(args):
     alert = deviation_alert()
     if alert is None:
-        say(f"no loop deviation rule in {ALERTING}: the PID-loop alert rules are not provisioned")
+        say(f"no rule {RULE!r} in {ALERTING}: the PID-loop alert rules are not provisioned")
         return 1
     say(f"starting mosquitto, InfluxDB, listener, webhook, the Grafana stand-in (every 1 s over "
         f"{args.window:g} s), the OPC UA test server, the bridge and indicator-sim following "
@@ -107,13 +108,16 @@ def run(args):
         reporter = StepReporter(loop)
         reporter.start()
         try:
-            say(f"TIC101 steady at SP {STEP[0]:g} %: waiting for its readings in InfluxDB")
+            say(f"TIC101 steady at SP {STEP[0]:g} %: waiting for its readings (the LED shows "
+                "unknown until the webhook has published a state for this loop)")
             wait_until(lambda: loop.probe.last(f"sensors/{LOOP_ID}/pv") is not None, 30)
             reporter.moved()
             say(f"stage: setpoint step {STEP[0]:g} -> {STEP[1]:g} %, expecting the deviation "
                 "alarm (red)")
             loop.set_setpoint(STEP[1])
             loop.wait_for_colour("red", args.timeout)
+            with reporter.lock:
+                reporter.flush()
             say("stage: the PI controller brings PV to the new setpoint, expecting green")
             loop.wait_for_colour("green", args.timeout)
             with reporter.lock:
@@ -130,7 +134,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Run the PID-loop demo without PLC, boards or "
                                                  "Docker.")
     parser.add_argument("--window", type=float, default=5.0,
-                        help="the stand-in's query window in s (deployed: the rule's own)")
+                        help="s: the stand-in's shortest query window, the others in proportion "
+                             "(deployed: the rule's own 30 s)")
     parser.add_argument("--timeout", type=float, default=90, help="seconds per stage")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
