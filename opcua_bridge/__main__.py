@@ -40,13 +40,24 @@ def main(argv=None):
     if args.healthcheck:
         return healthcheck(settings)
     setup_logging(settings.log_level)
-    # asyncua logs every request at INFO; its warnings and errors are what a user needs.
-    logging.getLogger("asyncua").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # asyncua logs every request at INFO; its warnings and errors are what a user needs, without
+    # a traceback for a connection that went away (the session logs that in one line).
+    asyncua_log = logging.getLogger("asyncua")
+    asyncua_log.setLevel(max(logging.WARNING, logging.getLogger().level))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_no_traceback_for_lost_connections)
     if args.command == "browse":
         from opcua_bridge.browse import browse_main
 
         return asyncio.run(browse_main(settings, as_yaml=args.yaml))
     return run(settings)
+
+
+def _no_traceback_for_lost_connections(record):
+    if record.exc_info and isinstance(record.exc_info[1], (ConnectionError, OSError)):
+        record.msg = f"{record.msg} ({str(record.exc_info[1]).replace('%', '%%')})"
+        record.exc_info = record.exc_text = None
+    return True
 
 
 def healthcheck(settings):

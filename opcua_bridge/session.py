@@ -57,7 +57,8 @@ class Forwarder:
             self.stats.drop(self.out.buffer_size)
 
     def status_change_notification(self, status):
-        log.warning("subscription status changed: %s", status.Status)
+        log.warning("subscription status changed: %s", getattr(status.Status, "name",
+                                                                status.Status))
 
 
 class Session:

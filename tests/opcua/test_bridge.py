@@ -163,6 +163,9 @@ def test_sign_and_encrypt_with_a_user_and_explicit_trust(opcua_factory, bridge_f
     bridge = bridge_factory(server, OUTAGE, client_id="bridge-b", OPCUA_TRUST_DIR=trusted,
                             **secure)
     bridge.wait_values("sensors/sim/ramp1", lambda v: len(v) >= 3)
+    listed = _run(["browse"], server, OPCUA_TRUST_DIR=str(trusted),
+                  **{k: str(v) for k, v in secure.items()})
+    assert listed.returncode == 0 and f"{PLANT_URI}SP\t" in listed.stdout, listed.stderr
     # A wrong password is refused, and the bridge keeps trying.
     wrong = bridge_factory(server, OUTAGE.replace("device: sim", "device: wrong"),
                            client_id="bridge-c", OPCUA_TRUST_DIR=trusted,
