@@ -24,8 +24,8 @@ log = logging.getLogger("opcua_bridge")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m opcua_bridge",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m opcua_bridge", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--healthcheck", action="store_true",
                         help="exit 0 when the running bridge has a live OPC UA session, else 1")
     commands = parser.add_subparsers(dest="command")
