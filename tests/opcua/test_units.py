@@ -213,3 +213,36 @@ def test_server_certificate_trust_by_folder_or_thumbprint(tmp_path):
     other = config.read_settings({**base, "OPCUA_SERVER_THUMBPRINT": "ab" * 32})
     with pytest.raises(security.UntrustedServer):
         security.check_trusted(der, other)
+
+
+def test_bad_quality_is_counted_by_node_and_logged_per_transition(caplog):
+    from opcua_bridge.stats import Stats
+
+    stats = Stats()
+    ramp, sine = (config.Node(nodeid.parse(f"ns=2;s={n}"), "sim", n.lower())
+                  for n in ("Ramp1", "Sine1"))
+    bad = _Status(False, "BadSensorFailure")
+    with caplog.at_level("INFO", logger="opcua_bridge.stats"):
+        for node in (ramp, ramp, sine):
+            stats.bad(node, bad)
+        stats.good(ramp)
+        stats.bad(ramp, bad)
+        stats.non_number(sine, "Text 1")
+        stats.non_number(sine, "Text 2")
+    assert stats.bad_by_node == {ramp.name: 3, sine.name: 1}
+    assert stats.values(buffered=4) == {"readings": 1, "bad_quality": 4, "non_numeric": 2,
+                                        "dropped": 0, "reconnects": 0, "unknown_nodes": 0,
+                                        "buffered": 4, "session_state": 0}
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("sim/ramp1" in m and "BadSensorFailure" in m for m in messages) == 2
+    assert sum("Good again after 2 bad values" in m for m in messages) == 1
+    assert sum("is not a number" in m for m in messages) == 1
+
+
+def test_every_published_counter_is_documented():
+    from opcua_bridge.stats import COUNTERS, GAUGES, Stats
+
+    documented = (REPO / "docs" / "opcua.md").read_text()
+    assert set(Stats().values(buffered=0)) == set(COUNTERS) | set(GAUGES)
+    for name in (*COUNTERS, *GAUGES):
+        assert f"| `{name}` |" in documented, name
