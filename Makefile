@@ -25,6 +25,7 @@ endif
 help:
 	@echo "make demo      the whole loop on this machine: pot high, button, pot low -> LED red flashing, red, green"
 	@echo "make play      the same, then keep running: type a pot position (0-100) or press per line"
+	@echo "make demo-plant the OPC UA PID loop TIC101: setpoint step -> deviation alarm red -> green"
 	@echo "make test      install what the tests need, then run every test (Python + firmware)"
 	@echo "make bench     the benchmarks, each printing its figures"
 	@echo "make secrets   generate .env and the broker's password file (never overwrites secrets)"
@@ -70,6 +71,10 @@ demo: deps venv firmware
 
 play: deps venv firmware
 	$(PY) -m devstack.demo --interactive
+
+.PHONY: demo-plant
+demo-plant: deps venv firmware
+	$(PY) -m devstack.plant_demo
 
 bench: deps venv firmware
 	$(PY) -m bench

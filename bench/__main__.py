@@ -14,6 +14,7 @@ BENCHMARKS = [
     "sensor_step_latency",
     "indicator_stale_window",
     "ack_latency",
+    "opcua_bridge",
 ]
 
 

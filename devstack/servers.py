@@ -12,11 +12,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from devstack.paths import ROOT
 from devstack.wait import wait_until
 
 LOOPBACK = "127.0.0.1"
@@ -327,6 +329,53 @@ class Service(ManagedServer):
     def restart(self):
         self.stop()
         return self.start()
+
+
+class OpcUaServer(ManagedServer):
+    """The OPC UA test server (`python -m devstack.opcua_server`, see its docstring). Its
+    certificate stays in the workdir across restarts; change `namespace_offset` before
+    restart() to move every namespace index. `send("bad")` etc. writes one stdin command."""
+
+    name = "opcua-server"
+    start_timeout = 60.0
+    stdin = subprocess.PIPE
+
+    def __init__(self, workdir=None, port=None, security="none,sign,encrypt", user=None,
+                 trust_dir=None, namespace_offset=0, rate_ms=100, bench_nodes=0, tau=5.0):
+        super().__init__(workdir, port)
+        self.security, self.user, self.trust_dir = security, user, trust_dir
+        self.namespace_offset, self.rate_ms = namespace_offset, rate_ms
+        self.bench_nodes, self.tau = bench_nodes, tau
+
+    @property
+    def endpoint(self):
+        return f"opc.tcp://{self.host}:{self.port}/"
+
+    @property
+    def certificate(self):
+        """The server's certificate (DER), created at its first start with security on."""
+        return self.workdir / "server-cert.der"
+
+    def command(self):
+        command = [sys.executable, "-m", "devstack.opcua_server", "--port", str(self.port),
+                   "--workdir", str(self.workdir), "--security", self.security,
+                   "--namespace-offset", str(self.namespace_offset),
+                   "--rate-ms", str(self.rate_ms), "--bench-nodes", str(self.bench_nodes),
+                   "--tau", str(self.tau)]
+        if self.user:
+            command += ["--user", self.user]
+        if self.trust_dir:
+            command += ["--trust-dir", str(self.trust_dir)]
+        return command
+
+    def environment(self):
+        root = str(ROOT)
+        return {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+    def send(self, line):
+        self.process.stdin.write(f"{line}\n".encode())
+        self.process.stdin.flush()
 
 
 @atexit.register

@@ -1,0 +1,124 @@
+"""`python -m opcua_bridge`: OPC UA subscriptions into MQTT readings, configured by the
+environment (OPCUA_*, MQTT_*) and the nodes file.
+
+    python -m opcua_bridge                 run until SIGTERM / SIGINT
+    python -m opcua_bridge browse [--yaml] print every variable of the server (node id, browse
+                                           path, data type, value); --yaml: a nodes-file skeleton
+    python -m opcua_bridge --healthcheck   exit 0 when the running bridge has an OPC UA session
+
+Exit status: 0 on a clean stop, 1 on failure, 2 on invalid configuration.
+"""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+
+from opcua_bridge.config import read_settings
+from service_common.config import ConfigError
+from service_common.logs import setup_logging
+
+log = logging.getLogger("opcua_bridge")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m opcua_bridge", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--healthcheck", action="store_true",
+                        help="exit 0 when the running bridge has a live OPC UA session, else 1")
+    commands = parser.add_subparsers(dest="command")
+    browse = commands.add_parser("browse", help="print every variable of the server")
+    browse.add_argument("--yaml", action="store_true", help="print a nodes-file skeleton")
+    args = parser.parse_args(argv)
+    try:
+        settings = read_settings(with_nodes=args.command != "browse" and not args.healthcheck)
+    except ConfigError as error:
+        print(f"opcua_bridge: {error}", file=sys.stderr)
+        return 2
+    if args.healthcheck:
+        return healthcheck(settings)
+    setup_logging(settings.log_level)
+    # asyncua logs every request at INFO; its warnings and errors are what a user needs, without
+    # a traceback for a connection that went away (the session logs that in one line).
+    asyncua_log = logging.getLogger("asyncua")
+    asyncua_log.setLevel(max(logging.WARNING, logging.getLogger().level))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_no_traceback_for_lost_connections)
+    if args.command == "browse":
+        from opcua_bridge.browse import browse_main
+
+        return asyncio.run(browse_main(settings, as_yaml=args.yaml))
+    return run(settings)
+
+
+def _no_traceback_for_lost_connections(record):
+    if record.exc_info and isinstance(record.exc_info[1], (ConnectionError, OSError)):
+        record.msg = f"{record.msg} ({str(record.exc_info[1]).replace('%', '%%')})"
+        record.exc_info = record.exc_text = None
+    return True
+
+
+def healthcheck(settings):
+    """Healthy: the stats timer wrote the heartbeat lately, and a session was open then."""
+    try:
+        age = time.time() - settings.heartbeat.stat().st_mtime
+        state = settings.heartbeat.read_text().strip()
+    except OSError:
+        print("unhealthy: no heartbeat file", file=sys.stderr)
+        return 1
+    if age > max(30.0, 3 * settings.stats_interval):
+        print(f"unhealthy: heartbeat is {age:.0f} s old", file=sys.stderr)
+        return 1
+    if state != "1":
+        print("unhealthy: no OPC UA session", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(settings):
+    from opcua_bridge.mqtt_out import MqttOut
+    from opcua_bridge.session import Session
+    from opcua_bridge.stats import Stats
+
+    stats = Stats()
+    out = MqttOut(settings.mqtt, settings.buffer_size).start()
+    session = Session(settings, out, stats)
+
+    async def serve():
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        reporter = asyncio.ensure_future(report(stopping))
+        await session.run(stopping)
+        await reporter
+
+    async def report(stopping):
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), settings.stats_interval)
+            except asyncio.TimeoutError:
+                pass
+            buffered = out.buffered
+            if buffered == 0:
+                stats.buffer_drained()
+            out.publish_counters(stats.values(buffered), int(time.time() * 1000))
+            try:
+                settings.heartbeat.write_text(f"{stats.session_state}\n")
+            except OSError as error:
+                log.warning("cannot write the heartbeat file: %s", error)
+
+    log.info("bridging %d nodes of %s into %s:%d", len(settings.nodes), settings.endpoint,
+             settings.mqtt.host, settings.mqtt.port)
+    try:
+        asyncio.run(serve())
+    finally:
+        log.info("stopping")
+        out.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""The bridge's settings: the environment (OPCUA_*, MQTT_*) and the nodes file, read into one
+typed object and validated before any I/O. `read_settings()` raises one ConfigError naming every
+bad setting, including every bad entry of the nodes file."""
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+from opcua_bridge import nodeid
+from service_common.config import ConfigError, EnvReader
+from service_common.mqtt import MqttSettings, read_mqtt_settings
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SECURITY_MODES = ("None", "Basic256Sha256,Sign", "Basic256Sha256,SignAndEncrypt")
+LOOP_MEASUREMENTS = ("pv", "sp", "out")
+_TOPIC_LEVEL = re.compile(r"^[^/+#\s]+$")
+_THUMBPRINT = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64})$")
+
+# Nodes-file defaults: the one home of these numbers (docs/opcua.md and the example show them).
+PUBLISHING_INTERVAL_MS = 500.0
+SAMPLING_INTERVAL_MS = 250.0
+QUEUE_SIZE = 10
+_FILE_KEYS = {"publishing_interval_ms", "sampling_interval_ms", "queue_size", "nodes", "loops"}
+_NODE_KEYS = {"node", "device", "measurement", "deadband", "sampling_interval_ms", "queue_size"}
+_LOOP_KEYS = {"id", *LOOP_MEASUREMENTS, "deadband", "sampling_interval_ms", "queue_size"}
+
+
+@dataclass(frozen=True)
+class Node:
+    """One monitored item: a node, where its readings go, and how the server samples it."""
+    ref: nodeid.NodeRef
+    device: str
+    measurement: str
+    sampling_interval_ms: float = SAMPLING_INTERVAL_MS
+    queue_size: int = QUEUE_SIZE
+    deadband: Optional[float] = None
+
+    @property
+    def name(self):
+        return f"{self.device}/{self.measurement} ({self.ref.text})"
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    mqtt: MqttSettings
+    endpoint: str
+    nodes: tuple = ()
+    nodes_path: Path = Path("opcua-nodes.yaml")
+    publishing_interval_ms: float = PUBLISHING_INTERVAL_MS
+    security: str = "None"
+    cert: Optional[Path] = None
+    key: Optional[Path] = None
+    trust_dir: Optional[Path] = None
+    server_thumbprint: Optional[str] = None
+    username: Optional[str] = None
+    password: Optional[str] = None
+    buffer_size: int = 100_000
+    reconnect_max: float = 30.0
+    timeout: float = 10.0
+    stats_interval: float = 10.0
+    heartbeat: Path = Path("/tmp/opcua-bridge.heartbeat")  # noqa: S108 - a tmpfs in the image
+    log_level: str = "INFO"
+
+    @property
+    def secure(self):
+        return self.security != "None"
+
+
+def read_settings(environ=None, with_nodes=True):
+    """BridgeSettings from the environment; with_nodes=False skips the nodes file (browse)."""
+    env = EnvReader(environ)
+    mqtt = read_mqtt_settings(env, "OPCUA", "opcua-bridge")
+    if not _TOPIC_LEVEL.match(mqtt.client_id):
+        env.problems.append(f"OPCUA_CLIENT_ID={mqtt.client_id!r} must be one topic level")
+    endpoint = env.str("OPCUA_ENDPOINT", required=True)
+    if endpoint:
+        url = urlsplit(endpoint)
+        if url.scheme != "opc.tcp" or not url.hostname:
+            env.problems.append(f"OPCUA_ENDPOINT={endpoint!r} must look like opc.tcp://plc:4840/")
+    security = env.str("OPCUA_SECURITY", "None").replace(" ", "")
+    if security not in SECURITY_MODES:
+        env.problems.append(f"OPCUA_SECURITY={security!r} must be one of "
+                            + ", ".join(SECURITY_MODES))
+    thumbprint = env.str("OPCUA_SERVER_THUMBPRINT")
+    if thumbprint:
+        thumbprint = thumbprint.replace(":", "").lower()
+        if not _THUMBPRINT.match(thumbprint):
+            env.problems.append("OPCUA_SERVER_THUMBPRINT must be a SHA-1 (40 hex digits) or "
+                                "SHA-256 (64 hex digits) certificate thumbprint")
+    nodes_path = Path(env.str("OPCUA_NODES", "opcua-nodes.yaml"))
+    settings = BridgeSettings(
+        mqtt=mqtt,
+        endpoint=endpoint or "",
+        nodes_path=nodes_path,
+        security=security,
+        cert=_path(env.str("OPCUA_CERT")),
+        key=_path(env.str("OPCUA_KEY")),
+        trust_dir=_path(env.str("OPCUA_TRUST_DIR")),
+        server_thumbprint=thumbprint,
+        username=env.str("OPCUA_USERNAME"),
+        password=env.str("OPCUA_PASSWORD"),
+        buffer_size=env.int("OPCUA_BUFFER_SIZE", 100_000, 1, 10_000_000),
+        reconnect_max=env.float("OPCUA_RECONNECT_MAX", 30.0, 0.1, 3600),
+        timeout=env.float("OPCUA_TIMEOUT", 10.0, 0.5, 300),
+        stats_interval=env.float("OPCUA_STATS_INTERVAL", 10.0, 0.1, 3600),
+        heartbeat=Path(env.str("OPCUA_HEARTBEAT", "/tmp/opcua-bridge.heartbeat")),  # noqa: S108
+        log_level=env.str("OPCUA_LOG_LEVEL", "INFO").upper(),
+    )
+    _check_security(settings, env.problems)
+    if settings.log_level not in _LOG_LEVELS:
+        env.problems.append(f"OPCUA_LOG_LEVEL={settings.log_level!r} must be one of "
+                            + ", ".join(_LOG_LEVELS))
+    if with_nodes:
+        publishing, nodes = read_nodes_file(nodes_path, env.problems)
+        settings = replace(settings, publishing_interval_ms=publishing, nodes=tuple(nodes))
+    env.check()
+    return settings
+
+
+def _path(value):
+    return Path(value) if value else None
+
+
+def _check_security(settings, problems):
+    if settings.password and not settings.username:
+        problems.append("OPCUA_PASSWORD is set but OPCUA_USERNAME is not")
+    if settings.username and not settings.password:
+        problems.append("OPCUA_USERNAME is set but OPCUA_PASSWORD is not")
+    if not settings.secure:
+        if settings.username:
+            problems.append("OPCUA_USERNAME needs OPCUA_SECURITY=Basic256Sha256,Sign or "
+                            "Basic256Sha256,SignAndEncrypt: without security the password "
+                            "crosses the network readable")
+        return
+    for name, path in (("OPCUA_CERT", settings.cert), ("OPCUA_KEY", settings.key)):
+        if path is None:
+            problems.append(f"{name} is required with OPCUA_SECURITY={settings.security} "
+                            "(create it with `python scripts/opcua_cert.py`)")
+        elif not path.is_file():
+            problems.append(f"{name}={str(path)!r}: no such file "
+                            "(create it with `python scripts/opcua_cert.py`)")
+    if settings.trust_dir is None and settings.server_thumbprint is None:
+        problems.append(f"OPCUA_SECURITY={settings.security} needs the server's certificate "
+                        "trusted: set OPCUA_TRUST_DIR (a folder with it) or "
+                        "OPCUA_SERVER_THUMBPRINT")
+    elif settings.trust_dir is not None and not settings.trust_dir.is_dir():
+        problems.append(f"OPCUA_TRUST_DIR={str(settings.trust_dir)!r}: no such folder")
+
+
+def read_nodes_file(path, problems):
+    """(publishing interval, [Node]) from the YAML nodes file; problems are appended."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        problems.append(f"OPCUA_NODES={str(path)!r}: cannot read it ({error.strerror})")
+        return PUBLISHING_INTERVAL_MS, []
+    except yaml.YAMLError as error:
+        problems.append(f"{path}: not valid YAML: {error}".replace("\n", " "))
+        return PUBLISHING_INTERVAL_MS, []
+    return parse_nodes(document, problems, where=str(path))
+
+
+def parse_nodes(document, problems, where="nodes file"):
+    """(publishing interval, [Node]) from a parsed nodes file; problems are appended."""
+    if not isinstance(document, dict):
+        problems.append(f"{where}: must be a mapping with `nodes:` and/or `loops:`")
+        return PUBLISHING_INTERVAL_MS, []
+    _unknown_keys(document, _FILE_KEYS, where, problems)
+    publishing = _number(document, "publishing_interval_ms", PUBLISHING_INTERVAL_MS, where,
+                         problems, minimum=1)
+    defaults = {
+        "sampling_interval_ms": _number(document, "sampling_interval_ms", SAMPLING_INTERVAL_MS,
+                                        where, problems, minimum=0),
+        "queue_size": int(_number(document, "queue_size", QUEUE_SIZE, where, problems, minimum=1,
+                                  integer=True)),
+    }
+    nodes = []
+    for i, entry in enumerate(_list(document, "nodes", where, problems)):
+        at = f"{where}: nodes[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{at}: must be a mapping with node, device and measurement")
+            continue
+        _unknown_keys(entry, _NODE_KEYS, at, problems)
+        device = _level(entry, "device", at, problems)
+        measurement = _level(entry, "measurement", at, problems)
+        nodes.append(_node(entry, "node", device, measurement, defaults, at, problems))
+    for i, entry in enumerate(_list(document, "loops", where, problems)):
+        at = f"{where}: loops[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{at}: must be a mapping with id, pv, sp and out")
+            continue
+        _unknown_keys(entry, _LOOP_KEYS, at, problems)
+        loop_id = _level(entry, "id", at, problems)
+        if "pv" not in entry:
+            problems.append(f"{at}: pv is required")
+        for measurement in LOOP_MEASUREMENTS:
+            if measurement in entry:
+                nodes.append(_node(entry, measurement, loop_id, measurement, defaults, at,
+                                   problems))
+    nodes = [node for node in nodes if node is not None]
+    seen = {}
+    for node in nodes:
+        key = (node.device, node.measurement)
+        if key in seen:
+            problems.append(f"{where}: {node.device}/{node.measurement} is fed by two nodes "
+                            f"({seen[key]} and {node.ref.text})")
+        seen[key] = node.ref.text
+    if not nodes and "nodes" not in document and "loops" not in document:
+        problems.append(f"{where}: names no node (add `nodes:` or `loops:`)")
+    return publishing, nodes
+
+
+def _node(entry, key, device, measurement, defaults, at, problems):
+    text = entry.get(key)
+    try:
+        ref = nodeid.parse(text)
+    except nodeid.NodeIdError as error:
+        problems.append(f"{at}: {key}: {text!r}: {error}" if text is not None
+                        else f"{at}: {key} is required")
+        return None
+    deadband = entry.get("deadband")
+    if deadband is not None:
+        deadband = _number(entry, "deadband", None, at, problems, minimum=0)
+    if device is None or measurement is None:
+        return None
+    return Node(
+        ref=ref, device=device, measurement=measurement,
+        sampling_interval_ms=_number(entry, "sampling_interval_ms",
+                                     defaults["sampling_interval_ms"], at, problems, minimum=0),
+        queue_size=int(_number(entry, "queue_size", defaults["queue_size"], at, problems,
+                               minimum=1, integer=True)),
+        deadband=deadband,
+    )
+
+
+def _unknown_keys(entry, known, at, problems):
+    for key in entry:
+        if key not in known:
+            problems.append(f"{at}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+
+
+def _list(document, key, where, problems):
+    value = document.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{where}: {key} must be a list")
+        return []
+    return value
+
+
+def _level(entry, key, at, problems):
+    value = entry.get(key)
+    if value is None:
+        problems.append(f"{at}: {key} is required")
+        return None
+    value = str(value)
+    if not _TOPIC_LEVEL.match(value):
+        problems.append(f"{at}: {key}={value!r} must be one topic level (no '/', '+', '#' "
+                        "or spaces)")
+        return None
+    return value
+
+
+def _number(entry, key, default, at, problems, minimum=None, integer=False):
+    value = entry.get(key, default)
+    if value is default:
+        return default
+    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    if integer and valid and value != int(value):
+        valid = False
+    if not valid or value in (float("inf"), float("-inf")):
+        problems.append(f"{at}: {key}={value!r} must be a{'n integer' if integer else ' number'}")
+        return default
+    if minimum is not None and value < minimum:
+        problems.append(f"{at}: {key}={value!r} must be at least {minimum}")
+        return default
+    return float(value)
+
+
+__all__ = ["BridgeSettings", "ConfigError", "Node", "read_settings", "parse_nodes"]

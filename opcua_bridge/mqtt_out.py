@@ -1,0 +1,90 @@
+"""Readings into the broker, QoS 1, in order, through outages.
+
+paho keeps every QoS 1 message until its PUBACK and sends the queued ones in order after a
+reconnect; `max_queued_messages_set` bounds that queue, which is the bridge's buffer. A publish
+that finds it full is a dropped reading (counted).
+"""
+
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+
+from service_common.mqtt import ONLINE, make_client, publish_offline
+
+log = logging.getLogger(__name__)
+
+
+class MqttOut:
+    def __init__(self, settings, buffer_size, max_inflight=100):
+        self.settings = settings
+        self.buffer_size = buffer_size
+        self.client = make_client(settings, max_inflight=max_inflight)
+        # The buffer holds readings plus the few status and counter messages.
+        self.client.max_queued_messages_set(buffer_size)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        self._lock = threading.Lock()
+        self.submitted = 0
+        self.acked = 0
+
+    def start(self):
+        self.client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive)
+        self.client.loop_start()
+        return self
+
+    def stop(self, drain_timeout=5.0):
+        """Wait a little for what is buffered to be acknowledged, say offline, disconnect."""
+        if self.client.is_connected():
+            deadline = threading.Event()
+            for _ in range(int(drain_timeout * 20)):
+                if self.buffered == 0:
+                    break
+                deadline.wait(0.05)
+            publish_offline(self.client, self.settings)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    @property
+    def connected(self):
+        return self.client.is_connected()
+
+    @property
+    def buffered(self):
+        """Messages handed to paho and not acknowledged yet."""
+        with self._lock:
+            return max(0, self.submitted - self.acked)
+
+    def publish(self, topic, payload, retain=False):
+        """Queue one QoS 1 message; False when the buffer is full (nothing was queued)."""
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            return False
+        with self._lock:
+            self.submitted += 1
+        return True
+
+    def publish_counters(self, values, ts_ms):
+        """The service counters as readings; skipped while the broker is away (they are not
+        worth buffer room, and the next interval carries the totals)."""
+        if not self.connected:
+            return
+        root = f"{self.settings.sensors_root}/{self.settings.client_id}"
+        for name, value in values.items():
+            self.publish(f"{root}/{name}", b'{"value":%d,"ts":%d}' % (value, ts_ms))
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        log.info("connected to the broker at %s:%d", self.settings.host, self.settings.port)
+        self.publish(self.settings.status_topic, ONLINE, retain=True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.warning("broker connection lost (%s); buffering readings", reason_code)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        with self._lock:
+            self.acked += 1

@@ -1,0 +1,175 @@
+"""One OPC UA session at a time: connect, resolve `nsu=` ids against this session's namespace
+array, subscribe, forward data changes; when the session dies, reconnect with capped back-off and
+do it all again. Only a stop request ends `run()`."""
+
+import asyncio
+import logging
+import time
+
+from opcua_bridge import readings, security
+from opcua_bridge.nodeid import UnknownNamespace
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = 1.0          # seconds; doubles up to settings.reconnect_max
+SESSION_TIMEOUT_MS = 60_000  # the server drops a vanished bridge's session after this
+
+
+async def make_client(settings):
+    """An asyncua Client with the configured security and identity, not connected yet."""
+    from asyncua import Client
+
+    client = Client(settings.endpoint, timeout=settings.timeout)
+    client.name = client.description = f"alertloop {settings.mqtt.client_id}"
+    client.session_timeout = SESSION_TIMEOUT_MS
+    client.application_uri = security.default_application_uri()
+    if settings.secure:
+        await security.secure(client, settings)
+    if settings.username:
+        client.set_user(settings.username)
+        client.set_password(settings.password)
+    return client
+
+
+class Forwarder:
+    """asyncua's subscription handler: each data change becomes a reading, or is counted."""
+
+    def __init__(self, nodes, out, stats):
+        self.nodes = nodes        # client handle -> config.Node
+        self.out = out
+        self.stats = stats
+        self.topics = {handle: f"{out.settings.sensors_root}/{node.device}/{node.measurement}"
+                       for handle, node in nodes.items()}
+
+    def datachange_notification(self, node, val, data):
+        item = data.monitored_item
+        config_node = self.nodes.get(item.ClientHandle)
+        if config_node is None:
+            return
+        kind, value, ts = readings.classify(item.Value)
+        if kind == readings.BAD_QUALITY:
+            self.stats.bad(config_node, item.Value.StatusCode)
+        elif kind == readings.NON_NUMERIC:
+            self.stats.non_number(config_node, val)
+        elif self.out.publish(self.topics[item.ClientHandle], readings.payload(value, ts)):
+            self.stats.good(config_node)
+        else:
+            self.stats.drop(self.out.buffer_size)
+
+    def status_change_notification(self, status):
+        log.warning("subscription status changed: %s", getattr(status.Status, "name",
+                                                                status.Status))
+
+
+class Session:
+    def __init__(self, settings, out, stats):
+        self.settings = settings
+        self.out = out
+        self.stats = stats
+        self.sessions = 0
+
+    async def run(self, stopping):
+        """Keep a session with live subscriptions until `stopping` (an asyncio.Event) is set."""
+        from asyncua import ua
+
+        delay = FIRST_RETRY
+        while not stopping.is_set():
+            started = time.monotonic()
+            try:
+                await self._one_session(stopping)
+            except security.UntrustedServer as error:
+                log.error("%s", error)
+            except (OSError, asyncio.TimeoutError, ConnectionError, ua.UaError) as error:
+                log.warning("OPC UA session with %s failed: %s", self.settings.endpoint,
+                            error or type(error).__name__)
+            except Exception:  # noqa: BLE001 - a library surprise must not end the bridge
+                log.exception("OPC UA session with %s failed", self.settings.endpoint)
+            self.stats.session_state = 0
+            if time.monotonic() - started > 2 * self.settings.reconnect_max:
+                delay = FIRST_RETRY   # the session lived a while: this is a fresh failure
+            if stopping.is_set():
+                break
+            log.info("reconnecting in %.1f s", delay)
+            try:
+                await asyncio.wait_for(stopping.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+            delay = min(delay * 2, self.settings.reconnect_max)
+
+    async def _one_session(self, stopping):
+        client = await make_client(self.settings)
+        lost = asyncio.Event()
+
+        async def on_lost(error):
+            log.warning("OPC UA connection lost: %s", error or type(error).__name__)
+            lost.set()
+
+        client.connection_lost_callback = on_lost
+        await client.connect()
+        try:
+            await self._subscribe(client)
+            self.stats.session_state = 1
+            if self.sessions:
+                self.stats.reconnects += 1
+            self.sessions += 1
+            log.info("session open with %s", self.settings.endpoint)
+            waiters = [asyncio.ensure_future(lost.wait()), asyncio.ensure_future(stopping.wait())]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+        finally:
+            self.stats.session_state = 0
+            try:
+                await asyncio.wait_for(client.disconnect(), self.settings.timeout)
+            except Exception:  # noqa: BLE001 - the session is gone either way
+                log.debug("disconnect after a lost session failed", exc_info=True)
+
+    async def _subscribe(self, client):
+        """Monitored items for every node this server knows; the others are reported by name."""
+        from asyncua import ua
+
+        namespaces = await client.get_namespace_array()
+        nodes, requests, unknown = {}, [], []
+        for handle, node in enumerate(self.settings.nodes, start=1):
+            try:
+                node_id = node.ref.resolve(namespaces)
+            except UnknownNamespace as error:
+                unknown.append((node, str(error)))
+                continue
+            nodes[handle] = node
+            requests.append(_request(ua, handle, node_id, node))
+        forwarder = Forwarder(nodes, self.out, self.stats)
+        subscription = await client.create_subscription(self.settings.publishing_interval_ms,
+                                                        forwarder)
+        results = await subscription.create_monitored_items(requests) if requests else []
+        for request, result in zip(requests, results):
+            if isinstance(result, ua.StatusCode):
+                handle = request.RequestedParameters.ClientHandle
+                unknown.append((nodes.pop(handle), result.name))
+        for node, reason in unknown:
+            log.error("%s: not subscribed: %s", node.name, reason)
+        self.stats.unknown_nodes = len(unknown)
+        log.info("subscribed to %d of %d nodes (publishing every %g ms)", len(nodes),
+                 len(self.settings.nodes), self.settings.publishing_interval_ms)
+
+
+def _request(ua, handle, node_id, node):
+    parameters = ua.MonitoringParameters()
+    parameters.ClientHandle = handle
+    parameters.SamplingInterval = node.sampling_interval_ms
+    parameters.QueueSize = node.queue_size
+    parameters.DiscardOldest = True
+    if node.deadband is not None:
+        band = ua.DataChangeFilter()
+        band.Trigger = ua.DataChangeTrigger.StatusValue
+        band.DeadbandType = ua.DeadbandType.Absolute
+        band.DeadbandValue = node.deadband
+        parameters.Filter = band
+    item = ua.ReadValueId()
+    item.NodeId = node_id
+    item.AttributeId = ua.AttributeIds.Value
+    request = ua.MonitoredItemCreateRequest()
+    request.ItemToMonitor = item
+    request.MonitoringMode = ua.MonitoringMode.Reporting
+    request.RequestedParameters = parameters
+    return request
