@@ -14,7 +14,7 @@ variable "ALERTLOOP_TAG" {
 }
 
 group "default" {
-  targets = ["listener", "webhook"]
+  targets = ["listener", "webhook", "opcua-bridge"]
 }
 
 target "_common" {
@@ -35,4 +35,10 @@ target "webhook" {
   inherits   = ["_common"]
   dockerfile = "webhook/Dockerfile"
   tags       = ["${ALERTLOOP_REGISTRY}alertloop-webhook:${ALERTLOOP_TAG}"]
+}
+
+target "opcua-bridge" {
+  inherits   = ["_common"]
+  dockerfile = "opcua_bridge/Dockerfile"
+  tags       = ["${ALERTLOOP_REGISTRY}alertloop-opcua-bridge:${ALERTLOOP_TAG}"]
 }

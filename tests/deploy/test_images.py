@@ -13,7 +13,8 @@ from devstack.paths import ROOT
 from tests.support.tools import require_tool
 
 DOCKERFILES = {"listener": ROOT / "listener" / "Dockerfile",
-               "webhook": ROOT / "webhook" / "Dockerfile"}
+               "webhook": ROOT / "webhook" / "Dockerfile",
+               "opcua_bridge": ROOT / "opcua_bridge" / "Dockerfile"}
 
 
 def instructions(path):
@@ -49,7 +50,8 @@ def test_multi_stage_pinned_slim_python_non_root(service):
     assert steps[-1] == ("ENTRYPOINT", f'["python", "-m", "{service}"]')
 
 
-@pytest.mark.parametrize("service, extras", [("listener", "."), ("webhook", ".")])
+@pytest.mark.parametrize("service, extras", [("listener", "."), ("webhook", "."),
+                                              ("opcua_bridge", ".")])
 def test_installs_only_the_runtime(service, extras):
     steps = instructions(DOCKERFILES[service])
     copied = {args.split()[0] for keyword, args in steps
@@ -64,7 +66,8 @@ def test_the_build_context_is_an_allow_list():
              if line and not line.startswith("#")]
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "service_common", "listener", "webhook"}
+    assert allowed == {"pyproject.toml", "README.md", "service_common", "listener", "webhook",
+                       "opcua_bridge"}
 
 
 def test_the_pi_setup_script_passes_shellcheck():
