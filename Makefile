@@ -9,11 +9,18 @@ PY := $(VENV)/bin/python
 BUILD := build
 FIRMWARE_BUILD := $(BUILD)/firmware
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients influxdb libmosquitto-dev g++ make cmake pkg-config \
+APT_PACKAGES := mosquitto mosquitto-clients influxdb influxdb-client libmosquitto-dev g++ make cmake pkg-config \
 	doctest-dev docker-compose
 PYTEST_ARGS ?=
+# Under CI=true the tests see only what the project installs: the venv's tools and the folders
+# Debian's packages install into. A tool installed by hand (/usr/local/bin, pyenv, ~/.local)
+# is then not found, as on a fresh machine (docs/development.md).
+SYSTEM_PATH := /usr/sbin:/usr/bin:/sbin:/bin
+ifneq ($(filter 1 true yes TRUE True,$(CI)),)
+TEST_ENV := env PATH=$(abspath $(VENV))/bin:$(SYSTEM_PATH)
+endif
 
-.PHONY: help deps venv test unit lint firmware demo play bench secrets clean
+.PHONY: help deps venv test unit lint firmware demo play bench secrets device device-remove clean
 
 help:
 	@echo "make demo      the whole loop on this machine: pot low, high, low -> LED green, red, green"
@@ -21,6 +28,9 @@ help:
 	@echo "make test      install what the tests need, then run every test (Python + firmware)"
 	@echo "make bench     the benchmarks, each printing its figures"
 	@echo "make secrets   generate .env and the broker's password file (never overwrites secrets)"
+	@echo "make device NAME=<device id> ROLE=sensor|indicator|http   register a board (its own"
+	@echo "               broker user and PlatformIO env) or an HTTP sender; prints its password"
+	@echo "make device-remove NAME=<device id> [ROLE=http]   remove one"
 	@echo "make unit      only the tests that need no server"
 	@echo "make lint      ruff"
 	@echo "make firmware  build the firmware host tests and simulators into $(FIRMWARE_BUILD)/"
@@ -44,7 +54,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[serve,test,bench]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
 firmware: deps
@@ -53,7 +63,7 @@ firmware: deps
 
 test: deps venv firmware
 	$(FIRMWARE_BUILD)/firmware-tests
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: deps venv firmware
 	$(PY) -m devstack.demo
@@ -67,8 +77,27 @@ bench: deps venv firmware
 secrets:
 	$(PYTHON) scripts/make_secrets.py
 
+# Boards and listener replicas are broker users (scripts/devices.py, standard library only);
+# HTTP senders are the webhook's /ingest users, in the file INGEST_USERS_FILE (docs/ingest.md).
+INGEST_USERS := $(if $(INGEST_USERS_FILE),--file "$(INGEST_USERS_FILE)")
+device:
+ifeq ($(ROLE),http)
+	@$(MAKE) -s venv
+	@$(PY) -m webhook.ingest_users $(INGEST_USERS) add "$(NAME)" --devices "$(NAME)"
+else
+	@$(PYTHON) scripts/devices.py add "$(NAME)" --role "$(ROLE)"
+endif
+
+device-remove:
+ifeq ($(ROLE),http)
+	@$(MAKE) -s venv
+	@$(PY) -m webhook.ingest_users $(INGEST_USERS) remove "$(NAME)"
+else
+	@$(PYTHON) scripts/devices.py remove "$(NAME)"
+endif
+
 unit: venv
-	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .

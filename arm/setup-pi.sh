@@ -105,6 +105,7 @@ cat <<NEXT
          -e 's|^#COMPOSE_FILE=|COMPOSE_FILE=|' .env    # use the arm/ override from now on
   docker compose up -d
   docker compose ps   # wait until every service says "healthy"
+  make device NAME=<board id> ROLE=sensor   # once per board, then flash it (docs/boards.md)
 Then open http://$(hostname -I 2>/dev/null | awk '{print $1}'):3000 (user admin, password
 GRAFANA_ADMIN_PASSWORD from .env).
 NEXT

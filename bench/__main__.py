@@ -4,8 +4,16 @@ import importlib
 import sys
 import traceback
 
-BENCHMARKS = ["listener_ingest", "webhook_latency", "loop_latency", "sensor_to_stored",
-              "resources"]
+BENCHMARKS = [
+    "listener_ingest",
+    "webhook_latency",
+    "loop_latency",
+    "sensor_to_stored",
+    "resources",
+    "ingest",
+    "sensor_step_latency",
+    "indicator_stale_window",
+]
 
 
 def main(names=None):

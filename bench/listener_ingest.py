@@ -1,45 +1,77 @@
-"""Listener ingest benchmark: the listener against a bare paho subscriber, on one broker.
+"""What ingesting a reading costs: the listener against a bare paho subscriber, one at a time.
 
-    python3 -m bench.listener_ingest [--messages 100000] [--runs 3]
+    python -m bench.listener_ingest [--messages 30000] [--runs 3] [--qos 0 1] [--profile]
 
-Each run starts its own mosquitto and InfluxDB, then a bare paho subscriber process that only
-json-parses, the listener (`python -m listener`), and one publisher process sending the QoS 0
-JSON payloads as fast as it can. Both consumers subscribe at QoS 1 (delivered at QoS 0, as
-from PubSubClient boards). A consumer's rate is messages / (time its last message was done -
-time the publisher started); for the listener "done" means counted in InfluxDB. Prints both
-rates, their ratio and the listener's peak RSS for each run, then the best run and the spread.
+One mosquitto (the deployed max_inflight_messages) and one InfluxDB serve every run. For each
+QoS, each consumer in turn (never both at once) subscribes, then one publisher process sends the
+same set of JSON readings as fast as it can. The bare subscriber only json-parses each message
+(paho acknowledges QoS 1 at once); the listener (`python -m listener`, the deployed
+LISTENER_MAX_UNACKED) parses, batches, writes to InfluxDB and acknowledges after the write.
+Main figure: the consumer's CPU time (user + sys) per message, from its first message to its
+last one parsed (bare) or stored (listener); beside it influxd's CPU per stored reading,
+throughput and the consumer's peak RSS. Medians of `--runs` runs. `--profile` also samples one
+listener run with py-spy (`pip install py-spy`) and says where its time goes.
 """
 
 import argparse
 import json
 import os
+import platform
+import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TOPIC = "sensors/bench-{}/pot"
 DEVICES = 4
-# The bench broker may hold everything: mosquitto's default (1000 queued messages per client)
-# would drop most of a burst that the consumers are still working through.
-BROKER_CONFIG = "max_queued_messages 0\nmax_queued_bytes 0\n"
+TARGET_RATIO = 1.5
+
+
+def deployed_window():
+    """max_inflight_messages of the deployed broker config (= LISTENER_MAX_UNACKED in compose)."""
+    conf = (REPO / "mosquitto" / "config" / "mosquitto.conf").read_text()
+    return int(re.search(r"(?m)^max_inflight_messages (\d+)$", conf).group(1))
+
+
+def broker_config():
+    # Unbounded queues: a burst the consumer is still working through must not be dropped.
+    return (f"max_queued_messages 0\nmax_queued_bytes 0\nset_tcp_nodelay true\n"
+            f"max_inflight_messages {deployed_window()}\n")
 
 
 def payload(i, base_ms):
     return json.dumps({"value": i % 4096, "ts": base_ms + i, "seq": i})
 
 
-def run_bare_subscriber(host, port, messages):
-    """Child process: count and json-parse every message; print the time of the last one."""
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+# --- child processes ---------------------------------------------------------------------------
+
+def run_bare_subscriber(host, port, messages, qos):
+    """Count and json-parse every message; print `first` and `done` with their times."""
     import paho.mqtt.client as mqtt
 
     state = {"count": 0}
 
     def on_connect(client, userdata, flags, reason_code, properties):
-        client.subscribe("sensors/+/+", qos=1)
+        client.subscribe("sensors/+/+", qos=qos)
 
     def on_subscribe(client, userdata, mid, reason_codes, properties):
         print("ready", flush=True)
@@ -58,34 +90,40 @@ def run_bare_subscriber(host, port, messages):
     client.loop_forever()
 
 
-def run_publisher(host, port, messages):
-    """Child process: publish as fast as one paho client can; print the start time."""
+def run_publisher(host, port, messages, qos):
+    """Publish as fast as one paho client can; print the start time."""
     import paho.mqtt.client as mqtt
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-publisher")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
     client.connect(host, port, 60)
     client.loop_start()
     base_ms = int(time.time() * 1000) - messages - 60_000
     topics = [TOPIC.format(d) for d in range(DEVICES)]
-    started = time.time()
-    print(f"start {started}", flush=True)
+    print(f"start {time.time()}", flush=True)
+    info = None
     for i in range(messages):
-        client.publish(topics[i % DEVICES], payload(i, base_ms), qos=0)
+        info = client.publish(topics[i % DEVICES], payload(i, base_ms), qos=qos)
+    if info is not None:
+        info.wait_for_publish(300)
     client.publish("bench/end", b"", qos=1).wait_for_publish(60)
-    print(f"published {time.time()}", flush=True)
     client.disconnect()
     client.loop_stop()
 
 
+# --- measuring -----------------------------------------------------------------------------------
+
 def peak_rss_mb(pid):
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import psutil
-    return psutil.Process(pid).memory_info().rss / 2**20
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(process):
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def read_line(process, prefix, timeout):
@@ -99,92 +137,183 @@ def read_line(process, prefix, timeout):
     raise TimeoutError(f"no {prefix!r} from {process.args}")
 
 
-def one_run(messages):
-    from influxdb import InfluxDBClient
+class Bench:
+    def __init__(self, broker, influx, folder, messages):
+        self.broker, self.influx, self.folder, self.messages = broker, influx, folder, messages
+        import psutil
+        self.influxd = psutil.Process(influx.process.pid)
 
-    from devstack.mqtt_probe import Probe
-    from devstack.servers import InfluxDB, Mosquitto, Service
-    from devstack.wait import wait_until
-
-    def child(role):
+    def child(self, role, qos):
         return subprocess.Popen(
-            [sys.executable, "-m", "bench.listener_ingest", f"--{role}", broker.host,
-             str(broker.port), str(messages)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "bench.listener_ingest", f"--{role}", self.broker.host,
+             str(self.broker.port), str(self.messages), str(qos)],
+            cwd=REPO, stdout=subprocess.PIPE, text=True)
 
-    with Mosquitto(config=BROKER_CONFIG) as broker, InfluxDB() as influx, \
-            tempfile.TemporaryDirectory(prefix="bench-listener-") as folder:
-        env = {"PYTHONPATH": str(REPO), "MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port),
-               "INFLUXDB_URL": influx.url, "INFLUXDB_DATABASE": "bench",
-               "LISTENER_SPOOL_DIR": f"{folder}/spool", "LISTENER_LOG_LEVEL": "WARNING"}
-        with Probe(broker.host, broker.port, ["status/listener"]) as status:
-            listener = Service("listener", [sys.executable, "-m", "listener"], env=env,
-                               ready=lambda: status.last("status/listener") == b"online",
-                               workdir=folder)
-            listener.start()
-        db = InfluxDBClient(influx.host, influx.port, database="bench", timeout=10)
-        wait_until(lambda: any(d["name"] == "bench" for d in db.get_list_database()), 20)
-        bare = child("bare-subscriber")
-        read_line(bare, "ready", 20)
-        publisher = child("publisher")
+    def measure(self, consumer_pid, wait_done, qos):
+        """Publish the set; CPU of the consumer and influxd until `wait_done()` returns."""
+        import psutil
+        consumer = psutil.Process(consumer_pid)
+        cpu_before, influx_before = cpu_seconds(consumer), cpu_seconds(self.influxd)
+        publisher = self.child("publisher", qos)
         try:
             started = float(read_line(publisher, "start", 20))
+            wait_done()
+            elapsed = time.time() - started
+            cpu, influx_cpu = cpu_seconds(consumer), cpu_seconds(self.influxd)
+            rss = peak_rss_mb(consumer_pid)
+        finally:
+            publisher.wait(300)
+        return {"cpu_us": (cpu - cpu_before) / self.messages * 1e6,
+                "influx_us": (influx_cpu - influx_before) / self.messages * 1e6,
+                "rate": self.messages / elapsed, "rss_mb": rss}
+
+    def bare(self, qos, run):
+        bare = self.child("bare-subscriber", qos)
+        try:
+            read_line(bare, "ready", 20)
+            result = self.measure(bare.pid, lambda: read_line(bare, "done", 600), qos)
+        finally:
+            bare.kill()
+            bare.wait()
+        result["influx_us"] = None
+        return result
+
+    def listener(self, qos, run, profile=None):
+        from influxdb import InfluxDBClient
+
+        from devstack.mqtt_probe import Probe
+        from devstack.servers import Service
+        from devstack.wait import wait_until
+
+        name = f"bench-listener-q{qos}-r{run}"
+        database = name.replace("-", "_")
+        env = {"PYTHONPATH": str(REPO), "MQTT_HOST": self.broker.host,
+               "MQTT_PORT": str(self.broker.port), "INFLUXDB_URL": self.influx.url,
+               "INFLUXDB_DATABASE": database, "LISTENER_CLIENT_ID": name,
+               "LISTENER_QOS": str(qos), "LISTENER_MAX_UNACKED": str(deployed_window()),
+               "LISTENER_SPOOL_DIR": f"{self.folder}/{name}", "LISTENER_STATS_INTERVAL": "0.5",
+               "LISTENER_DOWNSAMPLE_INTERVAL": "", "LISTENER_LOG_LEVEL": "WARNING"}
+        with Probe(self.broker.host, self.broker.port, [f"status/{name}"]) as status:
+            listener = Service(name, [sys.executable, "-m", "listener"], env=env,
+                               ready=lambda: status.last(f"status/{name}") == b"online",
+                               workdir=f"{self.folder}/run-{name}")
+            listener.start()
+        db = InfluxDBClient(self.influx.host, self.influx.port, database=database, timeout=10)
+        try:
+            wait_until(lambda: any(d["name"] == database for d in db.get_list_database()), 20)
+            query = f"SELECT last(stored) FROM listener_stats WHERE client_id = '{name}'"  # noqa: S608
 
             def stored():
-                found = list(db.query("SELECT count(value) FROM pot").get_points())
-                return found and found[0]["count"] >= messages
-            wait_until(stored, 300, interval=0.05, message="the listener did not store them all")
-            listener_done = time.time()
-            bare_done = float(read_line(bare, "done", 300))
-            published = float(read_line(publisher, "published", 60))
-            rss = peak_rss_mb(listener.process.pid)
+                found = list(db.query(query).get_points())
+                return found and found[0]["last"] >= self.messages
+
+            def done():
+                wait_until(stored, 600, interval=0.1, message="the listener did not store all")
+
+            sampler = profile and subprocess.Popen(
+                [py_spy(), "record", "--pid", str(listener.process.pid), "--format", "raw",
+                 "--rate", "1000", "--output", profile, "--gil"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            result = self.measure(listener.process.pid, done, qos)
+            if sampler:
+                sampler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+                sampler.wait(30)
+            [row] = db.query("SELECT count(value) FROM pot").get_points()
+            assert row["count"] == self.messages, f"stored {row['count']} of {self.messages}"
         finally:
-            for process in (bare, publisher):
-                process.kill()
-                process.wait()
-            listener.stop()
+            listener.close()
             db.close()
-        return {
-            "publisher": messages / (published - started),
-            "bare": messages / (bare_done - started),
-            "listener": messages / (listener_done - started),
-            "rss_mb": rss,
-        }
+        return result
 
 
-def main(argv=None):
+def py_spy():
+    found = shutil.which("py-spy") or Path(sys.executable).with_name("py-spy")
+    if not Path(found).exists():
+        raise SystemExit("--profile needs py-spy: pip install py-spy")
+    return str(found)
+
+
+def where_time_goes(raw_file):
+    """Shares of py-spy's samples (threads holding the GIL) by the innermost frame's module."""
+    groups = Counter()
+    for line in Path(raw_file).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        function, _, place = stack.split(";")[-1].partition(" (")
+        if place.startswith("paho/"):
+            group = "paho-mqtt"
+        elif place.startswith(("listener/", "service_common/")):
+            group = f"listener (own code): {function}"
+        elif place.startswith(("requests/", "urllib3/", "http/", "influxdb/", "socket.py")):
+            group = "HTTP to InfluxDB (requests, urllib3, http.client)"
+        elif place.startswith("json/"):
+            group = "json"
+        else:
+            group = f"other: {function} ({place.split(':')[0]})"
+        groups[group] += int(count)
+    total = sum(groups.values()) or 1
+    own = sum(n for g, n in groups.items() if g.startswith("listener"))
+    print(f"  where the listener's CPU goes ({total} py-spy samples holding the GIL, by "
+          "innermost frame):")
+    print(f"    {'listener (own code), all':<60} {100 * own / total:5.1f} %")
+    for group, n in groups.most_common(14):
+        print(f"    {group[:60]:<60} {100 * n / total:5.1f} %")
+
+
+def median(results, key):
+    values = [r[key] for r in results if r[key] is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def main(argv=()):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--bare-subscriber", nargs=3, metavar=("HOST", "PORT", "N"))
-    parser.add_argument("--publisher", nargs=3, metavar=("HOST", "PORT", "N"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--qos", type=int, nargs="+", default=[0, 1], choices=[0, 1])
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--bare-subscriber", nargs=4, metavar=("HOST", "PORT", "N", "QOS"))
+    parser.add_argument("--publisher", nargs=4, metavar=("HOST", "PORT", "N", "QOS"))
+    args = parser.parse_args(list(argv))
     if args.bare_subscriber:
-        host, port, n = args.bare_subscriber
-        return run_bare_subscriber(host, int(port), int(n))
+        host, port, n, qos = args.bare_subscriber
+        return run_bare_subscriber(host, int(port), int(n), int(qos))
     if args.publisher:
-        host, port, n = args.publisher
-        return run_publisher(host, int(port), int(n))
+        host, port, n, qos = args.publisher
+        return run_publisher(host, int(port), int(n), int(qos))
 
     sys.path.insert(0, str(REPO))
-    print(f"listener ingest: {args.messages} QoS 0 JSON messages, {args.runs} runs, "
-          f"{os.cpu_count()} CPUs")
-    results = []
-    for run in range(1, args.runs + 1):
-        result = one_run(args.messages)
-        result["ratio"] = result["listener"] / result["bare"]
-        results.append(result)
-        print(f"  run {run}: publisher {result['publisher']:8.0f} msg/s   bare paho "
-              f"{result['bare']:8.0f} msg/s   listener {result['listener']:8.0f} msg/s   "
-              f"ratio {result['ratio']:.2f}   listener peak RSS {result['rss_mb']:.1f} MB",
-              flush=True)
-    best = max(results, key=lambda r: r["ratio"])
-    ratios = [r["ratio"] for r in results]
-    print(f"best: bare {best['bare']:.0f} msg/s, listener {best['listener']:.0f} msg/s, "
-          f"ratio {best['ratio']:.2f} (target >= 0.9); ratio median "
-          f"{statistics.median(ratios):.2f}, spread {min(ratios):.2f}-{max(ratios):.2f}; "
-          f"peak RSS max {max(r['rss_mb'] for r in results):.1f} MB (target <= 60)")
+    from devstack.servers import InfluxDB, Mosquitto
+
+    print(f"listener ingest: {args.messages} JSON readings per run, one consumer at a time, "
+          f"medians of {args.runs} runs; broker window (max_inflight_messages = "
+          f"LISTENER_MAX_UNACKED) {deployed_window()}")
+    print(f"machine: {machine()}")
+    with Mosquitto(config=broker_config()) as broker, InfluxDB() as influx, \
+            tempfile.TemporaryDirectory(prefix="bench-listener-") as folder:
+        bench = Bench(broker, influx, folder, args.messages)
+        for qos in args.qos:
+            bare, listener = [], []
+            for run in range(args.runs):  # interleaved, so drift hits both alike
+                bare.append(bench.bare(qos, run))
+                listener.append(bench.listener(qos, run))
+            for name, results in (("bare paho", bare), ("listener", listener)):
+                influx_us = median(results, "influx_us")
+                influx_text = "" if influx_us != influx_us else \
+                    f"   influxd {influx_us:6.1f} µs/reading"
+                print(f"  QoS {qos} {name:<10} CPU {median(results, 'cpu_us'):6.1f} µs/message"
+                      f"{influx_text}   {median(results, 'rate'):8.0f} msg/s   peak RSS "
+                      f"{median(results, 'rss_mb'):5.1f} MB   (runs: "
+                      + ", ".join(f"{r['cpu_us']:.1f}" for r in results) + " µs)", flush=True)
+            ratio = median(listener, "cpu_us") / median(bare, "cpu_us")
+            print(f"  QoS {qos} listener CPU per stored reading / bare CPU per parsed message: "
+                  f"{ratio:.2f} (target <= {TARGET_RATIO})", flush=True)
+        if args.profile:
+            raw = os.environ.get("BENCH_PROFILE_FILE", f"{folder}/profile.txt")
+            bench.listener(args.qos[-1], "profile", profile=raw)
+            where_time_goes(raw)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

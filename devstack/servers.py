@@ -151,6 +151,18 @@ class ManagedServer:
         wait_until(lambda: not port_open(self.port), 10, message=f"{self.name} port still open")
         return self.start()
 
+    def freeze(self):
+        """SIGSTOP: the server stops answering but keeps its connections open, like a host that
+        lost power or a pulled cable (a stop() closes them). thaw() resumes it; close() and
+        kill() work on a frozen server."""
+        if self.running:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        """SIGCONT: a frozen server carries on where it stopped."""
+        if self.running:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
     def close(self):
         self.kill()
         _live.discard(self)

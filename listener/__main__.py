@@ -59,9 +59,7 @@ def healthcheck(settings):
 
 
 def setup(settings):
-    from influxdb.exceptions import InfluxDBClientError
-
-    from listener.influx import Influx, NotAuthorized, Unavailable
+    from listener.influx import Influx, NotAuthorized, SetupRefused, Unavailable
 
     influx = Influx(settings.influx)
     deadline = time.monotonic() + SETUP_WAIT
@@ -75,7 +73,7 @@ def setup(settings):
                 return 1
             time.sleep(1)
             continue
-        except (NotAuthorized, InfluxDBClientError) as error:
+        except (NotAuthorized, SetupRefused) as error:
             log.error("set-up failed: %s", error)
             return 1
         log.info("database %r, retention policies and continuous query are set up",

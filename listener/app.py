@@ -4,6 +4,7 @@ import logging
 import time
 
 from listener.batcher import Batcher
+from listener.broker_stats import BROKER_COUNTERS
 from listener.influx import Influx
 from listener.line_protocol import Encoder
 from listener.parse import Parser, Rejection
@@ -17,17 +18,26 @@ log = logging.getLogger(__name__)
 # Readings held in memory beyond which new QoS 0 readings are refused (counted as dropped),
 # in batches: reached only while InfluxDB is down and the spool is full.
 HELD_BATCHES = 10
+# A retained reading comes again at every subscription, stamped with that time if it has no ts.
+RETAINED = Rejection("retained", "a retained message: readings are stored when they are live")
 
 
 class Listener:
-    def __init__(self, settings):
+    """Collaborators come from outside when given: an `influx` with write/setup/database_exists,
+    a `spool`, and `client_factory(mqtt_settings, clean_session=, manual_ack=)` for the client."""
+
+    def __init__(self, settings, influx=None, spool=None, client_factory=make_client):
         self.settings = settings
         self.stats = Stats()
-        self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes)
+        self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes,
+                             settings.reading_rules)
         self.encoder = Encoder()
-        self.spool = Spool(settings.spool_dir, settings.spool_max_bytes)
-        self.influx = Influx(settings.influx, timeout=5)
-        self.client = make_client(settings.mqtt, clean_session=False, manual_ack=True)
+        self.spool = spool if spool is not None else Spool(settings.spool_dir,
+                                                           settings.spool_max_bytes)
+        self.influx = influx if influx is not None else Influx(settings.influx, timeout=5)
+        self.client = client_factory(settings.mqtt, clean_session=False, manual_ack=True)
+        # (topic filter, qos) subscribed at each connect; readings first, then route()'s.
+        self.subscriptions = [(topic, settings.qos) for topic in settings.topics]
         self.batcher = Batcher(settings.batch_size, settings.flush_interval,
                                settings.max_unacked, self._hand_off,
                                max(HELD_BATCHES * settings.batch_size, 10_000))
@@ -39,7 +49,18 @@ class Listener:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
+        self.client.on_message = self._on_reading
+        if settings.broker_stats:
+            for topic in BROKER_COUNTERS:
+                self.route(topic, 0, self.stats.broker.handle)
+
+    def route(self, topic_filter, qos, handler):
+        """Also subscribe to `topic_filter`; its messages go to `handler(message)` on the
+        network thread instead of the reading path (exceptions are logged). At QoS 1 the
+        handler passes each message to `store_line()`, so that it is acknowledged."""
+        self.subscriptions.append((topic_filter, qos))
+        self.client.message_callback_add(
+            topic_filter, lambda client, userdata, message: self._guarded(handler, message))
 
     def start(self):
         self.spool.open()
@@ -58,7 +79,7 @@ class Listener:
         self.client.disconnect()
         self.client.loop_stop()
         if not self.writer.alive:
-            self.writer.store_late()
+            self.writer.store_received_after_stop()
         log.info("stopped: %d received, %d stored, %d spooled, %d rejected",
                  self.stats.received, self.stats.stored, self.stats.spooled,
                  sum(self.stats.rejected.values()))
@@ -78,7 +99,7 @@ class Listener:
             self._connect_failure = str(reason_code)
             return
         self._connect_failure = None
-        client.subscribe([(topic, self.settings.qos) for topic in self.settings.topics])
+        client.subscribe(self.subscriptions)
         publish_online(client, self.settings.mqtt)
         log.info("connected to the broker (session present: %s)", flags.session_present)
 
@@ -87,31 +108,44 @@ class Listener:
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
-        for topic, code in zip(self.settings.topics, reason_codes):
-            if code.is_failure:
+        for (topic, _), code in zip(self.subscriptions, reason_codes):
+            if code.is_failure and topic in BROKER_COUNTERS:
+                log.info("broker refused %r (%s): its counter is not written to listener_stats",
+                         topic, code)
+            elif code.is_failure:
                 log.error("broker refused the subscription to %r: %s", topic, code)
 
-    def _on_message(self, client, userdata, message):
+    def _on_reading(self, client, userdata, message):
+        self._guarded(self.handle_reading, message)
+
+    def _guarded(self, handler, message):
         try:
-            self._handle(message.topic, message.payload, message.mid, message.qos)
+            handler(message)
         except Exception:  # noqa: BLE001 - an exception must not reach paho's network thread
             self._errors += 1
             if self._errors <= 10 or self._errors % 1000 == 0:
                 log.exception("internal error on a message (%d so far)", self._errors)
 
-    def _handle(self, topic, payload, mid, qos):
+    def handle_reading(self, message):
+        """Parse, then batch the line (or only the acknowledgement of a rejected message)."""
+        topic, payload, qos = message.topic, message.payload, message.qos
         now = time.time_ns()
         if now <= self._last_ns:  # receive times never repeat, so a burst cannot collide
             now = self._last_ns + 1
         self._last_ns = now
         self.stats.received += 1
-        point = self.parser.parse(topic, payload, now)
+        point = RETAINED if message.retain else self.parser.parse(topic, payload, now)
         if type(point) is Rejection:
             self.stats.reject(point.kind, topic, point.detail)
-            if qos:
-                self.batcher.add(None, mid, qos)  # acknowledged in order with the others
+            self.store_line(None, message)
             return
         if not qos and self.batcher.overloaded():
             self.stats.dropped += 1
             return
-        self.batcher.add(self.encoder.encode(point), mid, qos)
+        self.store_line(self.encoder.encode(point), message)
+
+    def store_line(self, line, message):
+        """Batch one line-protocol `line` (None: nothing to store) from `message`; a QoS 1
+        message is acknowledged in arrival order once its batch is stored or spooled."""
+        if line is not None or message.qos:
+            self.batcher.add(line, message.mid, message.qos)

@@ -35,13 +35,17 @@ class Batcher:
         self._acks = []
         self._started = 0.0
         self._last_add = 0.0
-        self.handed_points = 0       # written under the lock
-        self.finished_points = 0     # written by the writer thread only
+        self._handed_points = 0      # written under the lock
+        self._finished_points = 0    # written by the writer thread only
 
     @property
     def held_points(self):
         """Points handed to the writer and not yet stored or spooled."""
-        return self.handed_points - self.finished_points
+        return self._handed_points - self._finished_points
+
+    def finished(self, points):
+        """The writer stored or spooled `points` of the handed-off batches."""
+        self._finished_points += points
 
     def overloaded(self):
         return self.held_points >= self.max_held_points
@@ -75,5 +79,5 @@ class Batcher:
     def _swap(self):
         batch = Batch(self._lines, self._acks, self._started)
         self._lines, self._acks = [], []
-        self.handed_points += len(batch.lines)
+        self._handed_points += len(batch.lines)
         return batch

@@ -7,14 +7,10 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
-from service_common.config import EnvReader
+from service_common.config import DURATION as _DURATION
+from service_common.config import EnvReader, duration_seconds, retention_problem
 from service_common.mqtt import MqttSettings, read_mqtt_settings
-
-# InfluxQL durations: INF, or one or more <integer><unit> groups such as 30d, 1h30m.
-_DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_UNIT_SECONDS = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
-                 "d": 86400, "w": 604800}
+from service_common.readings import DEFAULT_RETENTION, ReadingRules, read_reading_rules
 
 
 @dataclass(frozen=True)
@@ -34,9 +30,11 @@ class InfluxSettings:
 
 @dataclass(frozen=True)
 class ListenerSettings:
+    """Every default lives here; read_settings() takes them from this class."""
+
     mqtt: MqttSettings
     influx: InfluxSettings
-    topics: tuple[str, ...] = ("sensors/+/+",)
+    topics: tuple[str, ...]  # default: <MQTT_SENSORS_ROOT>/+/+
     qos: int = 1
     batch_size: int = 5000
     flush_interval: float = 0.5
@@ -44,23 +42,17 @@ class ListenerSettings:
     max_payload_bytes: int = 1024
     spool_dir: Path = Path("spool")
     spool_max_bytes: int = 100 * 1024 * 1024
-    retention: str = "30d"
+    retention: str = DEFAULT_RETENTION
     downsample_retention: str = "520w"
     downsample_interval: Optional[str] = "1m"
     stats_interval: float = 5.0
+    broker_stats: bool = True
     log_level: str = "INFO"
+    reading_rules: ReadingRules = ReadingRules()
 
     @property
     def heartbeat_path(self):
         return self.spool_dir / "heartbeat"
-
-
-def duration_seconds(text):
-    """Seconds in an InfluxQL duration such as `1h30m` (None for INF)."""
-    if text == "INF":
-        return None
-    groups = re.findall(r"(\d+)(ns|u|µ|ms|s|m|h|d|w)", text)
-    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in groups)
 
 
 def topic_filter_problem(topic):
@@ -81,30 +73,36 @@ def topic_filter_problem(topic):
 def read_settings(environ=None):
     env = EnvReader(environ)
     mqtt = read_mqtt_settings(env, "LISTENER", "listener")
+    default = InfluxSettings()
     influx = InfluxSettings(
-        url=env.str("INFLUXDB_URL", "http://localhost:8086"),
-        database=env.str("INFLUXDB_DATABASE", "iot"),
-        username=env.str("INFLUXDB_USERNAME"),
-        password=env.str("INFLUXDB_PASSWORD"),
+        url=env.str("INFLUXDB_URL", default.url),
+        database=env.str("INFLUXDB_DATABASE", default.database),
+        username=env.str("INFLUXDB_USERNAME", default.username),
+        password=env.str("INFLUXDB_PASSWORD", default.password),
     )
+    default = ListenerSettings(mqtt, influx, topics=(f"{mqtt.sensors_root}/+/+",))
     settings = ListenerSettings(
         mqtt=mqtt,
         influx=influx,
-        topics=tuple(env.list("LISTENER_TOPICS", [f"{mqtt.sensors_root}/+/+"])),
-        qos=env.int("LISTENER_QOS", 1, 0, 1),
-        batch_size=env.int("LISTENER_BATCH_SIZE", 5000, 1, 100_000),
-        flush_interval=env.float("LISTENER_FLUSH_INTERVAL", 0.5, 0.01, 60),
-        max_unacked=env.int("LISTENER_MAX_UNACKED", 20, 1, 65535),
-        max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", 1024, 16, 1024 * 1024),
-        spool_dir=Path(env.str("LISTENER_SPOOL_DIR", "./spool")),
-        spool_max_bytes=int(env.float("LISTENER_SPOOL_MAX_MB", 100, 0.01, 2**20) * 2**20),
-        retention=env.str("LISTENER_RETENTION", "30d"),
-        downsample_retention=env.str("LISTENER_DOWNSAMPLE_RETENTION", "520w"),
-        # Set but empty disables downsampling; unset means the default.
-        downsample_interval=env.raw("LISTENER_DOWNSAMPLE_INTERVAL")
-        if "LISTENER_DOWNSAMPLE_INTERVAL" in env.environ else "1m",
-        stats_interval=env.float("LISTENER_STATS_INTERVAL", 5, 0.1, 3600),
-        log_level=(env.str("LISTENER_LOG_LEVEL", "INFO")).upper(),
+        topics=tuple(env.list("LISTENER_TOPICS", default.topics)),
+        qos=env.int("LISTENER_QOS", default.qos, 0, 1),
+        batch_size=env.int("LISTENER_BATCH_SIZE", default.batch_size, 1, 100_000),
+        flush_interval=env.float("LISTENER_FLUSH_INTERVAL", default.flush_interval, 0.01, 60),
+        max_unacked=env.int("LISTENER_MAX_UNACKED", default.max_unacked, 1, 65535),
+        max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", default.max_payload_bytes, 16,
+                                  1024 * 1024),
+        spool_dir=Path(env.str("LISTENER_SPOOL_DIR", default.spool_dir)),
+        spool_max_bytes=int(env.float("LISTENER_SPOOL_MAX_MB", default.spool_max_bytes / 2**20,
+                                      0.01, 2**20) * 2**20),
+        retention=env.str("LISTENER_RETENTION", default.retention),
+        downsample_retention=env.str("LISTENER_DOWNSAMPLE_RETENTION",
+                                     default.downsample_retention),
+        downsample_interval=env.str_or_off("LISTENER_DOWNSAMPLE_INTERVAL",
+                                           default.downsample_interval),
+        stats_interval=env.float("LISTENER_STATS_INTERVAL", default.stats_interval, 0.1, 3600),
+        broker_stats=env.bool("LISTENER_BROKER_STATS", default.broker_stats),
+        log_level=env.log_level("LISTENER_LOG_LEVEL", default.log_level),
+        reading_rules=read_reading_rules(env),
     )
     _check(settings, env.problems)
     env.check()
@@ -133,16 +131,11 @@ def _check(settings, problems):
             problems.append(f"LISTENER_TOPICS: {topic!r}: {problem}")
     for name, value in (("LISTENER_RETENTION", settings.retention),
                         ("LISTENER_DOWNSAMPLE_RETENTION", settings.downsample_retention)):
-        if not _DURATION.match(value):
-            problems.append(f"{name}={value!r} must be an InfluxDB duration such as 30d, 520w "
-                            "or INF")
-        elif value != "INF" and duration_seconds(value) < 3600:
-            problems.append(f"{name}={value!r} must be at least 1h (InfluxDB's minimum)")
+        problem = retention_problem(name, value)
+        if problem:
+            problems.append(problem)
     interval = settings.downsample_interval
     if interval is not None and (interval == "INF" or not _DURATION.match(interval)
                                  or duration_seconds(interval) < 1):
         problems.append(f"LISTENER_DOWNSAMPLE_INTERVAL={interval!r} must be a duration of at "
                         "least 1s such as 1m, or empty to disable downsampling")
-    if settings.log_level not in _LOG_LEVELS:
-        problems.append(f"LISTENER_LOG_LEVEL={settings.log_level!r} must be one of "
-                        + ", ".join(_LOG_LEVELS))

@@ -17,18 +17,28 @@ DOWNSAMPLED_POLICY = "downsampled"
 CONTINUOUS_QUERY = "downsample"
 
 _DROPPED = re.compile(rb"dropped=(\d+)")
+_UNPARSEABLE = b"unable to parse"
 
 
-class Unavailable(Exception):
-    """InfluxDB cannot take the write now (down, overloaded, auth, database missing): retry."""
-
-    def __init__(self, reason, missing_database=False):
-        super().__init__(reason)
-        self.missing_database = missing_database
+class InfluxError(Exception):
+    """A write or set-up that did not happen; the data stays held and is tried again."""
 
 
-class NotAuthorized(Exception):
-    """The user may not run the schema statements (InfluxDB 1.x reserves them to admins)."""
+class Unavailable(InfluxError):
+    """InfluxDB cannot take the write now (down, overloaded, timing out): retry later."""
+
+
+class DatabaseMissing(Unavailable):
+    """The database is gone (dropped while running): set it up again, then retry."""
+
+
+class NotAuthorized(InfluxError):
+    """InfluxDB answered 401/403: wrong credentials, or the user lacks the privilege (writing,
+    or the schema statements that InfluxDB 1.x reserves to admins)."""
+
+
+class SetupRefused(InfluxError):
+    """InfluxDB refused a schema statement for another reason than the user's rights."""
 
 
 def make_client(influx, timeout=10):
@@ -48,7 +58,9 @@ class Influx:
     def write(self, data, points):
         """Write line-protocol bytes; return how many points InfluxDB refused for good.
 
-        Raises Unavailable when the whole batch should be retried later.
+        Raises NotAuthorized (401/403), DatabaseMissing or Unavailable when the whole batch
+        should be retried later. A partial write names each refused line: points InfluxDB
+        dropped (`dropped=N`, e.g. a field type conflict) plus lines it could not parse.
         """
         try:
             with self._retryable():
@@ -58,11 +70,10 @@ class Influx:
         except InfluxDBClientError as error:
             body = error.content if isinstance(error.content, bytes) else str(error).encode()
             if error.code == 404:
-                raise Unavailable(_text(body), missing_database=True) from error
+                raise DatabaseMissing(_text(body)) from error
             if error.code in (401, 403):
-                raise Unavailable(f"not authorized: {_text(body)}") from error
-            dropped = _DROPPED.search(body)
-            refused = int(dropped.group(1)) if dropped else points
+                raise NotAuthorized(f"HTTP {error.code}: {_text(body)}") from error
+            refused = refused_points(body, points)
             log.warning("InfluxDB refused %d of %d points: %s", refused, points, _text(body))
             return refused
 
@@ -81,7 +92,7 @@ class Influx:
         except InfluxDBClientError as error:
             if error.code in (401, 403) or "privilege" in str(error):
                 raise NotAuthorized(str(error)) from error
-            raise
+            raise SetupRefused(str(error)) from error
 
     @contextmanager
     def _retryable(self):
@@ -131,6 +142,16 @@ class Influx:
     def _query(self, statement):
         log.debug("InfluxQL: %s", statement)
         self.client.query(statement, method="POST")
+
+
+def refused_points(body, points):
+    """How many of `points` a 400 answer refused: `dropped=N` plus the unparseable lines, or
+    all of them when the answer names neither (the whole body was refused)."""
+    dropped = _DROPPED.search(body)
+    unparseable = body.count(_UNPARSEABLE)
+    if not dropped and not unparseable:
+        return points
+    return min(points, (int(dropped.group(1)) if dropped else 0) + unparseable)
 
 
 def _canonical(query):

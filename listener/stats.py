@@ -6,12 +6,17 @@ current values. Each counter is written by one thread only, so no lock is needed
 
 import logging
 
+from listener.broker_stats import BrokerCounters
 from listener.line_protocol import encode_fields
-from listener.parse import KINDS
+from listener.parse import KINDS as PARSE_KINDS
 
 log = logging.getLogger(__name__)
 
 MEASUREMENT = "listener_stats"
+# Every kind of rejection, each counted as rejected_<kind>: the parser's, then the listener's.
+KINDS = PARSE_KINDS + (
+    "retained",      # a retained message on the readings' topics: stored when it was live
+)
 
 
 class Stats:
@@ -25,12 +30,14 @@ class Stats:
         self.stored = 0           # points InfluxDB accepted
         self.spooled = 0          # points written to the spool
         self.retries = 0          # failed InfluxDB writes that will be retried
-        self.influx_rejected = 0  # points InfluxDB refused for good (e.g. field type conflict)
+        self.influx_rejected = 0  # points InfluxDB refused for good (type conflict, unparseable)
+        self.not_authorized = 0   # writes InfluxDB answered 401/403 (held and retried)
         # Gauges, set by the writer thread.
         self.spool_bytes = 0
         self.spool_points = 0
         self.pending_points = 0   # held in memory, neither stored nor spooled yet
         self.lag_ms = 0.0         # receive-to-stored time of the last stored batch
+        self.broker = BrokerCounters()  # mosquitto's $SYS counters, when the ACL allows them
         self._logged = dict.fromkeys(KINDS, 0)
         self._logged_dropped = 0
 
@@ -46,6 +53,7 @@ class Stats:
             "retries": self.retries,
             "dropped": self.dropped,
             "influx_rejected": self.influx_rejected,
+            "not_authorized": self.not_authorized,
             "spool_bytes": self.spool_bytes,
             "spool_points": self.spool_points,
             "pending_points": self.pending_points,
@@ -54,6 +62,7 @@ class Stats:
         for kind, count in self.rejected.items():
             fields[f"rejected_{kind}"] = count
         fields["rejected"] = sum(self.rejected.values())
+        fields.update(self.broker.fields())
         return fields
 
     def line(self, client_id, time_ns):

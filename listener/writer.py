@@ -13,9 +13,7 @@ import threading
 import time
 from collections import deque
 
-from influxdb.exceptions import InfluxDBClientError
-
-from listener.influx import NotAuthorized, Unavailable
+from listener.influx import DatabaseMissing, InfluxError, NotAuthorized
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +25,8 @@ DRAIN_SEGMENTS_PER_TURN = 20
 
 
 class Writer:
-    def __init__(self, settings, influx, spool, batcher, stats, ack, is_connected):
+    def __init__(self, settings, influx, spool, batcher, stats, ack, is_connected,
+                 clock=time.monotonic):
         self.settings = settings
         self.influx = influx
         self.spool = spool
@@ -35,12 +34,13 @@ class Writer:
         self.stats = stats
         self._ack = ack
         self._is_connected = is_connected
+        self._clock = clock
         self.queue = queue.SimpleQueue()
         self.pending = deque()        # (batch, data) not yet durable, oldest first
         self.ready = False            # schema set up (or not ours to set up)
         self._retry_at = 0.0
         self._delay = RETRY_MIN
-        self._failing = False
+        self._failing = None          # the class of the last InfluxDB failure, None when fine
         self._spool_full_logged = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listener-writer", daemon=True)
@@ -56,13 +56,18 @@ class Writer:
         self._stop.set()
         self._thread.join(timeout)
 
-    def store_late(self):
+    def step(self, flush_now=False):
+        """One turn of the thread: take the handed-off batches, then make them durable."""
+        self._take_batches(flush_now)
+        self._make_durable()
+
+    def store_received_after_stop(self):
         """Once the client has stopped: store or spool what arrived during the final flush.
 
         paho delivers messages until it disconnects; QoS 0 ones would be lost otherwise. The
         acknowledgements of late QoS 1 ones cannot be sent, so the broker redelivers them.
         """
-        self._collect(None, force=True)
+        self._take_batches(flush_now=True)
         self._store_pending()
 
     @property
@@ -70,18 +75,17 @@ class Writer:
         return self._thread.is_alive()
 
     def _run(self):
-        now = time.monotonic()
+        now = self._clock()
         next_stats = now + self.settings.stats_interval
         next_beat = now
         while not self._stop.is_set():
             try:
-                batch = self.queue.get(timeout=TICK)
+                self._hold(self.queue.get(timeout=TICK))
             except queue.Empty:
-                batch = None
+                pass
             try:
-                self._collect(batch)
-                self._work()
-                now = time.monotonic()
+                self.step()
+                now = self._clock()
                 if now >= next_stats:
                     next_stats = now + self.settings.stats_interval
                     self._write_stats()
@@ -92,8 +96,7 @@ class Writer:
                 log.exception("writer error; continuing")
                 time.sleep(RETRY_MIN)
         try:
-            self._collect(None, force=True)
-            self._work()
+            self.step(flush_now=True)
             self._write_stats()
             self.settings.heartbeat_path.unlink(missing_ok=True)
         except Exception:  # noqa: BLE001 - report, then say what could not be saved
@@ -104,18 +107,19 @@ class Writer:
                         "InfluxDB unavailable): QoS 1 ones stay unacknowledged for redelivery",
                         lost)
 
-    def _collect(self, batch, force=False):
-        if batch is not None:
-            self.pending.append((batch, batch.data()))
-        self.batcher.flush_due(force=force)  # queues behind the batches already handed off
+    def _hold(self, batch):
+        self.pending.append((batch, batch.data()))
+
+    def _take_batches(self, flush_now=False):
+        self.batcher.flush_due(force=flush_now)  # queues behind the batches already handed off
         while True:
             try:
                 batch = self.queue.get_nowait()
             except queue.Empty:
                 break
-            self.pending.append((batch, batch.data()))
+            self._hold(batch)
 
-    def _work(self):
+    def _make_durable(self):
         if not self.ready and self._may_try():
             self._setup()
         if len(self.spool) and self.ready and self._may_try():
@@ -124,7 +128,7 @@ class Writer:
         self._update_gauges()
 
     def _may_try(self):
-        return time.monotonic() >= self._retry_at
+        return self._clock() >= self._retry_at
 
     def _setup(self):
         settings = self.settings
@@ -141,10 +145,11 @@ class Writer:
                             settings.influx.username, settings.influx.database, error)
                 self.ready = True
             else:
-                self._failed(f"database {settings.influx.database!r} is missing and user "
-                             f"{settings.influx.username!r} may not create it")
-        except (Unavailable, InfluxDBClientError) as error:
-            self._failed(f"set-up failed: {error}")
+                self._failed(NotAuthorized(
+                    f"database {settings.influx.database!r} is missing or not visible to user "
+                    f"{settings.influx.username!r}, who may not create it: {error}"))
+        except InfluxError as error:
+            self._failed(error)
 
     def _drain(self):
         # A few segments per turn, so that new batches keep being spooled and acknowledged.
@@ -155,7 +160,7 @@ class Writer:
             data, points, written_at = self.spool.head()
             try:
                 refused = self.influx.write(data, points)
-            except Unavailable as error:
+            except InfluxError as error:
                 self._failed(error)
                 return
             self.spool.pop()
@@ -168,10 +173,10 @@ class Writer:
             if points and not len(self.spool) and self.ready and self._may_try():
                 try:
                     refused = self.influx.write(data, points)
-                except Unavailable as error:
+                except InfluxError as error:
                     self._failed(error)
                 else:
-                    self._stored(points, refused, (time.monotonic() - batch.received_at) * 1000)
+                    self._stored(points, refused, (self._clock() - batch.received_at) * 1000)
                     self._finish(batch)
                     continue
             if points and not self._spool(data, points):
@@ -198,7 +203,7 @@ class Writer:
         self.pending.popleft()
         for mid in batch.acks:
             self._ack(mid)
-        self.batcher.finished_points += len(batch.lines)
+        self.batcher.finished(len(batch.lines))
 
     def _stored(self, points, refused, lag_ms):
         self.stats.stored += points - refused
@@ -206,17 +211,28 @@ class Writer:
         self.stats.lag_ms = lag_ms
         if self._failing:
             log.info("InfluxDB is back")
-        self._failing = False
+        self._failing = None
         self._delay = RETRY_MIN
 
-    def _failed(self, reason):
+    def _failed(self, error):
+        """Count an InfluxError, say it once per kind, and back off before the next attempt."""
         self.stats.retries += 1
-        if getattr(reason, "missing_database", False):
+        if isinstance(error, DatabaseMissing):
             self.ready = False  # dropped while we were running: set it up again
-        if not self._failing:
-            log.warning("InfluxDB unavailable, spooling and retrying with back-off: %s", reason)
-        self._failing = True
-        self._retry_at = time.monotonic() + self._delay
+        if isinstance(error, NotAuthorized):
+            self.stats.not_authorized += 1
+        if type(error) is not self._failing:
+            if isinstance(error, NotAuthorized):
+                log.error("InfluxDB refuses user %r (not authorized): check INFLUXDB_USERNAME, "
+                          "INFLUXDB_PASSWORD and the user's WRITE privilege on database %r; "
+                          "holding the readings and retrying every %g s at most: %s",
+                          self.settings.influx.username, self.settings.influx.database,
+                          RETRY_MAX, error)
+            else:
+                log.warning("InfluxDB unavailable, spooling and retrying with back-off: %s",
+                            error)
+        self._failing = type(error)
+        self._retry_at = self._clock() + self._delay
         self._delay = min(self._delay * 2, RETRY_MAX)
 
     def _update_gauges(self):
@@ -232,7 +248,7 @@ class Writer:
         line = self.stats.line(self.settings.mqtt.client_id, time.time_ns())
         try:
             self.influx.write((line + "\n").encode(), 1)
-        except Unavailable as error:
+        except InfluxError as error:
             self._failed(error)
 
     def _heartbeat(self):

@@ -7,10 +7,14 @@
   that is empty gets a random value, a setting that is missing is appended with its example
   comment and default. Nothing that has a value is ever changed.
 - `mosquitto/config/passwd` holds one line per MQTT user in mosquitto 2.0's PBKDF2-SHA512 format
-  (`user:$7$<iterations>$<base64 salt>$<base64 hash>`). A line that still matches the password
-  in `.env` is kept as it is, so running this again changes nothing.
+  (`user:$7$<iterations>$<base64 salt>$<base64 hash>`). The services' users get the passwords in
+  `.env`; a line that still matches is kept as it is, so running this again changes nothing. The
+  boards' users (`make device`, scripts/devices.py) are kept untouched; the shared `sensor` and
+  `indicator` users of older versions are removed (docs/boards.md, "Upgrading").
 
-Both files are created readable by their owner only. Secrets are never printed.
+Both files are created readable by their owner only. Secrets are never printed. A hand-set
+secret that docker compose would read differently from how it is hashed here (`$`, `#`,
+quotes, spaces, backslashes) is refused.
 """
 
 import argparse
@@ -31,8 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRETS = (
     "MQTT_LISTENER_PASSWORD",
     "MQTT_WEBHOOK_PASSWORD",
-    "MQTT_SENSOR_PASSWORD",
-    "MQTT_INDICATOR_PASSWORD",
+    "MQTT_OPCUA_BRIDGE_PASSWORD",
     "INFLUXDB_ADMIN_PASSWORD",
     "INFLUXDB_WRITER_PASSWORD",
     "INFLUXDB_READER_PASSWORD",
@@ -41,13 +44,19 @@ SECRETS = (
     "WEBHOOK_HMAC_SECRET",
 )
 
-# Broker users and the `.env` setting that holds each one's password.
+# The services' broker users and the `.env` setting that holds each one's password. Boards have
+# their own users (scripts/devices.py).
 MQTT_USERS = {
     "listener": "MQTT_LISTENER_PASSWORD",
     "webhook": "MQTT_WEBHOOK_PASSWORD",
-    "sensor": "MQTT_SENSOR_PASSWORD",
-    "indicator": "MQTT_INDICATOR_PASSWORD",
+    "opcua-bridge": "MQTT_OPCUA_BRIDGE_PASSWORD",
 }
+# Shared board users of older versions: every board's flash held their password.
+RETIRED_USERS = ("sensor", "indicator")
+
+# Characters docker compose reads differently in `.env` ($ interpolates, # may start a comment,
+# quotes are removed) or that a shell or config line would split on.
+UNSAFE_IN_SECRETS = re.compile(r"""[$#'"`\\\s]""")
 
 # mosquitto 2.0's defaults (src/password_mosq.c): 12 bytes of salt, 101 rounds of PBKDF2-SHA512.
 PBKDF2_ITERATIONS = 101
@@ -152,13 +161,31 @@ def fill_env(env_text, example_text):
     return "\n".join(lines) + "\n", generated
 
 
-def render_passwd(env, old_text=""):
-    """The broker's password file for MQTT_USERS, keeping every line that still matches."""
-    old = {}
-    for line in old_text.splitlines():
+def passwd_users(text):
+    """{user: encoded hash} of a password file."""
+    users = {}
+    for line in text.splitlines():
         user, sep, encoded = line.partition(":")
         if sep:
-            old[user] = encoded.strip()
+            users[user] = encoded.strip()
+    return users
+
+
+def check_secrets(env):
+    """Refuse secrets that compose would pass on differently from what is hashed here."""
+    unsafe = [name for name in SECRETS if UNSAFE_IN_SECRETS.search(env.get(name, ""))]
+    if unsafe:
+        raise SecretsError(
+            f"{', '.join(unsafe)} in .env contain $, #, a quote, a backslash or a space, which "
+            "docker compose would read differently: empty them and run make secrets again for "
+            "new random ones, or use letters, digits, - and _ only")
+
+
+def render_passwd(env, old_text=""):
+    """The broker's password file: the services' users (MQTT_USERS) with the passwords in `env`,
+    each line kept when it still matches; every other user (the boards') kept as it is; the
+    retired shared users dropped."""
+    old = passwd_users(old_text)
     missing = [name for name in MQTT_USERS.values() if not env.get(name)]
     if missing:
         raise SecretsError("no value in .env for " + ", ".join(missing))
@@ -169,13 +196,19 @@ def render_passwd(env, old_text=""):
         if not password_matches(encoded, password):
             encoded = hash_password(password)
         lines.append(f"{user}:{encoded}")
+    lines += [f"{user}:{encoded}" for user, encoded in old.items()
+              if user not in MQTT_USERS and user not in RETIRED_USERS]
     return "\n".join(lines) + "\n"
 
 
 def write_private(path, text):
     """Replace `path` atomically with `text`, readable and writable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:
+        raise SecretsError(f"cannot write {path}: {error.strerror} (is {path.parent} read-only "
+                           "or someone else's?)") from error
     try:
         with os.fdopen(fd, "w") as out:
             out.write(text)
@@ -201,20 +234,30 @@ def make_secrets(env_path, example_path, passwd_path):
     if example is None:
         raise SecretsError(f"{example_path} is missing: it is the template for .env")
     old_env = _read(env_path)
-    new_env, generated = fill_env(old_env, example)
     report = []
+    if old_env is not None:
+        check_secrets(parse_env(old_env))
+    new_env, generated = fill_env(old_env, example)
     if new_env != old_env:
         write_private(env_path, new_env)
         action = "created" if old_env is None else "updated"
         report.append(f"{action} {env_path} ({len(generated)} new secrets)")
     else:
         report.append(f"{env_path} is complete: nothing changed")
+        mode = env_path.stat().st_mode & 0o777
+        if mode & 0o077:
+            report.append(f"warning: {env_path} is readable by other users (mode {mode:o}); "
+                          f"make it private: chmod 600 {env_path}")
 
     old_passwd = _read(passwd_path) or ""
     new_passwd = render_passwd(parse_env(new_env), old_passwd)
     if new_passwd != old_passwd:
         write_private(passwd_path, new_passwd)
-        report.append(f"wrote {passwd_path} ({len(MQTT_USERS)} MQTT users, hashed)")
+        report.append(f"wrote {passwd_path} ({len(MQTT_USERS)} service users, hashed)")
+        retired = [user for user in RETIRED_USERS if user in passwd_users(old_passwd)]
+        if retired:
+            report.append(f"removed the shared board users {', '.join(retired)}: give each board "
+                          "its own with make device (docs/boards.md)")
     else:
         report.append(f"{passwd_path} matches .env: nothing changed")
     return report
@@ -232,7 +275,7 @@ def main(argv=None):
         print(f"make secrets: {error}", file=sys.stderr)
         return 2
     for line in report:
-        print(line)
+        print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
     return 0
 
 

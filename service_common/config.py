@@ -5,6 +5,7 @@ Every problem is collected, then one ConfigError names them all.
 
 import math
 import os
+import re
 
 
 class ConfigError(Exception):
@@ -13,6 +14,30 @@ class ConfigError(Exception):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
+# InfluxQL durations: INF, or one or more <integer><unit> groups such as 30d, 1h30m.
+DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$", re.ASCII)
+_UNIT_SECONDS = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+                 "d": 86400, "w": 604800}
+
+
+def duration_seconds(text):
+    """Seconds in an InfluxQL duration such as `1h30m` (None for INF)."""
+    if text == "INF":
+        return None
+    groups = re.findall(r"(\d+)(ns|u|µ|ms|s|m|h|d|w)", text, re.ASCII)
+    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in groups)
+
+
+def retention_problem(name, value):
+    """Why `value` is no InfluxDB retention duration (INF, or at least 1h), or None."""
+    if not DURATION.match(value):
+        return f"{name}={value!r} must be an InfluxDB duration such as 30d, 520w or INF"
+    if value != "INF" and duration_seconds(value) < 3600:
+        return f"{name}={value!r} must be at least 1h (InfluxDB's minimum)"
+    return None
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -25,6 +50,7 @@ class EnvReader:
         self.problems = []
 
     def raw(self, name):
+        """The stripped value, None when unset or blank. Every read goes through here."""
         value = self.environ.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
@@ -70,6 +96,20 @@ class EnvReader:
         self.problems.append(f"{name}={value!r} must be true or false")
         return default
 
+    def str_or_off(self, name, default):
+        """Like str(), except that set but empty means None (turned off), not the default."""
+        value = self.raw(name)
+        if value is None:
+            return None if name in self.environ else default
+        return value
+
+    def log_level(self, name, default="INFO"):
+        """One of LOG_LEVELS, case-insensitive."""
+        level = self.str(name, default).upper()
+        if level not in LOG_LEVELS:
+            self.problems.append(f"{name}={level!r} must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
     def list(self, name, default):
         value = self.raw(name)
         if value is None:
@@ -78,4 +118,5 @@ class EnvReader:
 
     def check(self):
         if self.problems:
-            raise ConfigError(self.problems)
+            # Two parts reading the same variable report its problem once.
+            raise ConfigError(dict.fromkeys(self.problems))

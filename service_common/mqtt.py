@@ -32,18 +32,20 @@ class MqttSettings:
 
 
 def read_mqtt_settings(env, prefix, default_client_id):
-    """MQTT_* settings shared by all services, plus `<prefix>_CLIENT_ID`."""
+    """MQTT_* settings shared by all services, plus `<prefix>_CLIENT_ID`; defaults from
+    MqttSettings, except the client id's."""
+    default = MqttSettings(client_id=default_client_id)
     settings = MqttSettings(
-        host=env.str("MQTT_HOST", "localhost"),
-        port=env.int("MQTT_PORT", 1883, 1, 65535),
-        username=env.str("MQTT_USERNAME"),
-        password=env.str("MQTT_PASSWORD"),
-        client_id=env.str(f"{prefix}_CLIENT_ID", default_client_id),
-        keepalive=env.int("MQTT_KEEPALIVE", 30, 5, 3600),
-        tls_ca=env.str("MQTT_TLS_CA"),
-        sensors_root=env.str("MQTT_SENSORS_ROOT", "sensors").rstrip("/"),
-        status_root=env.str("MQTT_STATUS_ROOT", "status").rstrip("/"),
-        alerts_root=env.str("MQTT_ALERTS_ROOT", "alerts").rstrip("/"),
+        host=env.str("MQTT_HOST", default.host),
+        port=env.int("MQTT_PORT", default.port, 1, 65535),
+        username=env.str("MQTT_USERNAME", default.username),
+        password=env.str("MQTT_PASSWORD", default.password),
+        client_id=env.str(f"{prefix}_CLIENT_ID", default.client_id),
+        keepalive=env.int("MQTT_KEEPALIVE", default.keepalive, 5, 3600),
+        tls_ca=env.str("MQTT_TLS_CA", default.tls_ca),
+        sensors_root=env.str("MQTT_SENSORS_ROOT", default.sensors_root).rstrip("/"),
+        status_root=env.str("MQTT_STATUS_ROOT", default.status_root).rstrip("/"),
+        alerts_root=env.str("MQTT_ALERTS_ROOT", default.alerts_root).rstrip("/"),
     )
     if settings.password and not settings.username:
         env.problems.append("MQTT_PASSWORD is set but MQTT_USERNAME is not")

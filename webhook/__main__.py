@@ -8,7 +8,7 @@ import waitress
 
 from service_common.config import ConfigError
 from service_common.logs import setup_logging
-from webhook import create_app
+from webhook import close_app, create_app
 from webhook.config import read_config
 
 log = logging.getLogger("webhook")
@@ -29,12 +29,19 @@ def main():
         print(f"webhook: {error}", file=sys.stderr)
         return 2
     setup_logging(config.log_level)
+    if config.hmac_secret and not config.hmac_timestamp_header:
+        log.warning("WEBHOOK_HMAC_TIMESTAMP_HEADER is empty: a captured signed request can be "
+                    "replayed at any time")
     app = create_app(config)
-    publisher = app.extensions["alert_publisher"]
     server = waitress.create_server(
         app, host=config.host, port=config.port, ident="alertloop-webhook",
         max_request_body_size=config.max_body_bytes * WAITRESS_BODY_FACTOR,
         clear_untrusted_proxy_headers=True,
+        # Idle and slow clients cannot hold every connection: many more connections than Grafana
+        # needs, each closed after channel_timeout s without a byte, checked that often.
+        connection_limit=config.connection_limit,
+        channel_timeout=config.channel_timeout,
+        cleanup_interval=max(1, config.channel_timeout // 2),
     )
     signal.signal(signal.SIGTERM, _stop)
     log.info("serving on http://%s:%s/alert (MQTT %s:%s, client id %s)", config.host,
@@ -45,7 +52,7 @@ def main():
         pass
     finally:
         server.close()
-        publisher.close()
+        close_app(app)
         log.info("stopped")
     return 0
 

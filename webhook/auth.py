@@ -3,11 +3,17 @@ both compared in constant time."""
 
 import hashlib
 import hmac
+import re
+import time
 
 from flask import current_app, jsonify
 from flask_httpauth import HTTPBasicAuth
 
+from webhook.refusals import refuse
+
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+# What Grafana puts in the timestamp header: Unix seconds, ASCII digits only.
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}", re.ASCII)
 
 basic_auth = HTTPBasicAuth(realm="alertloop webhook")
 
@@ -22,22 +28,21 @@ def verify_password(username, password):
     # Both comparisons always run, so the time taken does not tell which one failed.
     user_ok = _same(username, config.username)
     password_ok = _same(password, config.password)
-    if user_ok and password_ok:
-        return username
-    current_app.extensions["alert_publisher"].count("unauthorized")
-    return None
+    return username if user_ok and password_ok else None
 
 
 @basic_auth.error_handler
 def auth_error(status):
+    refuse(status, "unauthorized")
     return jsonify(error="unauthorized", reason="missing or wrong credentials"), status
 
 
-def signature_problem(config, headers, body):
+def signature_problem(config, headers, body, now=None):
     """Why the request's HMAC signature is not valid, or None when it is (or none is needed).
 
     Grafana sends the hex HMAC-SHA256 of the body, or of `<timestamp>:<body>` when a timestamp
-    header is configured on its contact point.
+    header is configured on its contact point; the timestamp must then be Unix seconds within
+    WEBHOOK_HMAC_MAX_SKEW of `now`, so a captured request cannot be replayed later.
     """
     if not config.hmac_secret:
         return None
@@ -53,6 +58,19 @@ def signature_problem(config, headers, body):
     expected = hmac.new(config.hmac_secret.encode(), message, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
         return f"{SIGNATURE_HEADER} does not match the body"
+    if config.hmac_timestamp_header:
+        return _timestamp_problem(config, timestamp, time.time() if now is None else now)
+    return None
+
+
+def _timestamp_problem(config, timestamp, now):
+    name = config.hmac_timestamp_header
+    if not _UNIX_SECONDS.fullmatch(timestamp):
+        return f"{name} is not a Unix time in seconds"
+    skew = int(timestamp) - now
+    if abs(skew) > config.hmac_max_skew:
+        return (f"{name} is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the "
+                f"webhook's clock (at most {config.hmac_max_skew:g} s, WEBHOOK_HMAC_MAX_SKEW)")
     return None
 
 

@@ -1,13 +1,16 @@
-"""The webhook's settings: one typed object read from the environment, validated before any I/O."""
+"""The webhook's settings: one typed object read from the environment, validated before any I/O.
 
-from dataclasses import dataclass
+The dataclass holds every default; `read_config` reads the variables over them.
+"""
+
+from dataclasses import dataclass, fields, replace
 from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
-from webhook.notification import MAX_ALERT_CHARS, device_problem, topic_safe
-
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+from webhook.ingest import IngestSettings, read_ingest_settings
+from webhook.state import MAX_ENTRIES_ALLOWED, Limits
+from webhook.topics import alert_name_problem, device_problem, topic_safe
 
 
 @dataclass(frozen=True)
@@ -17,17 +20,37 @@ class WebhookConfig:
     password: str
     hmac_secret: Optional[str] = None
     hmac_timestamp_header: Optional[str] = None
-    host: str = "0.0.0.0"  # noqa: S104 - a container's server listens on every interface
+    hmac_max_skew: float = 300.0
+    # Loopback unless told otherwise; compose sets WEBHOOK_HOST=0.0.0.0 inside its network.
+    host: str = "127.0.0.1"
     port: int = 5000
     max_body_bytes: int = 1024 * 1024
     publish_timeout: float = 5.0
     log_level: str = "INFO"
     known_alerts: tuple = ()
+    state_max_entries: int = Limits.max_entries
+    state_forget_after: float = Limits.forget_after
+    # waitress: open connections at most, and how long one may stay idle (s).
+    connection_limit: int = 500
+    channel_timeout: int = 10
+    stats_interval: float = 5.0
+    refusal_log_interval: float = 60.0
+
+    ingest: IngestSettings = IngestSettings()
+
+    @property
+    def limits(self):
+        return Limits(self.state_max_entries, self.state_forget_after)
+
+
+DEFAULTS = {f.name: f.default for f in fields(WebhookConfig) if f.name not in
+            ("mqtt", "username", "password", "ingest")}
 
 
 def read_config(environ=None):
     """WebhookConfig from WEBHOOK_* and MQTT_* variables; ConfigError names every bad setting."""
     env = EnvReader(environ)
+    d = DEFAULTS
     mqtt = read_mqtt_settings(env, "WEBHOOK", "webhook")
     problem = device_problem(mqtt.client_id)
     if problem:
@@ -38,15 +61,12 @@ def read_config(environ=None):
     hmac_secret = env.str("WEBHOOK_HMAC_SECRET")
     if timestamp_header and not hmac_secret:
         env.problems.append("WEBHOOK_HMAC_TIMESTAMP_HEADER is set but WEBHOOK_HMAC_SECRET is not")
-    log_level = env.str("WEBHOOK_LOG_LEVEL", "INFO").upper()
-    if log_level not in _LOG_LEVELS:
-        env.problems.append(
-            f"WEBHOOK_LOG_LEVEL={log_level!r} must be one of {', '.join(_LOG_LEVELS)}")
+    log_level = env.log_level("WEBHOOK_LOG_LEVEL", d["log_level"])
     known_alerts = []
-    for name in env.list("WEBHOOK_KNOWN_ALERTS", []):
-        if not topic_safe(name) or len(topic_safe(name)) > MAX_ALERT_CHARS:
-            env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name (a letter or "
-                                f"digit, at most {MAX_ALERT_CHARS} characters)")
+    for name in env.list("WEBHOOK_KNOWN_ALERTS", d["known_alerts"]):
+        problem = alert_name_problem(name)
+        if problem:
+            env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name ({problem})")
         elif topic_safe(name) not in known_alerts:
             known_alerts.append(topic_safe(name))
     config = WebhookConfig(
@@ -55,12 +75,24 @@ def read_config(environ=None):
         password=password or "",
         hmac_secret=hmac_secret,
         hmac_timestamp_header=timestamp_header,
-        host=env.str("WEBHOOK_HOST", "0.0.0.0"),  # noqa: S104
-        port=env.int("WEBHOOK_PORT", 5000, 1, 65535),
-        max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
-        publish_timeout=env.float("WEBHOOK_PUBLISH_TIMEOUT", 5.0, 0.1, 60.0),
+        hmac_max_skew=env.float("WEBHOOK_HMAC_MAX_SKEW", d["hmac_max_skew"], 1.0, 86400.0),
+        host=env.str("WEBHOOK_HOST", d["host"]),
+        port=env.int("WEBHOOK_PORT", d["port"], 1, 65535),
+        max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", d["max_body_bytes"], 1024,
+                               64 * 1024 * 1024),
+        publish_timeout=env.float("WEBHOOK_PUBLISH_TIMEOUT", d["publish_timeout"], 0.1, 60.0),
         log_level=log_level,
         known_alerts=tuple(known_alerts),
+        state_max_entries=env.int("WEBHOOK_STATE_MAX_ENTRIES", d["state_max_entries"], 10,
+                                  MAX_ENTRIES_ALLOWED),
+        state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", d["state_forget_after"],
+                                     1.0, 10 * 365 * 86400.0),
+        connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),
+        channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", d["channel_timeout"], 1, 3600),
+        stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),
+        refusal_log_interval=env.float("WEBHOOK_REFUSAL_LOG_INTERVAL",
+                                       d["refusal_log_interval"], 0.1, 86400.0),
     )
+    config = replace(config, ingest=read_ingest_settings(env, config))
     env.check()
     return config

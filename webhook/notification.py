@@ -5,9 +5,10 @@ Pure functions: `parse(payload)` takes the decoded JSON and returns a `Notificat
 valid notification is rejected on its own (with a reason) and the others still count.
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Optional
+
+from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
 
 # Grafana's Test button (unified: alertname TestAlert) and the alerts Grafana raises for a rule
 # whose query returned nothing or failed: they say nothing about the watched value.
@@ -21,13 +22,8 @@ UNIFIED_STATUSES = {"firing": True, "resolved": False}
 LEGACY_STATES = {"alerting": True, "ok": False, "paused": False, "no_data": None, "pending": None}
 LEGACY_TEST_RULE = "Test notification"
 LEGACY_TEST_MESSAGE = "someone is testing the alert notification"
-MAX_DEVICE_CHARS = 128
-MAX_ALERT_CHARS = 128
-_NOT_TOPIC_SAFE = re.compile(r"[^a-z0-9]+")
-_BAD_TOPIC_LEVEL = re.compile(r"[/+#]")
-# What mosquitto refuses in a topic (it drops the connection of a client that sends one):
-# control characters, UTF-16 surrogates (not encodable) and Unicode noncharacters.
-_NOT_MQTT_UTF8 = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef]")
+# Grafana's are 16 hex digits; the bound keeps the retained state document bounded.
+MAX_FINGERPRINT_CHARS = 128
 _FNV64_OFFSET, _FNV64_PRIME = 14695981039346656037, 1099511628211
 
 
@@ -57,9 +53,10 @@ class Skipped:
 class Notification:
     format: str  # "unified" or "legacy"
     updates: list[InstanceUpdate] = field(default_factory=list)
-    # (alert, key): this notification is the complete list of that rule's firing instances,
-    # so instances with this key (or "key:<device>") that it does not list are resolved.
-    snapshots: list[tuple[str, str]] = field(default_factory=list)
+    # (alert, key): this notification is the complete list of that alert's firing instances
+    # with this key (or "key:<device>"), or of all its instances when key is None, so held
+    # instances that it does not list are resolved.
+    snapshots: list[tuple[str, Optional[str]]] = field(default_factory=list)
     ignored: list[Skipped] = field(default_factory=list)  # acknowledged, never change state
     rejected: list[Skipped] = field(default_factory=list)  # malformed alerts
     warnings: list[str] = field(default_factory=list)
@@ -72,24 +69,6 @@ class Notification:
 def _short(value, limit=60):
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def topic_safe(name):
-    """`Pot high!` -> `pot-high`: lower case, each run of other chars than a-z0-9 -> `-`."""
-    return _NOT_TOPIC_SAFE.sub("-", name.lower()).strip("-")
-
-
-def device_problem(device):
-    """Why `device` cannot be one MQTT topic level, or None when it can."""
-    if not isinstance(device, str) or not device:
-        return "must be a non-empty string"
-    if len(device) > MAX_DEVICE_CHARS:
-        return f"is longer than {MAX_DEVICE_CHARS} characters"
-    if _BAD_TOPIC_LEVEL.search(device):
-        return "contains '/', '+' or '#'"
-    if _NOT_MQTT_UTF8.search(device) or any(ord(c) & 0xFFFE == 0xFFFE for c in device):
-        return "contains a control character or no valid MQTT UTF-8"
-    return None
 
 
 def labels_fingerprint(labels):
@@ -124,7 +103,32 @@ def _parse_unified(payload):
         _parse_unified_alert(index, alert, notification)
     if alerts and len(notification.rejected) == len(alerts):
         raise NotANotification("no valid alert: " + notification.rejected[0].reason)
+    whole = _whole_state_of(payload, notification)
+    if whole:
+        notification.snapshots.append((whole, None))
     return notification
+
+
+# Grouped by these labels (the provisioned `group_by: [alertname]`, or Grafana's default policy
+# which adds the folder), a notification lists every current instance of its alert.
+_WHOLE_STATE_GROUPINGS = ({"alertname"}, {"alertname", "grafana_folder"})
+
+
+def _whole_state_of(payload, notification):
+    """The alert whose whole state this notification is, or None when it may not be: grouped
+    otherwise, truncated (maxAlerts), or with an alert it could not read."""
+    group = payload.get("groupLabels")
+    if not isinstance(group, dict) or set(group) not in _WHOLE_STATE_GROUPINGS:
+        return None
+    truncated = payload.get("truncatedAlerts", 0)
+    name = group["alertname"]
+    if type(truncated) is not int or truncated != 0 or notification.rejected or \
+            alert_name_problem(name) or name in IGNORED_ALERTNAMES:
+        return None
+    alert = topic_safe(name)
+    if any(update.alert != alert for update in notification.updates):
+        return None
+    return alert
 
 
 def _parse_unified_alert(index, alert, notification):
@@ -156,8 +160,9 @@ def _parse_unified_alert(index, alert, notification):
     fingerprint = alert.get("fingerprint")
     if fingerprint is None or fingerprint == "":
         fingerprint = labels_fingerprint(labels)
-    elif not isinstance(fingerprint, str):
-        return reject(f"alerts[{index}].fingerprint must be a string", name)
+    elif not isinstance(fingerprint, str) or len(fingerprint) > MAX_FINGERPRINT_CHARS:
+        return reject(f"alerts[{index}].fingerprint must be a string of at most "
+                      f"{MAX_FINGERPRINT_CHARS} characters", name)
     device = labels.get("device")
     if device is not None:
         problem = device_problem(device)
@@ -172,8 +177,7 @@ def _parse_unified_alert(index, alert, notification):
 
 def _parse_legacy(payload):
     name, state = payload.get("ruleName"), payload.get("state")
-    if not isinstance(name, str) or not topic_safe(name) or \
-            len(topic_safe(name)) > MAX_ALERT_CHARS:
+    if alert_name_problem(name):
         raise NotANotification(f"legacy notification: ruleName must be a string with a letter "
                                f"or digit, at most {MAX_ALERT_CHARS} characters")
     if not isinstance(state, str) or state.lower() not in LEGACY_STATES:
@@ -192,7 +196,8 @@ def _parse_legacy(payload):
         return notification
     alert = topic_safe(name)
     rule_id = payload.get("ruleId")
-    key = f"legacy:{rule_id}" if type(rule_id) is int else f"legacy:{alert}"
+    key = f"legacy:{rule_id}" if type(rule_id) is int and 0 <= rule_id < 2**63 \
+        else f"legacy:{alert}"
     notification.snapshots.append((alert, key))
     if not firing:
         return notification

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from webhook.auth import basic_auth, signature_problem
 from webhook.notification import NotANotification, parse
 from webhook.publisher import BrokerUnavailable, get_publisher
+from webhook.refusals import refuse
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ bp = Blueprint("alerts", __name__)
 
 
 def _error(status, error, reason, counter):
-    get_publisher().count(counter)
+    refuse(status, counter)
     return jsonify(error=error, reason=reason), status
 
 
@@ -43,8 +44,10 @@ def alert():
     try:
         published = publisher.apply(notification)
     except BrokerUnavailable as error:
+        # Not the client's fault, so not a refusal: Grafana sends it again.
         log.warning("answering 503: %s", error)
-        return _error(503, "broker unavailable", str(error), "broker_unavailable")
+        publisher.count("broker_unavailable")
+        return jsonify(error="broker unavailable", reason=str(error)), 503
     publisher.count("notifications")
     return jsonify(
         status="ok",

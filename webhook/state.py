@@ -1,51 +1,156 @@
 """The alert-instance store and the topic values it implies. Pure: no MQTT here.
 
-For each alert the store keeps its firing instances (fingerprint -> device or None) and every
-device it has seen, so a device whose last instance resolved still gets its `0`.
+For each alert the store keeps its firing instances (key -> device or None) and the devices it
+has seen, so a device whose last instance resolved still gets its `0`. The store is bounded:
+devices and alerts with nothing firing are forgotten `forget_after` seconds after their last
+change, and all entries together (firing instances, remembered devices and alerts) stay within
+`max_entries`: the oldest remembered ones go first, and a new instance beyond the cap is refused.
 """
 
 import json
+from dataclasses import dataclass
 
-from webhook.notification import device_problem, topic_safe
+from webhook.topics import alert_topic, device_problem, topic_safe
 
-DOCUMENT_VERSION = 1
+DOCUMENT_VERSION = 2
 ON, OFF = "1", "0"
 
 
-class AlertStore:
-    def __init__(self):
-        self.firing = {}  # alert -> {fingerprint: device or None}
-        self.devices = {}  # alert -> set of devices
+# The most WEBHOOK_STATE_MAX_ENTRIES may be: the state document at this many entries of the
+# longest names fits the broker's max_packet_size (tests/deploy/test_broker.py).
+MAX_ENTRIES_ALLOWED = 2000
 
-    def apply(self, notification):
-        """Apply a Notification's updates; returns the alerts it concerned."""
+
+@dataclass(frozen=True)
+class Limits:
+    max_entries: int = 1000
+    forget_after: float = 7 * 24 * 3600.0
+
+
+class AlertStore:
+    def __init__(self, limits=None, keep=()):
+        self.limits = limits or Limits()
+        self.keep = frozenset(keep)  # alerts never forgotten (WEBHOOK_KNOWN_ALERTS)
+        self.firing = {}  # alert -> {key: device or None}
+        self.devices = {}  # alert -> {device: time of its last change}
+        self.changed_at = {}  # alert -> time of its last change
+        self.refused = []  # (alert, key) of firing instances refused since the last look
+        self.forgotten = 0  # entries forgotten so far
+
+    # --- changes -----------------------------------------------------------------------------
+
+    def apply(self, notification, now=0.0):
+        """Apply a Notification's updates at time `now`; returns the alerts it concerned."""
         for alert, key in notification.snapshots:
-            instances = self.firing.setdefault(alert, {})
-            for fingerprint in [k for k in instances if k == key or k.startswith(key + ":")]:
-                del instances[fingerprint]
+            instances = self.remember(alert, now=now)
+            for fingerprint in [k for k in instances
+                                if key is None or k == key or k.startswith(key + ":")]:
+                self._resolve(alert, fingerprint, now)
+        room = self.limits.max_entries - self.entries()
+        full = False  # nothing left to forget for a new instance
         for update in notification.updates:
-            instances = self.firing.setdefault(update.alert, {})
-            if update.device is not None:
-                self.devices.setdefault(update.alert, set()).add(update.device)
+            if update.firing and update.key not in self.firing.get(update.alert, {}):
+                if room <= 0 and not full:
+                    room = self.limits.max_entries - self.entries()  # the estimate ran out
+                if room > 0:
+                    room -= 1
+                elif full or not self._forget_oldest():
+                    full = True
+                    self.refused.append((update.alert, update.key))
+                    continue
+            instances = self.remember(update.alert, update.device, now)
             if update.firing:
                 instances[update.key] = update.device
             else:
-                instances.pop(update.key, None)
+                self._resolve(update.alert, update.key, now)
+        self.forget_old(now)
         return notification.alerts
+
+    def remember(self, alert, device=None, now=0.0):
+        """Note `alert` (and `device`) as changed at `now`; returns the alert's instances."""
+        self.changed_at[alert] = now
+        if device is not None:
+            self.devices.setdefault(alert, {})[device] = now
+        return self.firing.setdefault(alert, {})
+
+    def _resolve(self, alert, key, now):
+        device = self.firing.get(alert, {}).pop(key, None)
+        if device is not None:
+            self.devices.setdefault(alert, {})[device] = now
+
+    def forget_old(self, now):
+        """Forget what resolved more than `forget_after` ago, then the oldest remembered entries
+        while over `max_entries`; returns how many were forgotten."""
+        cutoff = now - self.limits.forget_after
+        excess = self.entries() - self.limits.max_entries
+        forgotten = 0
+        for when, alert, device in sorted(self._forgettable(), key=lambda c: c[0]):
+            if when >= cutoff and excess <= 0:
+                break
+            forgotten += self._forget(alert, device)
+            excess -= 1
+        self.forgotten += forgotten
+        return forgotten
+
+    def _forget_oldest(self):
+        candidates = self._forgettable()
+        if not candidates:
+            return False
+        _, alert, device = min(candidates, key=lambda c: c[0])
+        self.forgotten += self._forget(alert, device)
+        return True
+
+    def _forgettable(self):
+        """[(time of last change, alert, device or None)] of every entry with nothing firing."""
+        found = []
+        for alert in list(self.known_alerts()):
+            firing_devices = set(self.firing.get(alert, {}).values())
+            for device, when in self.devices.get(alert, {}).items():
+                if device not in firing_devices:
+                    found.append((when, alert, device))
+            if alert not in self.keep and not self.firing.get(alert) and \
+                    not self.devices.get(alert):
+                found.append((self.changed_at.get(alert, 0.0), alert, None))
+        return found
+
+    def _forget(self, alert, device):
+        if device is not None:
+            self.devices[alert].pop(device, None)
+            if not self.devices[alert]:
+                del self.devices[alert]
+        else:
+            for table in (self.firing, self.devices, self.changed_at):
+                table.pop(alert, None)
+        return 1
+
+    # --- views -------------------------------------------------------------------------------
 
     def known_alerts(self):
         return set(self.firing) | set(self.devices)
+
+    def entries(self):
+        """Firing instances, plus remembered devices and alerts with nothing firing."""
+        count = 0
+        for alert in self.known_alerts():
+            instances = self.firing.get(alert) or {}
+            devices = self.devices.get(alert) or {}
+            firing_devices = set(instances.values()) if devices and instances else ()
+            remembered = sum(1 for d in devices if d not in firing_devices)
+            count += len(instances) + remembered + (not instances and not remembered)
+        return count
 
     def topic_values(self, alerts, root):
         """{topic: "1"/"0"} for `alerts`: the alert topic and one topic per known device."""
         values = {}
         for alert in sorted(alerts):
             instances = self.firing.get(alert, {})
-            values[f"{root}/{alert}"] = ON if instances else OFF
+            values[alert_topic(root, alert)] = ON if instances else OFF
             firing_devices = set(instances.values())
             for device in sorted(self.devices.get(alert, ())):
-                values[f"{root}/{alert}/{device}"] = ON if device in firing_devices else OFF
+                values[alert_topic(root, alert, device)] = ON if device in firing_devices else OFF
         return values
+
+    # --- the retained state document ---------------------------------------------------------
 
     def document(self):
         """The store as a JSON-ready dict (published retained, read back at start-up)."""
@@ -54,53 +159,57 @@ class AlertStore:
             "alerts": {
                 alert: {
                     "firing": dict(sorted(self.firing.get(alert, {}).items())),
-                    "devices": sorted(self.devices.get(alert, ())),
+                    "devices": {d: int(t) for d, t in sorted(self.devices.get(alert, {}).items())},
+                    "changed": int(self.changed_at.get(alert, 0)),
                 }
                 for alert in sorted(self.known_alerts())
             },
         }
 
     def document_bytes(self):
-        return json.dumps(self.document(), separators=(",", ":"), sort_keys=True).encode()
+        return json.dumps(self.document(), separators=(",", ":"), sort_keys=True,
+                          ensure_ascii=False).encode()
 
     @classmethod
-    def from_document(cls, raw):
-        """Rebuild a store from `document_bytes()`; ValueError when it is not one."""
+    def from_document(cls, raw, limits=None, keep=(), now=0.0):
+        """Rebuild a store from `document_bytes()` (or a version 1 document, whose devices count
+        as changed `now`); ValueError when it is not one."""
         try:
             doc = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             raise ValueError(f"state document is not JSON: {error}") from None
-        if not isinstance(doc, dict) or doc.get("version") != DOCUMENT_VERSION or \
+        if not isinstance(doc, dict) or doc.get("version") not in (1, DOCUMENT_VERSION) or \
                 not isinstance(doc.get("alerts"), dict):
-            raise ValueError(f"state document is not version {DOCUMENT_VERSION}")
-        store = cls()
+            raise ValueError(f"state document is not version 1 or {DOCUMENT_VERSION}")
+        store = cls(limits, keep)
         for alert, entry in doc["alerts"].items():
             if not isinstance(alert, str) or topic_safe(alert) != alert or \
                     not isinstance(entry, dict):
                 raise ValueError(f"state document: bad entry for alert {alert!r}")
-            firing, devices = entry.get("firing", {}), entry.get("devices", [])
-            if not isinstance(firing, dict) or not isinstance(devices, list) or any(
-                    d is not None and device_problem(d) for d in [*firing.values(), *devices]):
+            firing, devices = entry.get("firing", {}), entry.get("devices", {})
+            if isinstance(devices, list):  # version 1
+                devices = dict.fromkeys(devices, now)
+            changed_at = entry.get("changed", now)
+            if not isinstance(firing, dict) or not isinstance(devices, dict) or any(
+                    d is not None and device_problem(d) for d in [*firing.values(), *devices]) \
+                    or not all(isinstance(k, str) for k in firing) or not all(
+                        _is_time(t) for t in [*devices.values(), changed_at]):
                 raise ValueError(f"state document: bad instances for alert {alert!r}")
             store.firing[alert] = dict(firing)
-            store.devices[alert] = set(devices) | {d for d in firing.values() if d is not None}
+            store.devices[alert] = {**dict.fromkeys(
+                (d for d in firing.values() if d is not None), changed_at), **devices}
+            if not store.devices[alert]:
+                del store.devices[alert]
+            store.changed_at[alert] = changed_at
+        store.forget_old(now)
+        store.forgotten = 0
         return store
+
+
+def _is_time(value):
+    return type(value) in (int, float) and value >= 0
 
 
 def changed(desired, published):
     """The subset of `desired` {topic: value} that differs from what was last acknowledged."""
     return {topic: value for topic, value in desired.items() if published.get(topic) != value}
-
-
-def parse_alert_topic(topic, root):
-    """`alerts/pot-high` -> ("pot-high", None); `alerts/pot-high/esp32-1` -> ("pot-high",
-    "esp32-1"); None for any other topic (e.g. the state document)."""
-    prefix = root + "/"
-    if not topic.startswith(prefix):
-        return None
-    parts = topic[len(prefix):].split("/")
-    if not parts[0] or topic_safe(parts[0]) != parts[0] or len(parts) > 2:
-        return None
-    if len(parts) == 2:
-        return (parts[0], parts[1]) if device_problem(parts[1]) is None else None
-    return parts[0], None

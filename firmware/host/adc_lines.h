@@ -6,6 +6,7 @@
 #include <string>
 
 #include "alertloop/hal.h"
+#include "input_lines.h"
 
 namespace host {
 
@@ -18,18 +19,12 @@ class LineAdc : public alertloop::Adc {
   void feed(const char *data, size_t length);
   uint16_t read_raw() override { return value_; }
   bool ready() override { return has_value_; }
-  uint32_t ignored() const { return ignored_; }
+  uint32_t ignored() const { return lines_.ignored(); }
 
  private:
-  void take_line();
-
-  static const size_t kMaxLine = 64;
-  std::string pending_;
-  bool overlong_ = false;
+  InputLines lines_{"an integer 0-4095"};
   bool has_value_ = false;
   uint16_t value_ = 0;
-  uint32_t ignored_ = 0;
-  uint32_t line_number_ = 0;
 };
 
 }  // namespace host

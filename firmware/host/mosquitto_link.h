@@ -1,10 +1,13 @@
 // The MQTT link of the simulators: libmosquitto driven from the simulator's own loop (no
-// background thread), so the firmware logic runs single-threaded as on the boards.
+// background thread), so the firmware logic runs single-threaded as on the boards. Like the
+// boards, it looks the broker's name up as ResolvePolicy says (IPv4, as the boards) instead of
+// at every connect.
 #pragma once
 
 #include <string>
 
 #include "alertloop/hal.h"
+#include "alertloop/resolve_policy.h"
 
 struct mosquitto;
 struct mosquitto_message;
@@ -20,7 +23,7 @@ class MosquittoLink : public alertloop::MqttLink {
 
   bool connect(const alertloop::ConnectOptions &options) override;
   alertloop::LinkState state() override { return state_; }
-  bool publish(const char *topic, const char *payload, bool retain) override;
+  bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override;
   bool subscribe(const char *topic) override;
   void disconnect() override;
   void loop() override;
@@ -30,11 +33,15 @@ class MosquittoLink : public alertloop::MqttLink {
   bool wants_write() const;
 
  private:
+  bool resolve();
+  void attempt_failed();
   static void handle_connect(mosquitto *client, void *self, int rc);
   static void handle_disconnect(mosquitto *client, void *self, int rc);
   static void handle_message(mosquitto *client, void *self, const mosquitto_message *message);
 
   std::string host_;
+  std::string address_;  // what libmosquitto connects to: host_'s address once looked up
+  alertloop::ResolvePolicy resolve_policy_;
   int port_;
   int keepalive_s_;
   mosquitto *client_ = nullptr;

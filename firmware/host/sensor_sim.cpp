@@ -1,10 +1,9 @@
 // sensor-sim: the sensor firmware's logic on Linux against a real broker; stdin lines stand for
 // the potentiometer's raw ADC readings.
-#include <unistd.h>
-
 #include "adc_lines.h"
 #include "alertloop/log.h"
 #include "alertloop/sensor_app.h"
+#include "input_lines.h"
 #include "mosquitto_link.h"
 #include "posix_hal.h"
 #include "sim_runtime.h"
@@ -17,27 +16,22 @@ int run(const host::SimOptions &options) {
   host::MonotonicClock clock;
   host::SystemWallClock wall_clock;
   host::LineAdc adc;
+  host::Stdin input;
 
   alertloop::SensorSettings settings;
   settings.device_id = options.device_id.c_str();
   settings.schedule.interval_ms = options.interval_ms;
-  host::SimConnection connection(options, settings.status_root);
+  host::SimConnection connection(options);
   if (!connection.ok()) return 2;
   host::MosquittoLink &link = connection.link();
   alertloop::SensorApp app(clock, wall_clock, adc, link, connection.manager(), settings);
+  connection.manager().dump_config();
+  app.dump_config();
 
-  bool stdin_open = true;
   while (!host::stop_requested()) {
     app.loop();
-    if (host::wait_for_io(link, stdin_open ? STDIN_FILENO : -1, kTickMs)) {
-      char buffer[4096];
-      ssize_t got = read(STDIN_FILENO, buffer, sizeof(buffer));
-      if (got > 0) {
-        adc.feed(buffer, static_cast<size_t>(got));
-      } else {
-        stdin_open = false;
-        alertloop::log_line("stdin closed; holding the last reading");
-      }
+    if (host::wait_for_io(link, input.fd(), kTickMs)) {
+      input.read([&adc](const char *data, size_t length) { adc.feed(data, length); });
     }
   }
   app.shutdown();

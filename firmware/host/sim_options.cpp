@@ -23,7 +23,8 @@ const char *sim_usage(SimKind kind) {
   }
   return "usage: indicator-sim --host H --port P [--username U --password W] --device-id ID\n"
          "                     --topic T [--webhook-status-topic T] [--backoff-max-ms N]\n"
-         "Prints LED green / LED red / LED unknown on every change.\n";
+         "Prints LED green / red / green-flashing / red-flashing / unknown on every change.\n"
+         "A line 'press' on stdin presses the acknowledge button.\n";
 }
 
 bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptions &options,

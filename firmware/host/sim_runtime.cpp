@@ -48,14 +48,6 @@ bool wait_for_io(const MosquittoLink &link, int extra_fd, int tick_ms) {
   return (fds[extra_index].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
-static const int kKeepaliveS = 15;
-
-static alertloop::ConnectOptions connect_options(const SimOptions &options,
-                                                 const char *status_topic) {
-  return {options.device_id.c_str(), options.username.c_str(), options.password.c_str(),
-          status_topic, "offline"};
-}
-
 static alertloop::ConnectionSettings connection_settings(const SimOptions &options) {
   alertloop::ConnectionSettings settings;
   settings.backoff_initial_ms = 100;
@@ -64,13 +56,12 @@ static alertloop::ConnectionSettings connection_settings(const SimOptions &optio
   return settings;
 }
 
-SimConnection::SimConnection(const SimOptions &options, const char *status_root)
-    : ok_(alertloop::format_topic(status_root, options.device_id.c_str(), nullptr, status_topic_,
-                                  sizeof(status_topic_))),
-      link_(options.host, options.port, kKeepaliveS),
-      manager_(network_, link_, connect_options(options, status_topic_),
+SimConnection::SimConnection(const SimOptions &options)
+    : link_(options.host, options.port, alertloop::kKeepaliveS),
+      manager_(network_, link_,
+               {options.device_id.c_str(), options.username.c_str(), options.password.c_str()},
                connection_settings(options)) {
-  if (!ok_) alertloop::log_line("--device-id is too long");
+  if (!manager_.ok()) alertloop::log_line("--device-id is too long");
 }
 
 int handle_command_line(SimKind kind, int argc, char **argv, SimOptions &options) {

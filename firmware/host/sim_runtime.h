@@ -20,22 +20,20 @@ bool stop_requested();
 bool wait_for_io(const MosquittoLink &link, int extra_fd, int tick_ms);
 
 // The simulators' broker connection: libmosquitto, an always-up network, and the firmware's
-// reconnect state machine with "offline" retained as Last Will on <status_root>/<device id>.
-// Short back-off (--backoff-max-ms) so tests and demos recover quickly.
+// reconnect state machine with its presence on status/<device id>. Short back-off
+// (--backoff-max-ms) so tests and demos recover quickly.
 class SimConnection {
  public:
-  SimConnection(const SimOptions &options, const char *status_root);
+  explicit SimConnection(const SimOptions &options);
   SimConnection(const SimConnection &) = delete;
   SimConnection &operator=(const SimConnection &) = delete;
 
   // false: the status topic does not fit (it says so); the simulator exits with status 2.
-  bool ok() const { return ok_; }
+  bool ok() const { return manager_.ok(); }
   MosquittoLink &link() { return link_; }
   alertloop::ConnectionManager &manager() { return manager_; }
 
  private:
-  char status_topic_[alertloop::kTopicSize];
-  bool ok_;
   LoopbackNetwork network_;
   MosquittoLink link_;
   alertloop::ConnectionManager manager_;

@@ -43,10 +43,16 @@ struct Leds : alertloop::Leds {
   }
 };
 
+struct Buzzer : alertloop::Buzzer {
+  bool on = false;
+  void set(bool value) override { on = value; }
+};
+
 struct Published {
   std::string topic;
   std::string payload;
   bool retain;
+  uint8_t qos;
 };
 
 // A broker link whose answers the test sets: `accept` decides whether connect() succeeds,
@@ -72,9 +78,9 @@ struct Mqtt : alertloop::MqttLink {
     return true;
   }
   alertloop::LinkState state() override { return link; }
-  bool publish(const char *topic, const char *payload, bool retain) override {
+  bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override {
     if (link != alertloop::LinkState::kConnected) return false;
-    published.push_back({topic, payload, retain});
+    published.push_back({topic, payload, retain, qos});
     return true;
   }
   bool subscribe(const char *topic) override {

@@ -2,8 +2,10 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "alertloop/indicator_app.h"
+#include "alertloop/log.h"
 #include "alertloop/sensor_app.h"
 #include "fakes.h"
 
@@ -11,14 +13,15 @@ using namespace alertloop;
 
 namespace {
 
+std::vector<std::string> captured_log;
+
 struct SensorRig {
   fakes::Clock clock;
   fakes::WallClock wall_clock;
   fakes::Adc adc;
   fakes::Network network;
   fakes::Mqtt mqtt;
-  ConnectOptions options{"esp32-a1b2c3", "", "", "status/esp32-a1b2c3", "offline"};
-  ConnectionManager connection{network, mqtt, options, ConnectionSettings{}};
+  ConnectionManager connection{network, mqtt, {"esp32-a1b2c3", "", ""}, ConnectionSettings{}};
   SensorSettings settings;
   SensorApp app;
 
@@ -119,11 +122,11 @@ struct IndicatorRig {
   fakes::Leds leds;
   fakes::Network network;
   fakes::Mqtt mqtt;
-  ConnectOptions options{"esp8266-d1d2d3", "", "", "status/esp8266-d1d2d3", "offline"};
-  ConnectionManager connection{network, mqtt, options, ConnectionSettings{}};
+  fakes::Buzzer buzzer;
+  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", ""}, ConnectionSettings{}};
   IndicatorApp app;
 
-  IndicatorRig() : app(clock, leds, mqtt, connection, make_settings()) {}
+  IndicatorRig() : app(clock, leds, buzzer, mqtt, connection, make_settings()) {}
   static IndicatorSettings make_settings() {
     IndicatorSettings s;
     s.device_id = "esp8266-d1d2d3";
@@ -145,13 +148,15 @@ struct IndicatorRig {
 TEST_CASE("indicator: subscribes to the alert and the webhook status on every connect") {
   IndicatorRig rig;
   rig.tick();
-  CHECK(rig.mqtt.subscribed == std::vector<std::string>{"alerts/pot-high", "status/webhook"});
+  // The annunciator state first, so its retained message arrives before the 1/0 one.
+  CHECK(rig.mqtt.subscribed == std::vector<std::string>{"alerts/pot-high/annunciator",
+                                                        "alerts/pot-high", "status/webhook"});
   CHECK(rig.mqtt.payloads_on("status/esp8266-d1d2d3") == std::vector<std::string>{"online"});
   rig.mqtt.link = LinkState::kDisconnected;
   rig.tick();
   rig.clock.now += 1000;
   rig.tick();
-  CHECK(rig.mqtt.subscribed.size() == 4);
+  CHECK(rig.mqtt.subscribed.size() == 6);
 }
 
 TEST_CASE("indicator: unknown, red, green, unknown on bad payload, webhook offline, link lost") {
@@ -205,4 +210,133 @@ TEST_CASE("indicator: a payload that is not null-terminated is read by its lengt
   rig.app.on_message("alerts/pot-high", payload, 1);
   rig.tick();
   CHECK(rig.shown() == Indication::kGreen);
+}
+
+TEST_CASE("indicator: follows the annunciator state, which wins over 1/0, through a whole sequence") {
+  IndicatorRig rig;
+  rig.tick();
+  struct Step {
+    const char *topic;
+    const char *payload;
+    Indication shown;
+  } steps[] = {
+      {"alerts/pot-high", "0", Indication::kGreen},  // an older webhook: fallback
+      {"alerts/pot-high/annunciator", "normal", Indication::kGreen},
+      {"alerts/pot-high", "1", Indication::kGreen},  // the annunciator state is not there yet
+      {"alerts/pot-high/annunciator", "unacked", Indication::kRedFlashing},
+      {"alerts/pot-high/annunciator", "acked", Indication::kRed},
+      {"alerts/pot-high", "0", Indication::kRed},
+      {"alerts/pot-high/annunciator", "normal", Indication::kGreen},
+      {"alerts/pot-high/annunciator", "unacked", Indication::kRedFlashing},
+      {"alerts/pot-high/annunciator", "cleared-unacked", Indication::kGreenFlashing},
+      {"alerts/pot-high/annunciator", "sideways", Indication::kUnknown},
+      {"alerts/pot-high/annunciator", "", Indication::kGreen},  // deleted: back to 1/0
+  };
+  for (const auto &step : steps) {
+    CAPTURE(step.topic);
+    CAPTURE(step.payload);
+    rig.deliver(step.topic, step.payload);
+    CHECK(rig.shown() == step.shown);
+  }
+}
+
+TEST_CASE("indicator: the LEDs flash and the buzzer beeps while unacked, and stop once acked") {
+  IndicatorRig rig;
+  rig.tick();
+  rig.deliver("alerts/pot-high/annunciator", "unacked");
+  rig.clock.now = 10000;
+  rig.tick();
+  CHECK(rig.leds.red);
+  CHECK(rig.buzzer.on);
+  rig.clock.now = 10300;
+  rig.tick();
+  CHECK_FALSE(rig.leds.red);
+  CHECK_FALSE(rig.leds.green);
+  CHECK_FALSE(rig.buzzer.on);
+  rig.deliver("alerts/pot-high/annunciator", "acked");
+  for (uint32_t t = 20000; t < 21000; t += 50) {
+    rig.clock.now = t;
+    rig.tick();
+    CHECK(rig.leds.red);
+    CHECK_FALSE(rig.buzzer.on);
+  }
+}
+
+TEST_CASE("indicator: a press acknowledges what flashes, with the device id, QoS 1, not retained") {
+  struct Case {
+    const char *name;
+    const char *annunciator;  // nullptr: none published (older webhook)
+    const char *alert;
+    PressResult result;
+  } cases[] = {
+      {"unacked", "unacked", "1", PressResult::kSent},
+      {"cleared-unacked", "cleared-unacked", "0", PressResult::kSent},
+      {"acked: nothing to do", "acked", "1", PressResult::kNothingToAcknowledge},
+      {"normal: nothing to do", "normal", "0", PressResult::kNothingToAcknowledge},
+      {"fallback red: nothing to acknowledge", nullptr, "1", PressResult::kNothingToAcknowledge},
+      {"unknown: nothing to acknowledge", "sideways", "1", PressResult::kNothingToAcknowledge},
+  };
+  for (const auto &c : cases) {
+    CAPTURE(c.name);
+    IndicatorRig rig;
+    rig.tick();
+    rig.deliver("alerts/pot-high", c.alert);
+    if (c.annunciator != nullptr) rig.deliver("alerts/pot-high/annunciator", c.annunciator);
+    CHECK(rig.app.press() == c.result);
+    auto acks = rig.mqtt.payloads_on("alerts/pot-high/ack");
+    if (c.result == PressResult::kSent) {
+      REQUIRE(acks == std::vector<std::string>{"esp8266-d1d2d3"});
+      const auto &sent = rig.mqtt.published.back();
+      CHECK(sent.qos == 1);
+      CHECK_FALSE(sent.retain);
+    } else {
+      CHECK(acks.empty());
+    }
+  }
+}
+
+TEST_CASE("indicator: a press when the link dropped since the last loop() says to press again") {
+  IndicatorRig rig;
+  rig.tick();
+  rig.deliver("alerts/pot-high/annunciator", "unacked");
+  rig.mqtt.link = LinkState::kDisconnected;
+  CHECK(rig.app.press() == PressResult::kNotSent);
+  CHECK(rig.mqtt.payloads_on("alerts/pot-high/ack").empty());
+}
+
+TEST_CASE("indicator: a press while the broker is unreachable sends nothing") {
+  IndicatorRig rig;
+  rig.tick();
+  rig.deliver("alerts/pot-high/annunciator", "unacked");
+  rig.mqtt.link = LinkState::kDisconnected;
+  rig.mqtt.accept = false;
+  rig.tick();
+  CHECK(rig.shown() == Indication::kUnknown);
+  CHECK(rig.app.press() == PressResult::kNothingToAcknowledge);
+  CHECK(rig.mqtt.payloads_on("alerts/pot-high/ack").empty());
+}
+
+TEST_CASE("indicator: the configuration dump names the topics and what is known") {
+  std::vector<std::string> &lines = captured_log;
+  lines.clear();
+  set_log_sink([](const char *line) { captured_log.push_back(line); });
+  IndicatorRig rig;
+  rig.tick();
+  rig.deliver("alerts/pot-high", "1");
+  rig.deliver("alerts/pot-high/annunciator", "acked");
+  rig.app.dump_config();
+  rig.connection.dump_config();
+  set_log_sink(nullptr);
+  auto has = [&lines](const std::string &text) {
+    for (const auto &line : lines) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  CHECK(has("alerts/pot-high/annunciator"));
+  CHECK(has("alerts/pot-high/ack"));
+  CHECK(has("alert firing, annunciator acked, webhook unknown"));
+  CHECK(has("keepalive 5 s"));
+  CHECK(has("status/esp8266-d1d2d3"));
+  CHECK(has("mqtt: connected"));
 }

@@ -47,7 +47,7 @@ struct Rig {
   fakes::Network network;
   fakes::Mqtt mqtt;
   ConnectionSettings settings;
-  alertloop::ConnectOptions options{"dev-1", "", "", "status/dev-1", "offline"};
+  alertloop::Identity identity{"dev-1", "", "", "status"};
 
   Rig() {
     settings.backoff_initial_ms = 100;
@@ -62,7 +62,7 @@ struct Rig {
 
 TEST_CASE("connects at once and reports the event exactly once") {
   Rig rig;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   CHECK(manager.loop(0) == ConnectionEvent::kConnected);
   CHECK(manager.connected());
   CHECK(manager.loop(10) == ConnectionEvent::kNone);
@@ -73,7 +73,7 @@ TEST_CASE("connects at once and reports the event exactly once") {
 TEST_CASE("failed attempts are retried on the capped back-off schedule, never sooner") {
   Rig rig;
   rig.mqtt.accept = false;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   std::vector<uint32_t> attempt_times;
   for (uint32_t now = 0; now <= 2000; now++) {
     int before = rig.mqtt.connects;
@@ -87,7 +87,7 @@ TEST_CASE("failed attempts are retried on the capped back-off schedule, never so
 
 TEST_CASE("a lost link is reported, retried after back-off, and the back-off resets on success") {
   Rig rig;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   manager.loop(0);
   rig.mqtt.link = LinkState::kDisconnected;
   rig.mqtt.accept = false;
@@ -107,7 +107,7 @@ TEST_CASE("a lost link is reported, retried after back-off, and the back-off res
 TEST_CASE("an asynchronous connect waits for CONNACK, and gives up after the timeout") {
   Rig rig;
   rig.mqtt.async = true;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   CHECK(manager.loop(0) == ConnectionEvent::kNone);
   CHECK(manager.phase() == ConnectionPhase::kConnecting);
   CHECK(manager.loop(999) == ConnectionEvent::kNone);
@@ -124,7 +124,7 @@ TEST_CASE("an asynchronous connect waits for CONNACK, and gives up after the tim
 TEST_CASE("a refused connection (CONNACK error) counts as a failed attempt") {
   Rig rig;
   rig.mqtt.async = true;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   manager.loop(0);
   rig.mqtt.link = LinkState::kDisconnected;
   manager.loop(5);
@@ -135,7 +135,7 @@ TEST_CASE("a refused connection (CONNACK error) counts as a failed attempt") {
 TEST_CASE("without network it joins, rejoins after network_retry_ms, and never tries MQTT") {
   Rig rig;
   rig.network.up = false;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   manager.loop(0);
   manager.loop(4999);
   CHECK(rig.network.begins == 1);
@@ -148,7 +148,7 @@ TEST_CASE("without network it joins, rejoins after network_retry_ms, and never t
 
 TEST_CASE("losing the network while connected is a disconnect") {
   Rig rig;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   manager.loop(0);
   rig.network.up = false;
   CHECK(manager.loop(10) == ConnectionEvent::kDisconnected);
@@ -158,20 +158,20 @@ TEST_CASE("losing the network while connected is a disconnect") {
 TEST_CASE("asks for a reboot only after reboot_after_ms offline") {
   Rig rig;
   rig.mqtt.accept = false;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   manager.loop(1000);
   CHECK_FALSE(manager.should_reboot(60999));
   CHECK(manager.should_reboot(61000));
 
   rig.settings.reboot_after_ms = 0;
-  ConnectionManager never(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager never(rig.network, rig.mqtt, rig.identity, rig.settings);
   never.loop(0);
   CHECK_FALSE(never.should_reboot(1000000000));
 }
 
 TEST_CASE("the reboot clock restarts from the moment a connected link is lost") {
   Rig rig;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   manager.loop(0);
   CHECK_FALSE(manager.should_reboot(100000));
   rig.mqtt.link = LinkState::kDisconnected;
@@ -185,7 +185,7 @@ TEST_CASE("retries, the connect timeout and the reboot clock survive millis() wr
   const uint32_t start = 0xFFFFFF00u;  // 256 ms before millis() wraps to 0
   Rig rig;
   rig.mqtt.accept = false;
-  ConnectionManager manager(rig.network, rig.mqtt, rig.options, rig.settings);
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
   std::vector<uint32_t> attempt_offsets;
   for (uint32_t offset = 0; offset <= 800; offset++) {
     int before = rig.mqtt.connects;

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 #include "alertloop/board_config.h"
@@ -136,6 +137,54 @@ TEST_CASE("status payloads") {
     CHECK(parse_status(reinterpret_cast<const uint8_t *>(c.payload), strlen(c.payload)) ==
           c.expected);
   }
+}
+
+TEST_CASE("annunciator payloads: the four ISA-18.2 states, none, or unrecognised") {
+  struct Case {
+    const char *name;
+    const char *payload;
+    AnnunciatorState expected;
+  } cases[] = {
+      {"normal", "normal", AnnunciatorState::kNormal},
+      {"unacked", "unacked", AnnunciatorState::kUnacked},
+      {"acked", "acked", AnnunciatorState::kAcked},
+      {"cleared-unacked", "cleared-unacked", AnnunciatorState::kClearedUnacked},
+      {"trailing newline", "acked\n", AnnunciatorState::kAcked},
+      {"empty (retained state deleted)", "", AnnunciatorState::kAbsent},
+      {"only spaces", "  ", AnnunciatorState::kAbsent},
+      {"upper case", "UNACKED", AnnunciatorState::kUnrecognised},
+      {"a 1/0 payload", "1", AnnunciatorState::kUnrecognised},
+      {"prefix", "cleared", AnnunciatorState::kUnrecognised},
+  };
+  for (const auto &c : cases) {
+    CAPTURE(c.name);
+    AnnunciatorState got =
+        parse_annunciator(reinterpret_cast<const uint8_t *>(c.payload), strlen(c.payload));
+    CHECK(got == c.expected);
+  }
+  CHECK(parse_annunciator(nullptr, 0) == AnnunciatorState::kAbsent);
+  const uint8_t unterminated[] = {'a', 'c', 'k', 'e', 'd', 'x'};
+  CHECK(parse_annunciator(unterminated, 5) == AnnunciatorState::kAcked);
+}
+
+TEST_CASE("state names round-trip where the payload is the name") {
+  for (AnnunciatorState state : {AnnunciatorState::kNormal, AnnunciatorState::kUnacked,
+                                 AnnunciatorState::kAcked, AnnunciatorState::kClearedUnacked}) {
+    const char *name = annunciator_name(state);
+    CHECK(parse_annunciator(reinterpret_cast<const uint8_t *>(name), strlen(name)) == state);
+  }
+  CHECK(std::string(alert_name(AlertState::kFiring)) == "firing");
+  CHECK(std::string(status_name(PeerStatus::kOffline)) == "offline");
+}
+
+TEST_CASE("subtopics of the alert topic") {
+  char out[kTopicSize];
+  REQUIRE(subtopic("alerts/pot-high", kAckLevel, out, sizeof(out)));
+  CHECK(std::string(out) == "alerts/pot-high/ack");
+  REQUIRE(subtopic("alerts/pot-high/esp32-a1b2c3", kAnnunciatorLevel, out, sizeof(out)));
+  CHECK(std::string(out) == "alerts/pot-high/esp32-a1b2c3/annunciator");
+  char small[16];
+  CHECK_FALSE(subtopic("alerts/pot-high", kAnnunciatorLevel, small, sizeof(small)));
 }
 
 TEST_CASE("parse_port") {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "adc_lines.h"
+#include "input_lines.h"
 #include "sim_options.h"
 
 using host::LineAdc;
@@ -43,6 +44,31 @@ TEST_CASE("LineAdc holds the last good line, across partial reads, and counts ba
   adc.feed(overlong.data(), overlong.size());
   CHECK(adc.read_raw() == 4095);
   CHECK(adc.ignored() == 2);
+}
+
+TEST_CASE("indicator-sim's press lines") {
+  struct Case {
+    const char *line;
+    bool press;
+  } cases[] = {{"press", true},  {" press\r", true}, {"\tpress ", true}, {"Press", false},
+               {"press 2", false}, {"pres", false},   {"", false}};
+  for (const auto &c : cases) {
+    CAPTURE(c.line);
+    CHECK(host::is_word(c.line, "press") == c.press);
+  }
+  host::InputLines lines("press");
+  int presses = 0;
+  auto accept = [&presses](const std::string &line) {
+    if (!host::is_word(line, "press")) return false;
+    presses++;
+    return true;
+  };
+  std::string input = "press\npre";
+  lines.feed(input.data(), input.size(), accept);
+  input = "ss\n\nbutton\npress\n";
+  lines.feed(input.data(), input.size(), accept);
+  CHECK(presses == 3);
+  CHECK(lines.ignored() == 1);
 }
 
 namespace {

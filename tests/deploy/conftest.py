@@ -3,17 +3,21 @@
 import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# Where `make venv` installs the project's tools (hadolint, shellcheck): next to the Python
+# running the tests, which is not on PATH when the Makefile runs `.venv/bin/python -m pytest`.
+VENV_BIN = Path(sys.executable).parent
 
 
-def load_make_secrets():
-    """scripts/make_secrets.py as a module (scripts/ is no package: it runs before any venv)."""
-    path = ROOT / "scripts" / "make_secrets.py"
-    spec = importlib.util.spec_from_file_location("make_secrets", path)
+def load_script(name):
+    """scripts/<name>.py as a module (scripts/ is no package: it runs before any venv)."""
+    path = ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -21,7 +25,12 @@ def load_make_secrets():
 
 @pytest.fixture(scope="session")
 def make_secrets():
-    return load_make_secrets()
+    return load_script("make_secrets")
+
+
+@pytest.fixture(scope="session")
+def devices():
+    return load_script("devices")
 
 
 @pytest.fixture
@@ -36,9 +45,14 @@ def generated(tmp_path, make_secrets):
     }
 
 
+def find_tool(name):
+    """The tool's path: the venv's own first, then PATH; None when it is nowhere."""
+    return shutil.which(name, path=os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]))
+
+
 def require_tool(name, install_hint):
     """The tool's path. When it is missing the test is skipped, and in CI (CI=true) it fails."""
-    path = shutil.which(name)
+    path = find_tool(name)
     if path is None:
         message = f"{name} is not installed ({install_hint})"
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

@@ -17,8 +17,7 @@ LONG_RUNNING = SERVICES - {"influxdb-setup"}
 SECRET_USERS = {
     "MQTT_LISTENER_PASSWORD": {"listener"},
     "MQTT_WEBHOOK_PASSWORD": {"webhook"},
-    "MQTT_SENSOR_PASSWORD": set(),
-    "MQTT_INDICATOR_PASSWORD": set(),
+    "MQTT_OPCUA_BRIDGE_PASSWORD": set(),  # no bridge service in this compose file yet
     "INFLUXDB_ADMIN_PASSWORD": {"influxdb", "influxdb-setup"},
     "INFLUXDB_WRITER_PASSWORD": {"influxdb", "listener"},
     "INFLUXDB_READER_PASSWORD": {"influxdb", "grafana"},
@@ -151,7 +150,7 @@ def test_influxdb_has_auth_and_no_monitor_database(resolved):
     env = config["services"]["influxdb"]["environment"]
     assert env["INFLUXDB_HTTP_AUTH_ENABLED"] == "true"
     assert env["INFLUXDB_MONITOR_STORE_ENABLED"] == "false"
-    assert (env["INFLUXDB_USER"], env["INFLUXDB_READ_USER"]) == ("listener", "grafana")
+    assert (env["INFLUXDB_WRITE_USER"], env["INFLUXDB_READ_USER"]) == ("listener", "grafana")
 
 
 def test_the_pi_override_pins_platforms_and_limits_memory(secrets_env):
@@ -214,3 +213,13 @@ def test_the_listener_window_matches_the_broker():
     listener = yaml.safe_load(BASE.read_text())["services"]["listener"]["environment"]
     assert listener["LISTENER_MAX_UNACKED"] == window
     assert "queue_qos0_messages true" in conf.splitlines()
+
+
+@pytest.mark.parametrize("service, client_id", [("listener", "LISTENER_CLIENT_ID"),
+                                                ("webhook", "WEBHOOK_CLIENT_ID")])
+def test_each_services_client_id_is_its_broker_username(resolved, service, client_id):
+    """The broker sets every client id to the username (use_username_as_clientid); the service
+    names its status topic and persistent session after the same id."""
+    _, config = resolved
+    env = config["services"][service]["environment"]
+    assert env[client_id] == env["MQTT_USERNAME"] == service

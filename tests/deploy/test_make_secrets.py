@@ -1,5 +1,7 @@
 """`make secrets`: strong secrets in .env, never overwritten; the broker's hashed password file."""
 
+import errno
+import os
 import shutil
 import stat
 import subprocess
@@ -68,8 +70,8 @@ def test_files_are_private_and_passwords_are_hashed(generated):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     passwd = generated["passwd_path"].read_text()
     assert [line.split(":")[0] for line in passwd.splitlines()] == \
-        ["listener", "webhook", "sensor", "indicator"]
-    for name in ("MQTT_LISTENER_PASSWORD", "MQTT_SENSOR_PASSWORD"):
+        ["listener", "webhook", "opcua-bridge"]
+    for name in ("MQTT_LISTENER_PASSWORD", "MQTT_OPCUA_BRIDGE_PASSWORD"):
         assert generated["env"][name] not in passwd
     assert all(line.split(":", 1)[1].startswith("$7$101$") for line in passwd.splitlines())
 
@@ -78,12 +80,12 @@ def test_a_changed_password_is_hashed_again_and_the_others_kept(tmp_path, make_s
     assert run(tmp_path).returncode == 0
     before = (tmp_path / "passwd").read_text().splitlines()
     env_text = (tmp_path / ".env").read_text()
-    old = make_secrets.parse_env(env_text)["MQTT_SENSOR_PASSWORD"]
-    (tmp_path / ".env").write_text(env_text.replace(old, "a-new-sensor-password"))
+    old = make_secrets.parse_env(env_text)["MQTT_WEBHOOK_PASSWORD"]
+    (tmp_path / ".env").write_text(env_text.replace(old, "a-new-webhook-password"))
     assert run(tmp_path).returncode == 0
     after = (tmp_path / "passwd").read_text().splitlines()
-    assert [a == b for a, b in zip(before, after)] == [True, True, False, True]
-    assert make_secrets.password_matches(after[2].split(":", 1)[1], "a-new-sensor-password")
+    assert [a == b for a, b in zip(before, after)] == [True, False, True]
+    assert make_secrets.password_matches(after[1].split(":", 1)[1], "a-new-webhook-password")
 
 
 @pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd missing")
@@ -108,3 +110,72 @@ def test_refuses_without_the_example(tmp_path):
     assert result.returncode == 2
     assert "missing.example is missing" in result.stderr
     assert not (tmp_path / ".env").exists()
+
+
+def test_the_retired_shared_board_users_are_removed_and_said_so(tmp_path, make_secrets):
+    (tmp_path / "passwd").write_text(
+        f"sensor:{make_secrets.hash_password('old')}\n"
+        f"esp32-a1b2c3:{make_secrets.hash_password('board')}\n"
+        f"indicator:{make_secrets.hash_password('old')}\n")
+    result = run(tmp_path)
+    assert result.returncode == 0, result.stderr
+    users = [line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()]
+    assert users == ["listener", "webhook", "opcua-bridge", "esp32-a1b2c3"]
+    assert "removed the shared board users sensor, indicator" in result.stdout
+
+
+def test_warns_about_an_env_others_can_read(tmp_path):
+    assert run(tmp_path).returncode == 0
+    (tmp_path / ".env").chmod(0o644)
+    result = run(tmp_path)
+    assert result.returncode == 0
+    assert "readable by other users (mode 644)" in result.stderr
+    assert f"chmod 600 {tmp_path / '.env'}" in result.stderr
+    (tmp_path / ".env").chmod(0o600)
+    assert "readable" not in run(tmp_path).stderr
+
+
+@pytest.mark.parametrize("value", ["pa$$word", "abc#def", "it's", 'say"hi"', "back\\slash",
+                                   "two words", "${HOME}"])
+def test_refuses_a_hand_set_password_compose_would_read_differently(tmp_path, value):
+    (tmp_path / ".env").write_text(f"MQTT_WEBHOOK_PASSWORD={value}\n")
+    result = run(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("make secrets: MQTT_WEBHOOK_PASSWORD in .env contain")
+    assert result.stderr.count("\n") == 1
+    assert (tmp_path / ".env").read_text() == f"MQTT_WEBHOOK_PASSWORD={value}\n"
+    assert not (tmp_path / "passwd").exists()
+
+
+def test_a_quoted_plain_password_is_accepted(tmp_path, make_secrets):
+    (tmp_path / ".env").write_text('MQTT_WEBHOOK_PASSWORD="plain-password_1"\n')
+    assert run(tmp_path).returncode == 0
+    line = (tmp_path / "passwd").read_text().splitlines()[1]
+    assert make_secrets.password_matches(line.split(":", 1)[1], "plain-password_1")
+
+
+def test_a_read_only_folder_fails_with_one_sentence(tmp_path, monkeypatch, make_secrets):
+    """Root can write a chmod 555 folder, so the read-only file system is simulated where the
+    script creates its files (the test runs as root in CI)."""
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(make_secrets.tempfile, "mkstemp", read_only)
+    with pytest.raises(make_secrets.SecretsError) as refused:
+        make_secrets.make_secrets(tmp_path / ".env", ROOT / ".env.example", tmp_path / "passwd")
+    assert str(refused.value) == (f"cannot write {tmp_path / '.env'}: Read-only file system "
+                                  f"(is {tmp_path} read-only or someone else's?)")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_fails_with_one_sentence_for_real(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    result = subprocess.run([sys.executable, str(SCRIPT), "--env", str(folder / ".env"),
+                             "--passwd", str(folder / "passwd")], capture_output=True, text=True,
+                            timeout=60)
+    folder.chmod(0o755)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"make secrets: cannot write {folder / '.env'}")
+    assert result.stderr.count("\n") == 1

@@ -63,7 +63,8 @@ class Sim:
 def start_sim(firmware_build, mosquitto_factory, request):
     """start_sim("sensor-sim" or "indicator-sim", *extra_args, device_id=None, broker=None).
 
-    The broker defaults to the test's `mosquitto` fixture."""
+    The broker defaults to the test's `mosquitto` fixture. Standard input is a pipe: `send()`
+    feeds ADC readings to sensor-sim and `press` lines to indicator-sim."""
     started = []
 
     def start(program, *args, device_id=None, broker=None):
@@ -71,8 +72,7 @@ def start_sim(firmware_build, mosquitto_factory, request):
         device_id = device_id or unique(program.split("-")[0])
         command = [str(firmware_build / program), "--host", broker.host,
                    "--port", str(broker.port), "--device-id", device_id, *args]
-        stdin = subprocess.PIPE if program == "sensor-sim" else subprocess.DEVNULL
-        service = Service(program, command, stdin=stdin)
+        service = Service(program, command, stdin=subprocess.PIPE)
         started.append(service)
         service.start()
         return Sim(service, device_id)

@@ -2,6 +2,7 @@
 doubtful (no state, bad payload, webhook offline, broker gone) shows the unknown pattern."""
 
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -105,3 +106,50 @@ def test_bad_command_lines_exit_2(firmware_build, args, message):
                             text=True, timeout=10)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_a_broker_that_vanishes_without_closing_is_noticed_within_the_keepalive(mosquitto,
+                                                                                start_sim):
+    """SIGSTOP: the connection stays open but nothing answers, as when the broker's host loses
+    power. With a 5 s keepalive the indicator gives up after one silent period plus an unanswered
+    PINGREQ: about 10 s (the board's PubSubClient works the same way)."""
+    topic = alert_topic()
+    with Probe(mosquitto.host, mosquitto.port) as probe:
+        probe.publish(topic, "1", retain=True)
+    sim = start_sim("indicator-sim", "--topic", topic)
+    sim.wait_for_led("red")
+    wait_until(lambda: read_retained(mosquitto.host, mosquitto.port,
+                                     f"status/{sim.device_id}") == b"online", 10)
+    frozen_at = time.monotonic()
+    mosquitto.freeze()
+    try:
+        sim.wait_for_led("unknown", timeout=30)
+        window = time.monotonic() - frozen_at
+    finally:
+        mosquitto.thaw()
+    print(f"\nindicator-sim noticed the frozen broker after {window:.1f} s (keepalive 5 s)")
+    assert any("broker unreachable" in line for line in sim.output_lines())
+    sim.wait_for_led("red", timeout=30)
+
+
+def test_the_broker_name_is_looked_up_once_and_again_only_after_repeated_failures(mosquitto,
+                                                                                   start_sim):
+    topic = alert_topic()
+    with Probe(mosquitto.host, mosquitto.port) as probe:
+        probe.publish(topic, "0", retain=True)
+    sim = start_sim("indicator-sim", "--topic", topic, "--host", "localhost")
+    sim.wait_for_led("green")
+
+    def lookups():
+        return [i for i, line in enumerate(sim.output_lines()) if "mqtt: localhost is " in line]
+
+    assert len(lookups()) == 1
+    mosquitto.stop()
+    # Three failed attempts on the address it has, then a new lookup.
+    wait_until(lambda: len(lookups()) == 2, 30, message=f"no second lookup: {sim.output_lines()}")
+    lines = sim.output_lines()
+    failed = [line for line in lines[lookups()[0]:lookups()[1]] if "cannot connect" in line]
+    assert len(failed) == 3, lines
+    mosquitto.start()
+    sim.wait_for_led("green", timeout=30)
+    assert sim.leds() == ["unknown", "green", "unknown", "green"]

@@ -18,10 +18,11 @@ DATABASE = "test"
 
 # The broker settings the README (Listener) recommends (mosquitto's default max_queued_messages of
 # 1000 drops the rest of a burst); max_inflight_messages stays at its default of 20 so the
-# tests exercise the listener's handling of a small window.
+# tests exercise the listener's handling of a small window. $SYS counters every second.
 BROKER_CONFIG = """\
 max_queued_messages 100000
 queue_qos0_messages true
+sys_interval 1
 """
 
 

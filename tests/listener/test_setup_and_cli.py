@@ -154,3 +154,29 @@ def test_database_dropped_while_running_is_created_again(listener, publisher, db
     assert wait_count(db, 1, service=listener) == 1
     assert points(db, "SELECT value FROM pot")[0]["value"] == 2.0
     assert policies(db)["raw"] == ("720h0m0s", True)
+
+
+def test_a_user_without_write_rights_is_named_its_readings_held_until_granted(
+        influxdb_factory, listener_env, status_probe, publisher, tmp_path):
+    secured = influxdb_factory(auth=True)
+    _query(secured, "CREATE USER admin WITH PASSWORD 'admin-pass' WITH ALL PRIVILEGES")
+    admin = ("admin", "admin-pass")
+    _query(secured, f'CREATE DATABASE "{DATABASE}"', admin)
+    _query(secured, "CREATE USER writer WITH PASSWORD 'writer-pass'", admin)
+    env = listener_env("listener", INFLUXDB_URL=secured.url, INFLUXDB_USERNAME="writer",
+                       INFLUXDB_PASSWORD="writer-pass")
+    running = RunningListener("listener", env, status_probe, tmp_path / "run")
+    try:
+        running.start()
+        for i in range(5):
+            publisher.publish("sensors/auth/pot", str(i).encode())
+        wait_until(lambda: "refuses user 'writer' (not authorized)" in running.log(), 20,
+                   message="the refusal was not named")
+        wait_until(lambda: list(running.spool_dir.glob("*.lp")), 10,
+                   message="the readings were not held in the spool")
+        assert running.log().count("refuses user") == 1, running.log()
+        _query(secured, f'GRANT WRITE ON "{DATABASE}" TO writer', admin)
+        db = InfluxDBClient(secured.host, secured.port, *admin, database=DATABASE)
+        assert wait_count(db, 5, timeout=30, service=running) == 5
+    finally:
+        running.service.close()

@@ -51,7 +51,7 @@ def test_batch_handed_off_when_full(handed):
         batcher.add(f"l{i}")
     assert [b.lines for b in handed] == [["l0", "l1", "l2"]]
     assert batcher.held_points == 3
-    batcher.finished_points += 3
+    batcher.finished(3)
     assert batcher.held_points == 0
 
 

@@ -1,5 +1,6 @@
-"""Fixtures for the webhook: Grafana's payloads, the Flask app against the harness broker, and the
-real `python -m webhook` process (waitress) for restart, outage and kill -9 tests."""
+"""Fixtures for the webhook: Grafana's payloads, the Flask app on an in-memory link (no server),
+the Flask app against the harness broker, and the real `python -m webhook` process (waitress)
+for restart, outage and kill -9 tests."""
 
 import base64
 import copy
@@ -13,8 +14,10 @@ import pytest
 
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
-from webhook import create_app
+from tests.webhook.fakes import FakeLink
+from webhook import close_app, create_app
 from webhook.config import read_config
+from webhook.publisher import AlertPublisher
 
 PAYLOADS = Path(__file__).parent / "payloads"
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +36,12 @@ def unified(*alerts, status=None):
     if status:
         body["status"] = status
     return body
+
+
+def grouped(alertname, *alerts, **extra):
+    """A unified notification of Grafana grouped by alertname (the provisioned policy): the
+    whole state of `alertname`."""
+    return {**unified(*alerts), "groupLabels": {"alertname": alertname}, **extra}
 
 
 def instance(alertname, status="firing", fingerprint=None, **labels):
@@ -88,10 +97,10 @@ def mutate(rng, value):
     return random_json(rng, depth=2)
 
 
-def webhook_env(broker, **extra):
+def webhook_env(broker=None, **extra):
     env = {
-        "MQTT_HOST": broker.host,
-        "MQTT_PORT": str(broker.port),
+        "MQTT_HOST": broker.host if broker else "127.0.0.1",
+        "MQTT_PORT": str(broker.port if broker else 1883),
         "MQTT_KEEPALIVE": "5",
         "WEBHOOK_USERNAME": USER,
         "WEBHOOK_PASSWORD": PASSWORD,
@@ -103,8 +112,37 @@ def webhook_env(broker, **extra):
 
 
 @pytest.fixture
-def app_factory(mosquitto):
-    """`app_factory(**env)`: a Flask app connected to the harness broker, closed afterwards."""
+def app_factory():
+    """`app_factory(retained=None, **env)`: a Flask app whose publisher runs on a FakeLink (no
+    broker), started and restored; the link is `app.link`."""
+
+    def make(retained=None, **extra):
+        config = read_config(webhook_env(**extra))
+        link = FakeLink(retained)
+        publisher = AlertPublisher(config, link=link)
+        app = create_app(config, publisher=publisher)
+        publisher.start()
+        wait_until(lambda: link.online, 5, message="the webhook never said online")
+        app.link = link
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def broker_app_factory(mosquitto):
+    """`broker_app_factory(broker=None, wait=True, **env)`: a Flask app connected to the harness
+    broker, closed afterwards."""
     apps = []
 
     def make(broker=None, wait=True, **extra):
@@ -117,17 +155,7 @@ def app_factory(mosquitto):
 
     yield make
     for app in apps:
-        app.extensions["alert_publisher"].close()
-
-
-@pytest.fixture
-def app(app_factory):
-    return app_factory()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+        close_app(app)
 
 
 @pytest.fixture

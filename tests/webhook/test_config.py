@@ -63,3 +63,12 @@ def test_the_service_refuses_to_start_without_credentials():
     assert result.returncode == 2
     assert "WEBHOOK_USERNAME is required" in result.stderr
     assert "WEBHOOK_PASSWORD is required" in result.stderr
+
+
+
+def test_new_defaults():
+    config = read_config(VALID)
+    assert config.host == "127.0.0.1"
+    assert (config.connection_limit, config.channel_timeout) == (500, 10)
+    assert (config.state_max_entries, config.state_forget_after) == (1000, 7 * 86400)
+    assert config.hmac_max_skew == 300

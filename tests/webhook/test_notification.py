@@ -6,6 +6,7 @@ import pytest
 
 from tests.webhook.conftest import (
     FIXTURE_NAMES,
+    grouped,
     instance,
     load_payload,
     mutate,
@@ -17,9 +18,9 @@ from webhook.notification import (
     NotANotification,
     labels_fingerprint,
     parse,
-    topic_safe,
 )
 from webhook.state import AlertStore
+from webhook.topics import topic_safe
 
 
 def _legacy(state, **fields):
@@ -105,6 +106,32 @@ def test_payload_to_updates(payload, updates, ignored):
     (load_payload("grafana_docs_two_firing"), []),
 ], ids=["legacy-alerting", "legacy-ok", "legacy-paused", "legacy-pending", "unified"])
 def test_legacy_notifications_replace_the_rules_instances(payload, snapshots):
+    assert parse(payload).snapshots == snapshots
+
+
+A = instance("Pot high", "firing", "a", device="esp32-a")
+B = instance("Pot high", "firing", "b", device="esp32-b")
+WHOLE_STATE = [
+    ("grouped-by-alertname", grouped("Pot high", A), [("pot-high", None)]),
+    ("grouped-by-folder-and-alertname",
+     {**grouped("Pot high", A), "groupLabels": {"alertname": "Pot high", "grafana_folder": "f"}},
+     [("pot-high", None)]),
+    ("grouped-by-alertname-and-device",
+     {**grouped("Pot high", A), "groupLabels": {"alertname": "Pot high", "device": "esp32-a"}},
+     []),
+    ("not-grouped", unified(A), []),
+    ("truncated", grouped("Pot high", A, B, truncatedAlerts=1), []),
+    ("truncated-not-a-number", grouped("Pot high", A, truncatedAlerts="0"), []),
+    ("an-unreadable-alert", grouped("Pot high", A, {"labels": {"alertname": "Pot high"}}), []),
+    ("another-alertname-inside", grouped("Pot high", A, instance("Temp high")), []),
+    ("test-alert", grouped("TestAlert", instance("TestAlert")), []),
+    ("alertmanager", load_payload("alertmanager_webhook"), [("pothigh", None)]),
+]
+
+
+@pytest.mark.parametrize("payload, snapshots", [c[1:] for c in WHOLE_STATE],
+                         ids=[c[0] for c in WHOLE_STATE])
+def test_a_notification_grouped_by_alertname_is_its_whole_state(payload, snapshots):
     assert parse(payload).snapshots == snapshots
 
 

@@ -2,9 +2,10 @@
 
 import pytest
 
-from tests.webhook.conftest import instance, load_payload, unified
+from tests.webhook.conftest import grouped, instance, load_payload, unified
 from webhook.notification import parse
-from webhook.state import AlertStore, changed, parse_alert_topic
+from webhook.state import AlertStore, Limits, changed
+from webhook.topics import parse_alert_topic
 
 
 def _legacy(state, *devices):
@@ -44,6 +45,20 @@ SEQUENCES = [
      {"alerts/pot-high": "1"}),
     ("nodata-changes-nothing", [fire("a"), load_payload("grafana_datasource_nodata")],
      {"alerts/pot-high": "1"}),
+    ("whole-state-resolves-an-instance-it-does-not-list",
+     [fire("a", "esp32-a"), fire("b", "esp32-b"),
+      grouped("Pot high", instance("Pot high", "firing", "a", device="esp32-a"))],
+     {"alerts/pot-high": "1", "alerts/pot-high/esp32-a": "1", "alerts/pot-high/esp32-b": "0"}),
+    ("whole-state-of-another-alert-changes-nothing",
+     [fire("a"), grouped("Temp high", instance("Temp high", "firing", "t"))],
+     {"alerts/pot-high": "1", "alerts/temp-high": "1"}),
+    ("whole-state-all-resolved",
+     [fire("a", "esp32-a"), fire("b", "esp32-b"),
+      grouped("Pot high", instance("Pot high", "resolved", "a", device="esp32-a"))],
+     {"alerts/pot-high": "0", "alerts/pot-high/esp32-a": "0", "alerts/pot-high/esp32-b": "0"}),
+    ("not-grouped-keeps-what-it-does-not-list",
+     [fire("a", "esp32-a"), fire("b", "esp32-b"), fire("a", "esp32-a")],
+     {"alerts/pot-high": "1", "alerts/pot-high/esp32-a": "1", "alerts/pot-high/esp32-b": "1"}),
     ("legacy-alerting-then-ok", [_legacy("alerting"), _legacy("ok")],
      {"alerts/load-peaking": "0"}),
     ("legacy-no-data-keeps-state", [_legacy("alerting"), _legacy("no_data")],
@@ -81,7 +96,7 @@ def test_state_document_round_trip_keeps_instances_without_device():
 
 
 @pytest.mark.parametrize("raw", [
-    b"", b"not json", b"[]", b'{"version": 2, "alerts": {}}', b'{"version": 1}',
+    b"", b"not json", b"[]", b'{"version": 3, "alerts": {}}', b'{"version": 1}',
     b'{"version": 1, "alerts": {"Pot high": {}}}',
     b'{"version": 1, "alerts": {"pot": {"firing": [], "devices": []}}}',
     b'{"version": 1, "alerts": {"pot": {"firing": {}, "devices": ["a/b"]}}}',
@@ -114,3 +129,66 @@ def test_notification_alerts_are_reported_for_diffing():
     store = AlertStore()
     assert store.apply(parse(fire("a", name="One"))) == {"one"}
     assert store.apply(parse(load_payload("grafana_test_button"))) == set()
+
+
+DAY = 86400.0
+# What the broker's message_size_limit must allow per WEBHOOK_STATE_MAX_ENTRIES (2 MB at 1000).
+MAX_DOCUMENT_BYTES_PER_ENTRY = 2000
+
+
+def test_a_version_1_document_is_read():
+    raw = b'{"alerts":{"pot-high":{"devices":["esp32-a"],"firing":{"f1":"esp32-a"}}},"version":1}'
+    store = AlertStore.from_document(raw, now=5.0)
+    assert store.topic_values({"pot-high"}, "alerts") == {
+        "alerts/pot-high": "1", "alerts/pot-high/esp32-a": "1"}
+    assert store.devices == {"pot-high": {"esp32-a": 5.0}}
+
+
+def test_devices_and_alerts_resolved_long_ago_are_forgotten():
+    store = AlertStore(Limits(max_entries=100, forget_after=7 * DAY), keep={"known"})
+    store.apply(parse(fire("a", "old-device")), now=0.0)
+    store.apply(parse(fire("o", name="Old alert")), now=0.0)
+    store.apply(parse(fire("k", name="Known")), now=0.0)
+    store.apply(parse(fire("b", "busy-device")), now=0.0)
+    for payload in (resolve("a", "old-device"), resolve("o", name="Old alert"),
+                    resolve("k", name="Known")):
+        store.apply(parse(payload), now=1 * DAY)
+    store.apply(parse(fire("b", "busy-device")), now=8 * DAY)
+    assert store.forgotten == 0, "nothing is 7 days old yet"
+    store.apply(parse(fire("b", "busy-device")), now=9 * DAY)
+    assert store.forgotten == 2
+    assert store.topic_values(store.known_alerts(), "alerts") == {
+        "alerts/known": "0", "alerts/pot-high": "1", "alerts/pot-high/busy-device": "1"}
+
+
+def test_the_oldest_remembered_entries_make_room_and_firing_ones_are_never_dropped():
+    store = AlertStore(Limits(max_entries=10, forget_after=365 * DAY))
+    for n in range(10):
+        store.apply(parse(fire(f"f{n}", f"d{n}")), now=n)
+        store.apply(parse(resolve(f"f{n}", f"d{n}")), now=n)
+    for n in range(12):
+        store.apply(parse(fire(f"new{n}", f"n{n}", name="Other")), now=100 + n)
+    assert store.entries() == 10
+    assert len(store.firing["other"]) == 10
+    assert store.refused == [("other", "new10"), ("other", "new11")]
+    assert "pot-high" not in store.known_alerts()
+
+
+def test_a_document_over_the_cap_is_cut_to_it_on_reading():
+    big = AlertStore(Limits(max_entries=1000))
+    for n in range(50):
+        big.apply(parse(resolve(f"f{n}", f"d{n}")), now=n)
+    small = AlertStore.from_document(big.document_bytes(), Limits(max_entries=10), now=60)
+    assert small.entries() == 10
+    assert sorted(small.devices["pot-high"]) == [f"d{n}" for n in range(40, 50)]
+
+
+def test_the_document_of_a_full_store_stays_bounded():
+    """The largest state document: max_entries instances with the longest names mosquitto would
+    take. Its size is what the broker's message_size_limit must allow."""
+    store = AlertStore(Limits(max_entries=1000))
+    for n in range(1000):  # JSON escapes \x01 as 6 bytes; an emoji is 4 bytes of UTF-8
+        store.apply(parse(fire("\x01" * 124 + f"{n:04}", "\U0001F600" * 124 + f"{n:04}",
+                               name="x" * 128)), now=n)
+    assert store.entries() == 1000
+    assert len(store.document_bytes()) < MAX_DOCUMENT_BYTES_PER_ENTRY * 1000

@@ -36,26 +36,23 @@ alertloop::ConnectionManager &Runner::connection(alertloop::Network &network,
     WiFi.macAddress(mac);
     alertloop::format_device_id(mac_prefix, mac, device_id_, sizeof(device_id_));
   }
-  // A status topic that does not fit makes the app's topics_ok() false, so started() says so.
-  alertloop::format_topic(ALERTLOOP_STATUS_ROOT, device_id_, nullptr, status_topic_,
-                          sizeof(status_topic_));
-  alertloop::ConnectOptions options{device_id_, ALERTLOOP_MQTT_USERNAME, ALERTLOOP_MQTT_PASSWORD,
-                                    status_topic_, "offline"};
   alertloop::ConnectionSettings settings;
   settings.reboot_after_ms = kRebootAfterMs;
-  // One Runner per board, so one state machine.
-  static alertloop::ConnectionManager manager(network, link, options, settings);
-  connection_ = &manager;
-  return manager;
+  alertloop::Identity identity{device_id_, ALERTLOOP_MQTT_USERNAME, ALERTLOOP_MQTT_PASSWORD,
+                               ALERTLOOP_STATUS_ROOT};
+  return connection_.emplace(network, link, identity, settings);
 }
 
 bool Runner::started(bool topics_ok) {
-  running_ = topics_ok && connection_ != nullptr;
+  running_ = topics_ok && connection_.has_value() && connection_->ok();
   if (!running_) {
-    snprintf(problem_, sizeof(problem_), "device id or topic root too long");
+    snprintf(problem_, sizeof(problem_), "device id, alert topic or topic root too long");
     alertloop::log_line("%s: not started, %s", name_, problem_);
+    return false;
   }
-  return running_;
+  alertloop::log_line("%s: broker %s port %s", name_, ALERTLOOP_MQTT_HOST, ALERTLOOP_MQTT_PORT);
+  connection_->dump_config();
+  return true;
 }
 
 bool Runner::keep_running(uint32_t now_ms) {
@@ -94,9 +91,10 @@ void WifiNetwork::begin() {
   WiFi.reconnect();
 }
 
-PubSubLink::PubSubLink(const char *host, uint16_t port) : client_(wifi_) {
+PubSubLink::PubSubLink(const char *host, uint16_t port)
+    : host_(host), port_(port), resolve_policy_(alertloop::is_ipv4_literal(host)), client_(wifi_) {
   client_.setServer(host, port);
-  client_.setKeepAlive(kKeepaliveS);
+  client_.setKeepAlive(alertloop::kKeepaliveS);
   client_.setSocketTimeout(kSocketTimeoutS);
   client_.setBufferSize(kMqttBufferSize);
   client_.setCallback([this](char *topic, uint8_t *payload, unsigned int length) {
@@ -105,12 +103,32 @@ PubSubLink::PubSubLink(const char *host, uint16_t port) : client_(wifi_) {
   });
 }
 
+bool PubSubLink::resolve() {
+  IPAddress address;
+  bool ok = WiFi.hostByName(host_, address) == 1;
+  resolve_policy_.resolved(ok);
+  if (ok) {
+    client_.setServer(address, port_);
+    alertloop::log_line("mqtt: %s is %u.%u.%u.%u", host_, address[0], address[1], address[2],
+                        address[3]);
+  } else {
+    alertloop::log_line("mqtt: cannot look up %s", host_);
+  }
+  return resolve_policy_.has_address();
+}
+
 bool PubSubLink::connect(const alertloop::ConnectOptions &options) {
+  if (resolve_policy_.should_resolve() && !resolve()) return false;
   bool has_user = options.username != nullptr && options.username[0] != '\0';
   bool ok = client_.connect(options.client_id, has_user ? options.username : nullptr,
                             has_user ? options.password : nullptr, options.will_topic, 1, true,
                             options.will_payload, true);
-  if (!ok) alertloop::log_line("mqtt: connect failed, state %d", client_.state());
+  if (ok) {
+    resolve_policy_.connected();
+  } else {
+    resolve_policy_.connect_failed();
+    alertloop::log_line("mqtt: connect failed, state %d", client_.state());
+  }
   return ok;
 }
 
@@ -119,7 +137,7 @@ alertloop::LinkState PubSubLink::state() {
                              : alertloop::LinkState::kDisconnected;
 }
 
-bool PubSubLink::publish(const char *topic, const char *payload, bool retain) {
+bool PubSubLink::publish(const char *topic, const char *payload, bool retain, uint8_t) {
   return client_.publish(topic, payload, retain);
 }
 

@@ -4,6 +4,8 @@
 
 #include <Arduino.h>
 #include <PubSubClient.h>
+
+#include <optional>
 #if defined(ESP32)
 #include <WiFi.h>
 #elif defined(ESP8266)
@@ -13,6 +15,7 @@
 #include "alertloop/connection.h"
 #include "alertloop/hal.h"
 #include "alertloop/messages.h"
+#include "alertloop/resolve_policy.h"
 
 // Settings compiled in from secrets.ini by platformio.ini's build_flags (see secrets.ini.example).
 #ifndef ALERTLOOP_WIFI_SSID
@@ -52,7 +55,6 @@
 namespace board {
 
 static const uint32_t kSerialBaud = 115200;
-static const uint16_t kKeepaliveS = 15;
 // PubSubClient waits this long for CONNACK inside connect(); its default of 15 s would stall loop().
 static const uint16_t kSocketTimeoutS = 2;
 static const uint16_t kMqttBufferSize = 512;
@@ -60,8 +62,8 @@ static const uint32_t kRebootAfterMs = 10UL * 60UL * 1000UL;
 static const uint32_t kConfigReminderMs = 5000;
 
 // What both boards do around their app in setup() and loop(): the serial log, the check of the
-// settings from secrets.ini, the device id, the reconnect state machine with its Last Will, the
-// "not started" reminder and the reboot after a long time offline.
+// settings from secrets.ini, the device id, the reconnect state machine with the board's presence,
+// the configuration dump, the "not started" reminder and the reboot after a long time offline.
 class Runner {
  public:
   explicit Runner(const char *name) : name_(name) {}
@@ -73,7 +75,8 @@ class Runner {
   alertloop::ConnectionManager &connection(alertloop::Network &network, alertloop::MqttLink &link,
                                            const char *mac_prefix);
   const char *device_id() const { return device_id_; }
-  // Ends setup(): `topics_ok` is the app's; false leaves the board not started.
+  // Ends setup(): `topics_ok` is the app's; false leaves the board not started. Otherwise dumps
+  // the connection's configuration on the serial monitor (the app dumps its own after).
   bool started(bool topics_ok);
   // Call first in loop(). false while not started (repeating why every few seconds). Reboots the
   // board after kRebootAfterMs offline.
@@ -83,8 +86,7 @@ class Runner {
   const char *name_;
   char problem_[128] = "";
   char device_id_[alertloop::kDeviceIdSize] = "";
-  char status_topic_[alertloop::kTopicSize] = "";
-  alertloop::ConnectionManager *connection_ = nullptr;
+  std::optional<alertloop::ConnectionManager> connection_;
   bool running_ = false;
   uint32_t last_reminder_ms_ = 0;
 };
@@ -113,18 +115,26 @@ class WifiNetwork : public alertloop::Network {
   bool begun_ = false;
 };
 
+// PubSubClient 2.8 over Wi-Fi. The broker's name is looked up as ResolvePolicy says (once, then
+// again only after repeated failures), not by every connect() as PubSubClient would.
 class PubSubLink : public alertloop::MqttLink {
  public:
   PubSubLink(const char *host, uint16_t port);
   bool connect(const alertloop::ConnectOptions &options) override;
   alertloop::LinkState state() override;
-  bool publish(const char *topic, const char *payload, bool retain) override;
+  // PubSubClient 2.8 sends every PUBLISH at QoS 0: `qos` is not used.
+  bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override;
   bool subscribe(const char *topic) override;
   void disconnect() override { client_.disconnect(); }
   void loop() override { client_.loop(); }
   void set_sink(alertloop::MessageSink *sink) override { sink_ = sink; }
 
  private:
+  bool resolve();
+
+  const char *host_;
+  uint16_t port_;
+  alertloop::ResolvePolicy resolve_policy_;
   WiFiClient wifi_;
   PubSubClient client_;
   alertloop::MessageSink *sink_ = nullptr;

@@ -1,8 +1,13 @@
-// NodeMCU indicator: red LED on D2 (GPIO4), green LED on D1 (GPIO5), following the alert topic
-// and the webhook's status. All logic is in lib/alertloop; this file only wires the hardware.
+// NodeMCU indicator: red LED on D2 (GPIO4), green LED on D1 (GPIO5), optional buzzer on D5
+// (GPIO14), the on-board FLASH button (D3, GPIO0, active low) to acknowledge. It follows the
+// alert topic, its annunciator state and the webhook's status. All logic is in lib/alertloop;
+// this file only wires the hardware (see firmware/README.md for the pictures).
 #include <Arduino.h>
 
+#include <optional>
+
 #include "alertloop/board_config.h"
+#include "alertloop/button.h"
 #include "alertloop/indicator_app.h"
 #include "alertloop/led_pattern.h"
 #include "alertloop/log.h"
@@ -12,6 +17,8 @@ namespace {
 
 const uint8_t kRedPin = D2;
 const uint8_t kGreenPin = D1;
+const uint8_t kBuzzerPin = D5;
+const uint8_t kButtonPin = D3;  // FLASH: pulled up on the board, LOW while pressed
 
 class GpioLeds : public alertloop::Leds {
  public:
@@ -25,36 +32,45 @@ class GpioLeds : public alertloop::Leds {
   }
 };
 
+class GpioBuzzer : public alertloop::Buzzer {
+ public:
+  void begin() { pinMode(kBuzzerPin, OUTPUT); }
+  void set(bool on) override { digitalWrite(kBuzzerPin, on ? HIGH : LOW); }
+};
+
 GpioLeds leds;
+GpioBuzzer buzzer;
 board::Runner runner("indicator");
-alertloop::IndicatorApp *app = nullptr;
+board::ArduinoClock board_clock;
+board::WifiNetwork network(ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD);
+board::PubSubLink link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
+alertloop::Debouncer button;
+std::optional<alertloop::IndicatorApp> app;
 
 }  // namespace
 
 void setup() {
   leds.begin();
+  buzzer.begin();
+  pinMode(kButtonPin, INPUT_PULLUP);
   if (!runner.begin()) return;
 
-  static board::ArduinoClock clock;
-  static board::WifiNetwork network(ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD);
-  static board::PubSubLink link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
   alertloop::ConnectionManager &connection = runner.connection(network, link, "esp8266");
-
   alertloop::IndicatorSettings settings;
   settings.device_id = runner.device_id();
-  settings.status_root = ALERTLOOP_STATUS_ROOT;
   settings.alert_topic = ALERTLOOP_ALERT_TOPIC;
   settings.webhook_status_topic = ALERTLOOP_WEBHOOK_STATUS_TOPIC;
-  static alertloop::IndicatorApp indicator(clock, leds, link, connection, settings);
+  alertloop::IndicatorApp &indicator =
+      app.emplace(board_clock, leds, buzzer, link, connection, settings);
   if (!runner.started(indicator.topics_ok())) return;
   link.set_sink(&indicator);
-  app = &indicator;
-  alertloop::log_line("indicator: %s following %s", runner.device_id(), ALERTLOOP_ALERT_TOPIC);
+  indicator.dump_config();
 }
 
 void loop() {
   uint32_t now = millis();
   if (runner.keep_running(now)) {
+    if (button.pressed(digitalRead(kButtonPin) == LOW, now)) app->press();
     app->loop();
     return;
   }

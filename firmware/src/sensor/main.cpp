@@ -2,6 +2,8 @@
 // lib/alertloop; this file only wires the board's hardware to it.
 #include <Arduino.h>
 
+#include <optional>
+
 #include "alertloop/board_config.h"
 #include "alertloop/log.h"
 #include "alertloop/sensor_app.h"
@@ -17,7 +19,12 @@ class PotAdc : public alertloop::Adc {
 };
 
 board::Runner runner("sensor");
-alertloop::SensorApp *app = nullptr;
+board::ArduinoClock board_clock;
+board::NtpWallClock wall_clock;
+PotAdc adc;
+board::WifiNetwork network(ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD);
+board::PubSubLink link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
+std::optional<alertloop::SensorApp> app;
 
 }  // namespace
 
@@ -26,22 +33,14 @@ void setup() {
   analogReadResolution(12);
   analogSetPinAttenuation(kPotPin, ADC_11db);  // full 0-3.3 V range
 
-  static board::ArduinoClock clock;
-  static board::NtpWallClock wall_clock;
-  static PotAdc adc;
-  static board::WifiNetwork network(ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD);
-  static board::PubSubLink link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
   alertloop::ConnectionManager &connection = runner.connection(network, link, "esp32");
-
   alertloop::SensorSettings settings;
   settings.device_id = runner.device_id();
   settings.sensors_root = ALERTLOOP_SENSORS_ROOT;
-  settings.status_root = ALERTLOOP_STATUS_ROOT;
-  static alertloop::SensorApp sensor(clock, wall_clock, adc, link, connection, settings);
+  alertloop::SensorApp &sensor = app.emplace(board_clock, wall_clock, adc, link, connection, settings);
   if (!runner.started(sensor.topics_ok())) return;
   wall_clock.begin();
-  app = &sensor;
-  alertloop::log_line("sensor: %s publishing on %s", runner.device_id(), sensor.reading_topic());
+  sensor.dump_config();
 }
 
 void loop() {

@@ -12,12 +12,14 @@ typedef uint8_t byte;
 #define LOW 0x0
 #define INPUT 0x01
 #define OUTPUT 0x03
+#define INPUT_PULLUP 0x02
 
 unsigned long millis();
 void delay(unsigned long ms);
 void yield();
 void pinMode(uint8_t pin, uint8_t mode);
 void digitalWrite(uint8_t pin, uint8_t value);
+int digitalRead(uint8_t pin);
 int analogRead(uint8_t pin);
 void configTime(long gmt_offset_sec, int daylight_offset_sec, const char *server1,
                 const char *server2 = nullptr, const char *server3 = nullptr);
@@ -31,7 +33,16 @@ void analogSetPinAttenuation(uint8_t pin, adc_attenuation_t attenuation);
 #if defined(ESP8266)
 static const uint8_t D1 = 5;
 static const uint8_t D2 = 4;
+static const uint8_t D3 = 0;
+static const uint8_t D5 = 14;
 #endif
+
+class IPAddress {
+ public:
+  IPAddress();
+  bool fromString(const char *address);
+  uint8_t operator[](int index) const;
+};
 
 class HardwareSerial {
  public:

@@ -12,6 +12,7 @@
 class PubSubClient {
  public:
   explicit PubSubClient(Client &client);
+  PubSubClient &setServer(IPAddress ip, uint16_t port);
   PubSubClient &setServer(const char *domain, uint16_t port);
   PubSubClient &setCallback(MQTT_CALLBACK_SIGNATURE);
   PubSubClient &setKeepAlive(uint16_t keep_alive);

@@ -26,6 +26,7 @@ class WiFiClass {
   bool setAutoReconnect(bool auto_reconnect);
   wl_status_t status();
   uint8_t *macAddress(uint8_t *mac);
+  int hostByName(const char *host, IPAddress &result);
 };
 extern WiFiClass WiFi;
 

@@ -8,6 +8,8 @@ static bool reached(uint32_t now_ms, uint32_t deadline_ms) {
   return static_cast<int32_t>(now_ms - deadline_ms) >= 0;
 }
 
+static bool has_text(const char *text) { return text != nullptr && text[0] != '\0'; }
+
 const char *phase_name(ConnectionPhase phase) {
   switch (phase) {
     case ConnectionPhase::kNetworkDown: return "network down";
@@ -18,11 +20,12 @@ const char *phase_name(ConnectionPhase phase) {
   return "?";
 }
 
-ConnectionManager::ConnectionManager(Network &network, MqttLink &mqtt,
-                                     const ConnectOptions &options,
+ConnectionManager::ConnectionManager(Network &network, MqttLink &mqtt, const Identity &identity,
                                      const ConnectionSettings &settings)
-    : network_(network), mqtt_(mqtt), options_(options), settings_(settings),
-      backoff_(settings.backoff_initial_ms, settings.backoff_max_ms) {}
+    : network_(network), mqtt_(mqtt), identity_(identity),
+      presence_(identity.status_root, identity.client_id),
+      options_(presence_.connect_options(identity.username, identity.password)),
+      settings_(settings), backoff_(settings.backoff_initial_ms, settings.backoff_max_ms) {}
 
 ConnectionEvent ConnectionManager::loop(uint32_t now_ms) {
   if (!started_) {
@@ -30,57 +33,74 @@ ConnectionEvent ConnectionManager::loop(uint32_t now_ms) {
     offline_since_ = now_ms;
     next_attempt_at_ = now_ms;
   }
-  if (phase_ == ConnectionPhase::kConnected || phase_ == ConnectionPhase::kConnecting) {
-    mqtt_.loop();
+  if (!network_.connected()) return network_down(now_ms);
+  switch (phase_) {
+    case ConnectionPhase::kNetworkDown: return network_back(now_ms);
+    case ConnectionPhase::kWaiting: return waiting(now_ms);
+    case ConnectionPhase::kConnecting: return connecting(now_ms);
+    case ConnectionPhase::kConnected: return staying_connected(now_ms);
   }
-  if (!network_.connected()) {
-    ConnectionEvent event = ConnectionEvent::kNone;
-    if (phase_ == ConnectionPhase::kConnected) event = lose_link(now_ms);
-    if (phase_ == ConnectionPhase::kConnecting) mqtt_.disconnect();
-    if (phase_ != ConnectionPhase::kNetworkDown) log_line("network: down");
-    phase_ = ConnectionPhase::kNetworkDown;
-    if (event != ConnectionEvent::kNone) return event;
-    if (!network_begun_ || now_ms - network_begun_at_ >= settings_.network_retry_ms) {
-      log_line("network: joining");
-      network_.begin();
-      network_begun_ = true;
-      network_begun_at_ = now_ms;
-    }
+  return ConnectionEvent::kNone;
+}
+
+ConnectionEvent ConnectionManager::network_down(uint32_t now_ms) {
+  ConnectionEvent event = ConnectionEvent::kNone;
+  if (phase_ == ConnectionPhase::kConnected) {
+    event = lose_link(now_ms);
+  } else if (phase_ == ConnectionPhase::kConnecting) {
+    mqtt_.disconnect();
+  }
+  if (phase_ != ConnectionPhase::kNetworkDown) log_line("network: down");
+  phase_ = ConnectionPhase::kNetworkDown;
+  if (!network_begun_ || now_ms - network_begun_at_ >= settings_.network_retry_ms) {
+    log_line("network: joining");
+    network_.begin();
+    network_begun_ = true;
+    network_begun_at_ = now_ms;
+  }
+  return event;
+}
+
+ConnectionEvent ConnectionManager::network_back(uint32_t now_ms) {
+  log_line("network: up");
+  phase_ = ConnectionPhase::kWaiting;
+  backoff_.reset();
+  next_attempt_at_ = now_ms;
+  return waiting(now_ms);
+}
+
+ConnectionEvent ConnectionManager::waiting(uint32_t now_ms) {
+  if (!reached(now_ms, next_attempt_at_)) return ConnectionEvent::kNone;
+  attempts_++;
+  attempt_started_at_ = now_ms;
+  if (!mqtt_.connect(options_)) {
+    schedule_retry(now_ms);
     return ConnectionEvent::kNone;
   }
-  if (phase_ == ConnectionPhase::kNetworkDown) {
-    log_line("network: up");
-    phase_ = ConnectionPhase::kWaiting;
-    backoff_.reset();
-    next_attempt_at_ = now_ms;
-  }
+  if (mqtt_.state() == LinkState::kConnected) return become_connected();
+  phase_ = ConnectionPhase::kConnecting;
+  return ConnectionEvent::kNone;
+}
 
+ConnectionEvent ConnectionManager::connecting(uint32_t now_ms) {
+  mqtt_.loop();
   LinkState link = mqtt_.state();
-  switch (phase_) {
-    case ConnectionPhase::kConnected:
-      if (link != LinkState::kConnected) return lose_link(now_ms);
-      return ConnectionEvent::kNone;
-    case ConnectionPhase::kConnecting:
-      if (link == LinkState::kConnected) break;
-      if (link == LinkState::kDisconnected ||
-          now_ms - attempt_started_at_ >= settings_.connect_timeout_ms) {
-        mqtt_.disconnect();
-        schedule_retry(now_ms);
-      }
-      return ConnectionEvent::kNone;
-    default:
-      if (!reached(now_ms, next_attempt_at_)) return ConnectionEvent::kNone;
-      attempts_++;
-      attempt_started_at_ = now_ms;
-      if (!mqtt_.connect(options_)) {
-        schedule_retry(now_ms);
-        return ConnectionEvent::kNone;
-      }
-      if (mqtt_.state() != LinkState::kConnected) {
-        phase_ = ConnectionPhase::kConnecting;
-        return ConnectionEvent::kNone;
-      }
+  if (link == LinkState::kConnected) return become_connected();
+  if (link == LinkState::kDisconnected ||
+      now_ms - attempt_started_at_ >= settings_.connect_timeout_ms) {
+    mqtt_.disconnect();
+    schedule_retry(now_ms);
   }
+  return ConnectionEvent::kNone;
+}
+
+ConnectionEvent ConnectionManager::staying_connected(uint32_t now_ms) {
+  mqtt_.loop();
+  if (mqtt_.state() != LinkState::kConnected) return lose_link(now_ms);
+  return ConnectionEvent::kNone;
+}
+
+ConnectionEvent ConnectionManager::become_connected() {
   phase_ = ConnectionPhase::kConnected;
   backoff_.reset();
   log_line("mqtt: connected as %s", options_.client_id);
@@ -94,6 +114,29 @@ bool ConnectionManager::should_reboot(uint32_t now_ms) const {
 
 uint32_t ConnectionManager::next_attempt_in_ms(uint32_t now_ms) const {
   return reached(now_ms, next_attempt_at_) ? 0 : next_attempt_at_ - now_ms;
+}
+
+void ConnectionManager::announce_online() { presence_.announce(mqtt_); }
+
+void ConnectionManager::shutdown() {
+  if (connected()) presence_.leave(mqtt_);
+}
+
+void ConnectionManager::dump_config() const {
+  log_line("mqtt: client id '%s', %s", options_.client_id,
+           has_text(identity_.username) ? "with username and password" : "anonymous");
+  log_line("mqtt: status topic %s (%s once subscribed, %s as Last Will)", presence_.topic(),
+           kOnline, kOffline);
+  log_line("mqtt: keepalive %u s, connect timeout %lu ms, back-off %lu-%lu ms",
+           static_cast<unsigned>(kKeepaliveS),
+           static_cast<unsigned long>(settings_.connect_timeout_ms),
+           static_cast<unsigned long>(settings_.backoff_initial_ms),
+           static_cast<unsigned long>(settings_.backoff_max_ms));
+  if (settings_.reboot_after_ms != 0) {
+    log_line("mqtt: reboot after %lu s offline",
+             static_cast<unsigned long>(settings_.reboot_after_ms / 1000));
+  }
+  log_line("mqtt: state: %s", phase_name(phase_));
 }
 
 ConnectionEvent ConnectionManager::lose_link(uint32_t now_ms) {

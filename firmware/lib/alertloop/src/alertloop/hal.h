@@ -34,6 +34,12 @@ class Leds {
   virtual void set(bool red, bool green) = 0;
 };
 
+class Buzzer {
+ public:
+  virtual ~Buzzer() = default;
+  virtual void set(bool on) = 0;
+};
+
 class Network {
  public:
   virtual ~Network() = default;
@@ -64,7 +70,8 @@ class MqttLink {
   // Starts a connection attempt. false: it failed at once. true: it is connected or connecting.
   virtual bool connect(const ConnectOptions &options) = 0;
   virtual LinkState state() = 0;
-  virtual bool publish(const char *topic, const char *payload, bool retain) = 0;
+  // `qos` 0 or 1. PubSubClient (the boards) can only send QoS 0 and does so for both.
+  virtual bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) = 0;
   virtual bool subscribe(const char *topic) = 0;  // QoS 1
   virtual void disconnect() = 0;
   virtual void loop() = 0;  // network I/O; must return at once

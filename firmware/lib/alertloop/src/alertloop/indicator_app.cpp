@@ -6,57 +6,101 @@
 
 namespace alertloop {
 
-IndicatorApp::IndicatorApp(Clock &clock, Leds &leds, MqttLink &mqtt,
+const char *press_result_text(PressResult result) {
+  switch (result) {
+    case PressResult::kSent: return "acknowledgement sent";
+    case PressResult::kNothingToAcknowledge: return "nothing to acknowledge";
+    case PressResult::kNotSent: return "not sent (no connection), press again";
+  }
+  return "";
+}
+
+IndicatorApp::IndicatorApp(Clock &clock, Leds &leds, Buzzer &buzzer, MqttLink &mqtt,
                            ConnectionManager &connection, const IndicatorSettings &settings)
-    : clock_(clock), leds_(leds), mqtt_(mqtt), connection_(connection), settings_(settings) {
-  topics_ok_ = format_topic(settings.status_root, settings.device_id, nullptr, status_topic_,
-                            sizeof(status_topic_));
+    : clock_(clock), leds_(leds), buzzer_(buzzer), mqtt_(mqtt), connection_(connection),
+      settings_(settings) {
+  topics_ok_ = subtopic(settings.alert_topic, kAnnunciatorLevel, annunciator_topic_,
+                        sizeof(annunciator_topic_)) &&
+               subtopic(settings.alert_topic, kAckLevel, ack_topic_, sizeof(ack_topic_));
 }
 
 void IndicatorApp::loop() {
   uint32_t now = clock_.millis();
   switch (connection_.loop(now)) {
     case ConnectionEvent::kConnected:
-      // Subscribing again on every connect brings the retained states back. "online" comes
-      // after, so whoever sees it knows the subscriptions are in place.
-      mqtt_.subscribe(settings_.alert_topic);
-      mqtt_.subscribe(settings_.webhook_status_topic);
-      mqtt_.publish(status_topic_, "online", true);
+      subscribe();
+      connection_.announce_online();
       break;
     case ConnectionEvent::kDisconnected:
-      // What arrived before may be stale by the time the link is back.
-      alert_ = AlertState::kUnknown;
-      alert_seen_ = false;
-      webhook_ = PeerStatus::kUnknown;
+      forget();
       break;
     case ConnectionEvent::kNone:
       break;
   }
-  Display display = decide_display(connection_.connected(), webhook_, alert_, alert_seen_);
+  inputs_.broker_connected = connection_.connected();
+  show(now);
+}
+
+// Subscribing again on every connect brings the retained states back. The annunciator state
+// first: the broker sends retained messages in subscription order, so a board that has both
+// never shows the fallback colour in between. "online" comes after the subscriptions.
+void IndicatorApp::subscribe() {
+  mqtt_.subscribe(annunciator_topic_);
+  mqtt_.subscribe(settings_.alert_topic);
+  mqtt_.subscribe(settings_.webhook_status_topic);
+}
+
+// What arrived before a lost link may be stale by the time it is back.
+void IndicatorApp::forget() { inputs_ = IndicatorInputs{}; }
+
+void IndicatorApp::show(uint32_t now_ms) {
+  Display display = decide_display(inputs_);
   if (!shown_ || display != display_) {
     shown_ = true;
     display_ = display;
     log_line("display: %s%s%s", indication_name(display.indication),
              display.reason == UnknownReason::kNone ? "" : ", ", reason_text(display.reason));
   }
-  leds_.set(led_on(Led::kRed, display_.indication, now),
-            led_on(Led::kGreen, display_.indication, now));
+  leds_.set(led_on(Led::kRed, display_.indication, now_ms),
+            led_on(Led::kGreen, display_.indication, now_ms));
+  buzzer_.set(buzzer_on(display_.indication, now_ms));
+}
+
+PressResult IndicatorApp::press() {
+  // Flashing is only ever shown while connected (anything else is unknown), so a refused
+  // publish means the link dropped since the last loop().
+  PressResult result = PressResult::kSent;
+  if (!needs_acknowledgement(display_.indication)) {
+    result = PressResult::kNothingToAcknowledge;
+  } else if (!mqtt_.publish(ack_topic_, settings_.device_id, false, 1)) {
+    result = PressResult::kNotSent;
+  }
+  log_line("button: %s showing %s, %s", settings_.alert_topic,
+           indication_name(display_.indication), press_result_text(result));
+  return result;
 }
 
 void IndicatorApp::on_message(const char *topic, const uint8_t *payload, size_t length) {
   if (strcmp(topic, settings_.alert_topic) == 0) {
-    alert_ = parse_alert(payload, length);
-    alert_seen_ = true;
+    inputs_.alert = parse_alert(payload, length);
+    inputs_.alert_seen = true;
+  } else if (strcmp(topic, annunciator_topic_) == 0) {
+    inputs_.annunciator = parse_annunciator(payload, length);
   } else if (strcmp(topic, settings_.webhook_status_topic) == 0) {
-    webhook_ = parse_status(payload, length);
+    inputs_.webhook = parse_status(payload, length);
   }
 }
 
-void IndicatorApp::shutdown() {
-  if (!connection_.connected()) return;
-  mqtt_.publish(status_topic_, "offline", true);
-  mqtt_.loop();
-  mqtt_.disconnect();
+void IndicatorApp::shutdown() { connection_.shutdown(); }
+
+void IndicatorApp::dump_config() const {
+  log_line("indicator: device id '%s'", settings_.device_id);
+  log_line("indicator: follows %s and %s (the annunciator state wins when there is one)",
+           settings_.alert_topic, annunciator_topic_);
+  log_line("indicator: webhook status %s; button acknowledges on %s", settings_.webhook_status_topic,
+           ack_topic_);
+  log_line("indicator: alert %s, annunciator %s, webhook %s", alert_name(inputs_.alert),
+           annunciator_name(inputs_.annunciator), status_name(inputs_.webhook));
 }
 
 }  // namespace alertloop

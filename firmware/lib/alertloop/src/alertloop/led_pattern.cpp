@@ -2,32 +2,70 @@
 
 namespace alertloop {
 
-Display decide_display(bool broker_connected, PeerStatus webhook, AlertState alert,
-                       bool alert_seen) {
-  if (!broker_connected) return {Indication::kUnknown, UnknownReason::kBrokerUnreachable};
-  if (webhook == PeerStatus::kOffline) return {Indication::kUnknown, UnknownReason::kWebhookOffline};
+static Display shown(Indication indication) { return {indication, UnknownReason::kNone}; }
+
+static Display unknown(UnknownReason reason) { return {Indication::kUnknown, reason}; }
+
+static Display from_annunciator(AnnunciatorState state) {
+  switch (state) {
+    case AnnunciatorState::kNormal: return shown(Indication::kGreen);
+    case AnnunciatorState::kUnacked: return shown(Indication::kRedFlashing);
+    case AnnunciatorState::kAcked: return shown(Indication::kRed);
+    case AnnunciatorState::kClearedUnacked: return shown(Indication::kGreenFlashing);
+    case AnnunciatorState::kAbsent:
+    case AnnunciatorState::kUnrecognised: break;
+  }
+  return unknown(UnknownReason::kBadAnnunciatorPayload);
+}
+
+static Display from_alert(AlertState alert, bool alert_seen) {
   switch (alert) {
-    case AlertState::kFiring: return {Indication::kRed, UnknownReason::kNone};
-    case AlertState::kClear: return {Indication::kGreen, UnknownReason::kNone};
+    case AlertState::kFiring: return shown(Indication::kRed);
+    case AlertState::kClear: return shown(Indication::kGreen);
     case AlertState::kUnknown: break;
   }
-  return {Indication::kUnknown, alert_seen ? UnknownReason::kBadPayload : UnknownReason::kNoState};
+  return unknown(alert_seen ? UnknownReason::kBadPayload : UnknownReason::kNoState);
+}
+
+Display decide_display(const IndicatorInputs &inputs) {
+  if (!inputs.broker_connected) return unknown(UnknownReason::kBrokerUnreachable);
+  if (inputs.webhook == PeerStatus::kOffline) return unknown(UnknownReason::kWebhookOffline);
+  if (inputs.annunciator != AnnunciatorState::kAbsent) return from_annunciator(inputs.annunciator);
+  return from_alert(inputs.alert, inputs.alert_seen);
+}
+
+bool needs_acknowledgement(Indication indication) {
+  return indication == Indication::kRedFlashing || indication == Indication::kGreenFlashing;
+}
+
+static bool in_first(uint32_t now_ms, uint32_t period_ms, uint32_t on_ms) {
+  return now_ms % period_ms < on_ms;
 }
 
 bool led_on(Led led, Indication indication, uint32_t now_ms) {
   switch (indication) {
     case Indication::kRed: return led == Led::kRed;
     case Indication::kGreen: return led == Led::kGreen;
+    case Indication::kRedFlashing:
+      return led == Led::kRed && in_first(now_ms, kFlashPeriodMs, kFlashOnMs);
+    case Indication::kGreenFlashing:
+      return led == Led::kGreen && in_first(now_ms, kFlashPeriodMs, kFlashOnMs);
     case Indication::kUnknown: break;
   }
-  bool red_half = (now_ms / kUnknownHalfPeriodMs) % 2 == 0;
+  bool red_half = in_first(now_ms, 2 * kUnknownHalfPeriodMs, kUnknownHalfPeriodMs);
   return led == Led::kRed ? red_half : !red_half;
+}
+
+bool buzzer_on(Indication indication, uint32_t now_ms) {
+  return indication == Indication::kRedFlashing && in_first(now_ms, kBeepPeriodMs, kBeepOnMs);
 }
 
 const char *indication_name(Indication indication) {
   switch (indication) {
     case Indication::kRed: return "red";
     case Indication::kGreen: return "green";
+    case Indication::kRedFlashing: return "red-flashing";
+    case Indication::kGreenFlashing: return "green-flashing";
     case Indication::kUnknown: break;
   }
   return "unknown";
@@ -40,6 +78,7 @@ const char *reason_text(UnknownReason reason) {
     case UnknownReason::kWebhookOffline: return "webhook offline";
     case UnknownReason::kNoState: return "no alert state yet";
     case UnknownReason::kBadPayload: return "unrecognised alert payload";
+    case UnknownReason::kBadAnnunciatorPayload: return "unrecognised annunciator payload";
   }
   return "";
 }

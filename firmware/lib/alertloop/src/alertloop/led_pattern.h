@@ -1,4 +1,5 @@
-// What the indicator shows: a pure function of its inputs, and the LED pattern over time.
+// What the indicator shows: a pure function of what it knows, and the LED and buzzer patterns as
+// pure functions of that and the time.
 #pragma once
 
 #include <cstdint>
@@ -7,9 +8,18 @@
 
 namespace alertloop {
 
-enum class Indication { kUnknown, kGreen, kRed };
+// Steady red/green are also what the fallback shows (the `1`/`0` alert topic, no annunciator
+// state). Flashing red/green are ISA-18.2's unacknowledged states.
+enum class Indication { kUnknown, kGreen, kRed, kGreenFlashing, kRedFlashing };
 
-enum class UnknownReason { kNone, kBrokerUnreachable, kWebhookOffline, kNoState, kBadPayload };
+enum class UnknownReason {
+  kNone,
+  kBrokerUnreachable,
+  kWebhookOffline,
+  kNoState,
+  kBadPayload,
+  kBadAnnunciatorPayload
+};
 
 struct Display {
   Indication indication;
@@ -20,17 +30,36 @@ struct Display {
   bool operator!=(const Display &other) const { return !(*this == other); }
 };
 
-// `alert_seen`: a message arrived on the alert topic since the last connect (so an unknown
-// alert state is an unrecognised payload rather than no state yet).
-Display decide_display(bool broker_connected, PeerStatus webhook, AlertState alert,
-                       bool alert_seen);
+// Everything the indicator has heard since its last connect.
+struct IndicatorInputs {
+  bool broker_connected = false;
+  PeerStatus webhook = PeerStatus::kUnknown;
+  AlertState alert = AlertState::kUnknown;
+  bool alert_seen = false;  // a message arrived on the alert topic (so kUnknown is a bad payload)
+  AnnunciatorState annunciator = AnnunciatorState::kAbsent;
+};
+
+// The annunciator state wins when there is one; without it, `1`/`0` show steady red/green.
+Display decide_display(const IndicatorInputs &inputs);
+
+// Whether a press of the button has something to acknowledge: only the flashing states.
+bool needs_acknowledgement(Indication indication);
 
 enum class Led { kRed, kGreen };
 
-// Unknown: both LEDs alternate slowly (red for kUnknownHalfPeriodMs, then green), so it cannot be
-// mistaken for a steady red or green.
+// Flashing: the one LED on for kFlashOnMs of every kFlashPeriodMs (2 Hz), the other dark.
+static const uint32_t kFlashPeriodMs = 500;
+static const uint32_t kFlashOnMs = 250;
+// Unknown: red for kUnknownHalfPeriodMs, then green as long, never both dark nor both lit, so it
+// cannot be mistaken for a steady or a flashing colour.
 static const uint32_t kUnknownHalfPeriodMs = 1000;
 bool led_on(Led led, Indication indication, uint32_t now_ms);
+
+// The optional buzzer beeps (kBeepOnMs of every kBeepPeriodMs) only while an active alarm is
+// unacknowledged (red flashing); it is silent in every other state.
+static const uint32_t kBeepPeriodMs = 1000;
+static const uint32_t kBeepOnMs = 200;
+bool buzzer_on(Indication indication, uint32_t now_ms);
 
 const char *indication_name(Indication indication);
 const char *reason_text(UnknownReason reason);

@@ -27,6 +27,10 @@ bool format_topic(const char *root, const char *device, const char *measurement,
   return fits(written, size);
 }
 
+bool subtopic(const char *topic, const char *level, char *out, size_t size) {
+  return fits(snprintf(out, size, "%s/%s", topic, level), size);
+}
+
 // Decimal digits of `value` into `out` (no terminator); returns how many.
 static size_t put_unsigned(uint64_t value, char *out) {
   char reversed[20];
@@ -96,6 +100,18 @@ PeerStatus parse_status(const uint8_t *payload, size_t length) {
   return PeerStatus::kUnknown;
 }
 
+static const AnnunciatorState kAnnunciatorStates[] = {
+    AnnunciatorState::kNormal, AnnunciatorState::kUnacked, AnnunciatorState::kAcked,
+    AnnunciatorState::kClearedUnacked};
+
+AnnunciatorState parse_annunciator(const uint8_t *payload, size_t length) {
+  if (payload == nullptr || equals_trimmed(payload, length, "")) return AnnunciatorState::kAbsent;
+  for (AnnunciatorState state : kAnnunciatorStates) {
+    if (equals_trimmed(payload, length, annunciator_name(state))) return state;
+  }
+  return AnnunciatorState::kUnrecognised;
+}
+
 const char *alert_name(AlertState state) {
   switch (state) {
     case AlertState::kFiring: return "firing";
@@ -112,6 +128,18 @@ const char *status_name(PeerStatus status) {
     case PeerStatus::kUnknown: break;
   }
   return "unknown";
+}
+
+const char *annunciator_name(AnnunciatorState state) {
+  switch (state) {
+    case AnnunciatorState::kNormal: return "normal";
+    case AnnunciatorState::kUnacked: return "unacked";
+    case AnnunciatorState::kAcked: return "acked";
+    case AnnunciatorState::kClearedUnacked: return "cleared-unacked";
+    case AnnunciatorState::kAbsent: return "none";
+    case AnnunciatorState::kUnrecognised: break;
+  }
+  return "unrecognised";
 }
 
 }  // namespace alertloop

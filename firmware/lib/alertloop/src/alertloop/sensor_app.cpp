@@ -8,17 +8,13 @@ SensorApp::SensorApp(Clock &clock, WallClock &wall_clock, Adc &adc, MqttLink &mq
                      ConnectionManager &connection, const SensorSettings &settings)
     : clock_(clock), wall_clock_(wall_clock), adc_(adc), mqtt_(mqtt), connection_(connection),
       settings_(settings), filter_(settings.smoothing_alpha), schedule_(settings.schedule) {
-  topics_ok_ = format_topic(settings.status_root, settings.device_id, nullptr, status_topic_,
-                            sizeof(status_topic_)) &&
-               format_topic(settings.sensors_root, settings.device_id, settings.measurement,
+  topics_ok_ = format_topic(settings.sensors_root, settings.device_id, settings.measurement,
                             reading_topic_, sizeof(reading_topic_));
 }
 
 void SensorApp::loop() {
   uint32_t now = clock_.millis();
-  if (connection_.loop(now) == ConnectionEvent::kConnected) {
-    mqtt_.publish(status_topic_, "online", true);
-  }
+  if (connection_.loop(now) == ConnectionEvent::kConnected) connection_.announce_online();
   if (!sampled_ || now - last_sample_at_ >= settings_.sample_period_ms) {
     sample(now);
   }
@@ -43,17 +39,21 @@ void SensorApp::publish_if_due(uint32_t now_ms) {
   bool has_ts = wall_clock_.epoch_ms(ts);
   char payload[kPayloadSize];
   if (format_reading(value, seq_, has_ts, ts, payload, sizeof(payload)) == 0) return;
-  if (mqtt_.publish(reading_topic_, payload, false)) {
+  if (mqtt_.publish(reading_topic_, payload, false, 0)) {
     seq_++;
     schedule_.published(now_ms, value);
   }
 }
 
-void SensorApp::shutdown() {
-  if (!connection_.connected()) return;
-  mqtt_.publish(status_topic_, "offline", true);
-  mqtt_.loop();
-  mqtt_.disconnect();
+void SensorApp::shutdown() { connection_.shutdown(); }
+
+void SensorApp::dump_config() const {
+  log_line("sensor: device id '%s', readings on %s (QoS 0)", settings_.device_id, reading_topic_);
+  log_line("sensor: every %lu ms, sooner (at most every %lu ms) on a change of %ld.%ld or more",
+           static_cast<unsigned long>(settings_.schedule.interval_ms),
+           static_cast<unsigned long>(settings_.schedule.min_gap_ms),
+           static_cast<long>(settings_.schedule.change_tenths / 10),
+           static_cast<long>(settings_.schedule.change_tenths % 10));
 }
 
 }  // namespace alertloop

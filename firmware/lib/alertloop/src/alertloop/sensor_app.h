@@ -15,7 +15,6 @@ namespace alertloop {
 struct SensorSettings {
   const char *device_id = "";
   const char *sensors_root = "sensors";
-  const char *status_root = "status";
   const char *measurement = "pot";
   uint32_t sample_period_ms = 10;
   uint8_t oversample = 16;  // ADC reads averaged into one sample
@@ -29,13 +28,15 @@ class SensorApp {
   SensorApp(Clock &clock, WallClock &wall_clock, Adc &adc, MqttLink &mqtt,
             ConnectionManager &connection, const SensorSettings &settings);
 
-  // false when a topic does not fit (device id too long): the caller reports it and stops.
+  // false when the reading topic does not fit (device id too long): the caller reports it and
+  // stops.
   bool topics_ok() const { return topics_ok_; }
-  const char *status_topic() const { return status_topic_; }
   const char *reading_topic() const { return reading_topic_; }
   void loop();
   // A graceful stop (the simulators on SIGTERM): say offline, since the Last Will won't.
   void shutdown();
+  // The topic and the schedule, on the log (ESPHome's dump_config), at boot.
+  void dump_config() const;
 
   bool has_value() const { return filter_.has_value(); }
   int32_t value_tenths() const { return scale_to_tenths(filter_.value(), settings_.scale); }
@@ -53,7 +54,6 @@ class SensorApp {
   SensorSettings settings_;
   PotFilter filter_;
   PublishSchedule schedule_;
-  char status_topic_[kTopicSize];
   char reading_topic_[kTopicSize];
   bool topics_ok_;
   bool sampled_ = false;

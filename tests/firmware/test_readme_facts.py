@@ -1,0 +1,48 @@
+"""firmware/README.md states the firmware's timings; their one home is the C++ constants. Tie
+them together so a change to one fails here until the other follows."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+LOGIC = Path(__file__).resolve().parents[2] / "firmware" / "lib" / "alertloop" / "src" / "alertloop"
+README = Path(__file__).resolve().parents[2] / "firmware" / "README.md"
+
+
+def constant(header, name):
+    match = re.search(rf"static const \w+ {name} = (\d+);", (LOGIC / header).read_text())
+    assert match, f"{name} not found in {header}"
+    return int(match.group(1))
+
+
+def readme():
+    return " ".join(README.read_text().split())  # one line, so phrases may wrap
+
+
+@pytest.mark.parametrize(
+    ("header", "name", "unit", "phrase"),
+    [
+        ("connection.h", "kKeepaliveS", 1, "a **{} s MQTT keepalive**"),
+        ("resolve_policy.h", "kReresolveAfterFailures", 1, "after **{} failed connect attempts"),
+        ("led_pattern.h", "kFlashOnMs", 1, "the one LED on {} ms"),
+        ("led_pattern.h", "kUnknownHalfPeriodMs", 1000, "red {} s, then green"),
+        ("led_pattern.h", "kBeepOnMs", 1, "beeps {} ms every second"),
+    ],
+    ids=["keepalive", "re-resolve", "flash", "unknown", "beep"],
+)
+def test_readme_states_the_constant(header, name, unit, phrase):
+    value = constant(header, name)
+    assert value % unit == 0
+    assert phrase.format(value // unit) in readme()
+
+
+def test_flashing_is_on_and_off_for_equal_halves_as_the_readme_says():
+    on = constant("led_pattern.h", "kFlashOnMs")
+    assert constant("led_pattern.h", "kFlashPeriodMs") == 2 * on
+    assert f"off {on} ms" in readme()
+
+
+def test_the_buzzer_beeps_every_second_as_the_readme_says():
+    assert constant("led_pattern.h", "kBeepPeriodMs") == 1000
+    assert "ms every second" in readme()

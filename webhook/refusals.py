@@ -1,0 +1,61 @@
+"""Refused requests (401, 400, 413, 422 ...): counted at once, and logged as one line per
+interval with the counts and the client addresses, however many there are."""
+
+import logging
+import threading
+import time
+from collections import Counter
+
+from flask import current_app, request
+
+from webhook.publisher import get_publisher
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "refusal_log"
+_ADDRESSES_SHOWN = 5
+
+
+def refuse(status, counter):
+    """Count a refused request under `counter` and note it for the next refusal log line."""
+    get_publisher().count(counter)
+    refusals = current_app.extensions.get(EXTENSION)
+    if refusals is not None:
+        refusals.note(status, counter, request.remote_addr or "unknown")
+
+
+class RefusalLog:
+    def __init__(self, interval, clock=time.monotonic):
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._kinds = Counter()
+        self._addresses = Counter()
+        self._since = clock()
+        self._next = self._since  # the first refusal after a quiet interval is logged at once
+
+    def note(self, status, kind, address):
+        with self._lock:
+            self._kinds[f"{status} {kind}"] += 1
+            self._addresses[address] += 1
+            due = self.clock() >= self._next
+        if due:
+            self.flush()
+
+    def flush(self):
+        """Log what was refused since the last line (nothing when nothing was)."""
+        with self._lock:
+            now = self.clock()
+            kinds, addresses, since = self._kinds, self._addresses, self._since
+            self._kinds, self._addresses, self._since = Counter(), Counter(), now
+            self._next = now + self.interval
+        if not kinds:
+            return None
+        shown = addresses.most_common(_ADDRESSES_SHOWN)
+        others = len(addresses) - len(shown)
+        line = (f"refused {sum(kinds.values())} requests in {now - since:.0f} s: "
+                + ", ".join(f"{kind} x{n}" for kind, n in sorted(kinds.items()))
+                + "; from " + ", ".join(f"{address} x{n}" for address, n in shown)
+                + (f" and {others} other addresses" if others else ""))
+        log.warning("%s", line)
+        return line

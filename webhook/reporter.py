@@ -1,0 +1,63 @@
+"""Every stats interval: the webhook's counters published as ordinary readings, QoS 1, on
+`sensors/<client id>/<counter>` (so the listener stores them: measurement = counter, tag
+device = client id), and the refusal log line."""
+
+import logging
+import threading
+
+from webhook.mqtt_link import BrokerUnavailable
+from webhook.topics import counter_topic
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "reporter"
+
+# The webhook's own counters, published from 0 so the dashboard has a series before the first.
+COUNTERS = (
+    "requests",  # POST /alert requests that passed basic auth
+    "notifications",  # notifications applied and published
+    "unauthorized",  # 401: missing or wrong credentials
+    "bad_signature",  # 401: missing, wrong or stale HMAC signature
+    "malformed_json",  # 400
+    "too_large",  # 413
+    "not_a_notification",  # 422
+    "broker_unavailable",  # 503
+    "ignored_alerts",  # test and DatasourceNoData/Error alerts, acknowledged only
+    "rejected_alerts",  # malformed alerts inside a valid notification
+    "warnings",  # e.g. a device label that cannot be a topic level
+    "published",  # retained alert publishes the broker acknowledged
+    "publish_unacknowledged",  # retained alert publishes it did not acknowledge in time
+    "state_forgotten",  # devices and alerts forgotten (resolved long ago, or over the cap)
+    "state_full",  # new firing instances not kept: WEBHOOK_STATE_MAX_ENTRIES reached
+)
+
+
+class Reporter:
+    def __init__(self, config, publisher, refusals):
+        self.config, self.publisher, self.refusals = config, publisher, refusals
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="webhook-reporter", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def close(self):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.config.publish_timeout + 1)
+
+    def _run(self):
+        while not self._stop.wait(self.config.stats_interval):
+            self.report_once()
+
+    def report_once(self):
+        self.refusals.flush()
+        counts = {**dict.fromkeys(COUNTERS, 0), **self.publisher.counts_snapshot()}
+        mqtt = self.config.mqtt
+        messages = [(counter_topic(mqtt.sensors_root, mqtt.client_id, name), str(value).encode())
+                    for name, value in sorted(counts.items())]
+        try:
+            self.publisher.publish_messages(messages)
+        except BrokerUnavailable as error:
+            log.debug("counters not published: %s", error)
