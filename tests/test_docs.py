@@ -1,5 +1,6 @@
 """The README is the front door: every document under docs/ is linked from it, and every
-relative link in the README and docs/ leads to a file that exists."""
+relative link in the README and docs/ leads to a file that exists, and to a heading of it when it
+names one (`file.md#heading`, GitHub's anchors)."""
 
 import re
 from pathlib import Path
@@ -9,13 +10,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 PAGES = [ROOT / "README.md", *DOCS, *sorted(ROOT.glob("*/README.md"))]
-LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+LINK = re.compile(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)")
+
+
+def without_code_blocks(page):
+    return re.sub(r"(?s)```.*?```", "", page.read_text())
+
+
+def linked(page):
+    """(target, anchor) of every relative link; target "" is the page itself."""
+    return [(target, anchor) for target, anchor in LINK.findall(without_code_blocks(page))
+            if "://" not in target and not target.startswith("mailto:")]
 
 
 def relative_links(page):
-    text = re.sub(r"(?s)```.*?```", "", page.read_text())
-    return [target for target in LINK.findall(text) if "://" not in target
-            and not target.startswith("mailto:")]
+    return [target for target, _ in linked(page) if target]
+
+
+def anchors(page):
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"(?m)^#+ +(.+?) *$", without_code_blocks(page))
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
 def test_every_document_is_linked_from_the_readme():
@@ -29,5 +44,27 @@ def test_relative_links_resolve(page):
     assert missing == []
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_to_a_heading_find_it(page):
+    missing = []
+    for target, anchor in linked(page):
+        document = (page.parent / target) if target else page
+        if anchor and document.suffix == ".md" and document.exists() \
+                and anchor not in anchors(document):
+            missing.append(f"{target}#{anchor}")
+    assert missing == []
+
+
 def test_the_readme_stays_a_front_door():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+def test_every_make_target_the_docs_name_exists():
+    targets = set(re.findall(r"(?m)^([a-z][\w-]*):", (ROOT / "Makefile").read_text()))
+    named = set()
+    for page in PAGES:
+        text = page.read_text()
+        code = "\n".join(re.findall(r"(?s)```.*?```", text))
+        named |= set(re.findall(r"`make ([a-z][\w-]*)", text))
+        named |= set(re.findall(r"(?m)^make ([a-z][\w-]*)", code))
+    assert named - targets == set()

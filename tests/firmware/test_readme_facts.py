@@ -1,4 +1,4 @@
-"""firmware/README.md states the firmware's timings; their one home is the C++ constants. Tie
+"""docs/firmware.md states the firmware's timings; their one home is the C++ constants. Tie
 them together so a change to one fails here until the other follows."""
 
 import re
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 LOGIC = Path(__file__).resolve().parents[2] / "firmware" / "lib" / "alertloop" / "src" / "alertloop"
-README = Path(__file__).resolve().parents[2] / "firmware" / "README.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "firmware.md"
 
 
 def constant(header, name):
@@ -16,8 +16,8 @@ def constant(header, name):
     return int(match.group(1))
 
 
-def readme():
-    return " ".join(README.read_text().split())  # one line, so phrases may wrap
+def doc():
+    return " ".join(DOC.read_text().split())  # one line, so phrases may wrap
 
 
 @pytest.mark.parametrize(
@@ -31,18 +31,18 @@ def readme():
     ],
     ids=["keepalive", "re-resolve", "flash", "unknown", "beep"],
 )
-def test_readme_states_the_constant(header, name, unit, phrase):
+def test_the_docs_state_the_constant(header, name, unit, phrase):
     value = constant(header, name)
     assert value % unit == 0
-    assert phrase.format(value // unit) in readme()
+    assert phrase.format(value // unit) in doc()
 
 
-def test_flashing_is_on_and_off_for_equal_halves_as_the_readme_says():
+def test_flashing_is_on_and_off_for_equal_halves_as_the_docs_say():
     on = constant("led_pattern.h", "kFlashOnMs")
     assert constant("led_pattern.h", "kFlashPeriodMs") == 2 * on
-    assert f"off {on} ms" in readme()
+    assert f"off {on} ms" in doc()
 
 
-def test_the_buzzer_beeps_every_second_as_the_readme_says():
+def test_the_buzzer_beeps_every_second_as_the_docs_say():
     assert constant("led_pattern.h", "kBeepPeriodMs") == 1000
-    assert "ms every second" in readme()
+    assert "ms every second" in doc()
