@@ -46,3 +46,21 @@ def test_flashing_is_on_and_off_for_equal_halves_as_the_docs_say():
 def test_the_buzzer_beeps_every_second_as_the_docs_say():
     assert constant("led_pattern.h", "kBeepPeriodMs") == 1000
     assert "ms every second" in doc()
+
+
+def member_default(header, name):
+    match = re.search(rf"\b{name} = (\d+);", (LOGIC / header).read_text())
+    assert match, f"{name} not found in {header}"
+    return int(match.group(1))
+
+
+def test_firmware_readme_states_the_publish_schedule_and_back_off():
+    """firmware/README.md, "What each board does": the sensor's schedule and the reconnect
+    back-off, whose one home is the logic's defaults."""
+    page = " ".join((LOGIC.parents[3] / "README.md").read_text().split())
+    assert f"every {member_default('publish_schedule.h', 'interval_ms')} ms" in page
+    assert f"at most every {member_default('publish_schedule.h', 'min_gap_ms')} ms" in page
+    assert f"moved by {member_default('publish_schedule.h', 'change_tenths') // 10} or more" in page
+    initial = member_default("connection.h", "backoff_initial_ms") / 1000
+    maximum = member_default("connection.h", "backoff_max_ms") // 1000
+    assert f"back-off from {initial:g} s doubling up to {maximum} s" in page
