@@ -1,4 +1,4 @@
-// Command lines of sensor-sim and indicator-sim (see the README, Firmware, and DESIGN.md).
+// Command lines of sensor-sim and indicator-sim (docs/firmware.md, "Host build and simulators").
 #pragma once
 
 #include <cstdint>

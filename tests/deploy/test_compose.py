@@ -200,7 +200,7 @@ def test_the_pi_env_selects_the_override_for_plain_compose_commands(tmp_path, se
     plain `docker compose up -d` includes the arm/ override."""
     uncomment = "s|^#COMPOSE_FILE=|COMPOSE_FILE=|"
     assert uncomment in (ROOT / "arm" / "setup-pi.sh").read_text()
-    assert uncomment in (ROOT / "README.md").read_text()
+    assert uncomment in (ROOT / "docs" / "deploy.md").read_text()
     env_path = tmp_path / ".env"
     env_path.write_text(re.sub(r"(?m)^#COMPOSE_FILE=", "COMPOSE_FILE=",
                                secrets_env[0].read_text()))

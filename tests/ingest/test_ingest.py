@@ -1,4 +1,4 @@
-"""`POST /ingest` against the real broker: every answer of DESIGN.md's contract, all-or-nothing
+"""`POST /ingest` against the real broker: every answer docs/ingest.md lists, all-or-nothing
 refusal, rights per user, limits, and every refusal counted by reason."""
 
 import json

@@ -1,4 +1,4 @@
-// A client's presence on the broker (DESIGN.md, `status/<client-id>`): the retained status
+// A client's presence on the broker (docs/topics.md, `status/<client id>`): the retained status
 // topic, "online" once the client is ready, "offline" as its Last Will and on a graceful stop.
 // The one place both boards and both simulators get this from (through ConnectionManager).
 #pragma once
