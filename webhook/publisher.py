@@ -181,9 +181,13 @@ class AlertPublisher:
                     log.warning("could not republish the alert state: %s", error)
 
     def _desired(self, alerts):
-        values = self.store.topic_values(alerts, self.root)
+        """{topic: value} of `alerts`, annunciator topics first: the broker passes one client's
+        messages on in order, so an indicator that follows both never shows the plain colour
+        for an instant before the alarm state."""
+        values = {}
         if self.annunciating:
             values.update(self.store.annunciator.topic_values(alerts, self.root))
+        values.update(self.store.topic_values(alerts, self.root))
         return values
 
     def _annunciate(self, alerts):

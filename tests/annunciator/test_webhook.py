@@ -59,6 +59,21 @@ def test_the_one_zero_topics_are_the_same_with_and_without_annunciator(started):
     assert results[0] == results[1]
 
 
+def test_each_annunciator_topic_goes_out_before_its_one_zero_topic(started):
+    """The broker passes one client's messages on in order: an indicator that follows both
+    then never shows steady red for an instant before red flashing (or green before green
+    flashing)."""
+    _, publisher, link = started()
+    for body in (FIRE_AB, CLEAR_A):
+        first = len(link.published)
+        publisher.apply(parse(body))
+        order = [topic for topic, _, _ in link.published[first:]]
+        for topic in order:
+            if topic.endswith("/annunciator"):
+                plain = topic.removesuffix("/annunciator")
+                assert plain not in order or order.index(topic) < order.index(plain), order
+
+
 def test_off_publishes_no_annunciator_topic_and_no_journal(started):
     app, publisher, link = started(WEBHOOK_ANNUNCIATOR="off")
     publisher.apply(parse(FIRE_A))
