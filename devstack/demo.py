@@ -126,7 +126,12 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=60, help="seconds per stage")
     parser.add_argument("--deployed-timings", action="store_true",
                         help="evaluate and notify with the provisioned timings, not 1 s / 3 s")
-    args = parser.parse_args(argv)
+    return run_to_the_end(run, parser.parse_args(argv))
+
+
+def run_to_the_end(run, args):
+    """`run(args)` as a command: SIGTERM and Ctrl-C stop every process it started (exit 143,
+    130), a stage that times out says so (exit 1)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         return run(args)

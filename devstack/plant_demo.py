@@ -11,14 +11,13 @@ For speed the stand-in evaluates every second over a short window (the deployed 
 """
 
 import argparse
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from devstack.demo import LedReporter, say
+from devstack.demo import LedReporter, run_to_the_end, say
 from devstack.loop import FIRMWARE_BUILD, ROOT, Loop
 from devstack.servers import OpcUaServer, Service
 from devstack.wait import wait_until
@@ -140,16 +139,7 @@ def main(argv=None):
                         help="s: the stand-in's shortest query window, the others in proportion "
                              "(deployed: the rule's own 30 s)")
     parser.add_argument("--timeout", type=float, default=90, help="seconds per stage")
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        say("interrupted: stopped every process")
-        return 130
-    except TimeoutError as error:
-        say(f"demo failed: {error}")
-        return 1
+    return run_to_the_end(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
