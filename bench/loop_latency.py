@@ -105,7 +105,7 @@ def pot_to_led(transitions=TRANSITIONS, seed=None):
     samples = {"red": [], "green": []}
     with Loop(deployed_timings=True) as loop:
         loop.set_pot(0)
-        loop.wait_for_led("green", timeout=120)
+        loop.wait_for_colour("green", timeout=120)
         moved = time.monotonic()
         for _ in range(transitions):
             for raw, colour in ((ADC_MAX, "red"), (0, "green")):
@@ -114,7 +114,9 @@ def pot_to_led(transitions=TRANSITIONS, seed=None):
                 time.sleep(max(0.0, budget.window - rested) + phase.uniform(0, budget.interval))
                 moved = time.monotonic()
                 loop.set_pot(raw)
-                loop.wait_for_led(colour, timeout=budget.down()[1] + budget.up()[1] + 60)
+                # With the annunciator on (the default) red flashes until acknowledged and
+                # green flashes after an unacknowledged alarm: the colour is what counts.
+                loop.wait_for_colour(colour, timeout=budget.down()[1] + budget.up()[1] + 60)
                 samples[colour].append(time.monotonic() - moved)
     for colour, direction in (("red", "up (pot high -> LED red)"),
                               ("green", "down (pot low -> LED green)")):

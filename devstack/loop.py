@@ -202,6 +202,13 @@ class Loop:
                           message=f"indicator never showed {colour}; it showed "
                                   f"{self.leds(board)}")
 
+    def wait_for_colour(self, colour, timeout=30, board=None):
+        """Wait until the indicator shows `colour` ("red", "green"), steady or flashing (the
+        annunciator's states)."""
+        return wait_until(lambda: (self.led(board) or "").startswith(colour), timeout,
+                          message=f"indicator never showed {colour}; it showed "
+                                  f"{self.leds(board)}")
+
     def press(self, board=None):
         """Press an indicator's acknowledge button (its FLASH button on the board)."""
         process = self.indicators[board or self.indicator_id].process

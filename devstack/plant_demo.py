@@ -80,11 +80,6 @@ class PlantLoop(Loop):
     def set_setpoint(self, value):
         self.opcua.send(f"set SP {value}")
 
-    def wait_for_colour(self, colour, timeout):
-        """Wait until the LED shows `colour`, steady or flashing (the annunciator's states)."""
-        return wait_until(lambda: (self.led() or "").startswith(colour), timeout,
-                          message=f"indicator never showed {colour}; it showed {self.leds()}")
-
 
 class StepReporter(LedReporter):
     """Prints every new LED line with the time since the setpoint step."""
@@ -115,16 +110,18 @@ def run(args):
             wait_until(lambda: loop.probe.last(f"sensors/{LOOP_ID}/pv") is not None, 30)
             reporter.moved()
             say(f"stage: setpoint step {STEP[0]:g} -> {STEP[1]:g} %, expecting the deviation "
-                "alarm (red)")
+                "alarm (red, flashing until acknowledged)")
             loop.set_setpoint(STEP[1])
             loop.wait_for_colour("red", args.timeout)
             with reporter.lock:
                 reporter.flush()
-            say("stage: the PI controller brings PV to the new setpoint, expecting green")
+            say("stage: the PI controller brings PV to the new setpoint, expecting green "
+                "(flashing: the alarm cleared before anyone acknowledged it)")
             loop.wait_for_colour("green", args.timeout)
             with reporter.lock:
                 reporter.flush()
-            say("the deviation alarm went red, then green once the loop settled")
+            say("the deviation alarm went red, then green once the loop settled; an operator "
+                "acknowledges the cleared alarm with the board's button or POST /ack")
         finally:
             reporter.stop.set()
             reporter.join()
