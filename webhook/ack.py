@@ -8,7 +8,7 @@ set. The journal names the HTTP user as the one who acknowledged.
 from flask import Blueprint, current_app, jsonify, request
 
 from webhook.annunciator import UnknownAlarm
-from webhook.auth import _same
+from webhook.auth import credentials_match
 from webhook.publisher import BrokerUnavailable, get_publisher
 from webhook.refusals import refuse
 from webhook.topics import topic_safe
@@ -27,13 +27,12 @@ def _refuse(status, error, reason, counter):
 
 
 def _user(config):
-    """The authenticated user, or None; both comparisons always run (constant time)."""
+    """The authenticated user, or None (compared in constant time)."""
     auth = request.authorization
     if auth is None or auth.type != "basic":
         return None
-    user_ok = _same(auth.username, config.ack_username)
-    password_ok = _same(auth.password, config.ack_password)
-    return auth.username if user_ok and password_ok else None
+    return auth.username if credentials_match(auth.username, auth.password, config.ack_username,
+                                              config.ack_password) else None
 
 
 @bp.route("/ack/<alert>", methods=["POST"], defaults={"device": None})
