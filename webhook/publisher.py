@@ -28,6 +28,9 @@ EXTENSION = "alert_publisher"
 JOURNAL_LIMIT = 1000
 # Button presses waiting for the ack worker; beyond, they are dropped (counted).
 ACK_QUEUE = 1000
+# Seconds between attempts to publish the restored state before `online`: doubling up to the cap.
+SYNC_RETRY_FIRST = 0.5
+SYNC_RETRY_CAP = 30.0
 
 __all__ = ["EXTENSION", "AlertPublisher", "BrokerUnavailable", "get_publisher",
            "get_publisher_of", "init_app"]
@@ -64,6 +67,7 @@ class AlertPublisher:
         self._dirty = set()  # alerts whose topics may differ from what the broker holds
         self._lock = threading.Lock()
         self._restored = threading.Event()
+        self._closed = threading.Event()
         self.annunciating = config.annunciator != "off"
         self.journal_topic = journal.topic(self.root, config.mqtt.client_id)
         self._last_journal_ms = 0
@@ -81,6 +85,7 @@ class AlertPublisher:
         self.link.start(self._on_connected)
 
     def close(self, timeout=2.0):
+        self._closed.set()
         self.link.close(timeout)
         if self._ack_worker.is_alive():
             self._acks.put(None)
@@ -170,7 +175,8 @@ class AlertPublisher:
                                     f"{len(messages)} publishes within {timeout:g} s")
 
     def sync(self, timeout=None):
-        """Publish whatever the broker may be missing (after a restore or a failed request)."""
+        """Publish whatever the broker may be missing (after a restore or a failed request);
+        returns True when the broker has it all (nothing dirty, the journal empty)."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
             if self.ready and (self._dirty or self.store.journal):
@@ -179,6 +185,7 @@ class AlertPublisher:
                     self._publish_journal(timeout)
                 except BrokerUnavailable as error:
                     log.warning("could not republish the alert state: %s", error)
+            return not (self._dirty or self.store.journal)
 
     def _desired(self, alerts):
         """{topic: value} of `alerts`, annunciator topics first: the broker passes one client's
@@ -293,10 +300,18 @@ class AlertPublisher:
         self._sync_then_online()
 
     def _sync_then_online(self):
-        """`online` on status/<client id> only once the state is restored and published."""
-        self.sync()
-        if self.connected:
-            self.link.publish_online()
+        """`online` on status/<client id> only once the state is restored and the broker took
+        all of it: until then, retry with a growing pause. A disconnect ends the attempts (the
+        reconnect starts new ones)."""
+        delay = SYNC_RETRY_FIRST
+        while self.connected and not self._closed.is_set():
+            if self.sync():
+                if self.connected:
+                    self.link.publish_online()
+                return
+            if self._closed.wait(delay):
+                return
+            delay = min(delay * 2, SYNC_RETRY_CAP)
 
     # --- acknowledgements from the boards' buttons ---------------------------------------------
 

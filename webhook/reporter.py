@@ -1,6 +1,6 @@
-"""Every stats interval: the webhook's counters published as ordinary readings, QoS 1, on
-`sensors/<client id>/<counter>` (so the listener stores them: measurement = counter, tag
-device = client id), and the refusal log line."""
+"""Every stats interval: the alert publishes the broker has not taken tried again, the webhook's
+counters published as ordinary readings, QoS 1, on `sensors/<client id>/<counter>` (so the
+listener stores them: measurement = counter, tag device = client id), and the refusal log line."""
 
 import logging
 import threading
@@ -65,6 +65,7 @@ class Reporter:
             self.report_once()
 
     def report_once(self):
+        self.publisher.sync()  # retries a publish that timed out while connected
         self.refusals.flush()
         counts = {**dict.fromkeys(COUNTERS, 0), **self.publisher.counts_snapshot()}
         mqtt = self.config.mqtt
