@@ -319,7 +319,10 @@ class AlertPublisher:
         """A message on `.../ack` (network thread: only queues it). Its payload names the
         board that sent it (`by`); anything else, or nothing, leaves `by` empty. A retained
         one is old (a press is never retained) and would come back at every connect."""
-        target = None if retain else parse_ack_topic(topic, self.root)
+        if retain:
+            self.count("ack_retained")
+            return
+        target = parse_ack_topic(topic, self.root)
         if target is None:
             self.count("ack_bad_topic")
             return

@@ -32,7 +32,8 @@ COUNTERS = (
     # The annunciator (docs/annunciator.md):
     "acks",  # acknowledgements applied, from a board's button or POST /ack
     "ack_unknown",  # for an alert or device never seen (or the annunciator off)
-    "ack_bad_topic",  # on a topic that names no alert (or retained)
+    "ack_bad_topic",  # on a topic that names no alert
+    "ack_retained",  # retained on an ack topic (old, never a press): ignored
     "ack_dropped",  # button presses beyond the ones waiting (ACK_QUEUE)
     "ack_unpublished",  # applied, but the broker did not take the new state in time
     "ack_requests",  # POST /ack requests

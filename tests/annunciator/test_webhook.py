@@ -332,3 +332,13 @@ def test_forgotten_devices_leave_the_annunciator_once_nothing_waits(started):
     publisher.acknowledge("pot-high", by="op")
     publisher.apply(parse(unified(instance("Temp high", "firing", "t1"))))
     assert "esp32-b" not in publisher.store.annunciator.instances.get("pot-high", {})
+
+
+def test_a_retained_ack_is_counted_as_retained_and_changes_nothing(started):
+    _, publisher, link = started()
+    publisher.apply(parse(FIRE_A))
+    published = len(link.published)
+    link.deliver("alerts/pot-high/ack", b"esp8266-b2", retain=True)
+    counts = publisher.counts_snapshot()
+    assert (counts.get("ack_retained"), counts.get("ack_bad_topic", 0)) == (1, 0)
+    assert len(link.published) == published
