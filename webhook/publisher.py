@@ -65,6 +65,7 @@ class AlertPublisher:
         self._next_full_warning = 0.0
         self._published = {}  # topic -> value the broker acknowledged (str or bytes)
         self._dirty = set()  # alerts whose topics may differ from what the broker holds
+        self._unannunciate = {}  # annunciator topic -> b"": retained states to delete
         self._lock = threading.Lock()
         self._restored = threading.Event()
         self._closed = threading.Event()
@@ -179,13 +180,16 @@ class AlertPublisher:
         returns True when the broker has it all (nothing dirty, the journal empty)."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
-            if self.ready and (self._dirty or self.store.journal):
+            if self.ready and self._pending():
                 try:
                     self._publish_dirty(timeout)
                     self._publish_journal(timeout)
                 except BrokerUnavailable as error:
                     log.warning("could not republish the alert state: %s", error)
-            return not (self._dirty or self.store.journal)
+            return not self._pending()
+
+    def _pending(self):
+        return bool(self._dirty or self.store.journal or self._unannunciate)
 
     def _desired(self, alerts):
         """{topic: value} of `alerts`, annunciator topics first: the broker passes one client's
@@ -240,10 +244,12 @@ class AlertPublisher:
         document = self.store.document_bytes()
         if self._published.get(self.state_topic) != document:
             # The document goes first: after a crash between the two, the restore finds the
-            # new document and republishes the topics that lag behind it.
-            changes = {self.state_topic: document, **changes}
+            # new document and republishes the topics that lag behind it. Annunciator states
+            # to delete go before it: the document that no longer holds them is their record.
+            changes = {**self._unannunciate, self.state_topic: document, **changes}
         self._publish_retained(changes, timeout)
         self._dirty.clear()
+        self._unannunciate.clear()
         return {t: v for t, v in changes.items() if t != self.state_topic}
 
     def _publish_retained(self, changes, timeout):
@@ -287,11 +293,24 @@ class AlertPublisher:
                 self.store.annunciator.sequence = self.config.annunciator
                 self._annunciate(self.store.known_alerts())
                 self._dirty |= self.store.known_alerts()
+            elif self.store.annunciator.instances:
+                self._drop_annunciator_states()
         firing = sum(len(i) for i in restored.store.firing.values())
         log.info("alert state restored: %d alerts, %d firing instances",
                  len(restored.store.known_alerts()), firing)
         self._restored.set()
         self._in_background(self._sync_then_online)
+
+    def _drop_annunciator_states(self):
+        """The annunciator is off but an earlier run left its states: delete their retained
+        topics (an empty retained payload), which indicators would keep obeying, and forget
+        them."""
+        annunciator = self.store.annunciator
+        self._unannunciate = dict.fromkeys(
+            annunciator.topic_values(annunciator.instances, self.root), b"")
+        annunciator.instances = {}
+        log.info("annunciator off: deleting %d retained annunciator topics",
+                 len(self._unannunciate))
 
     def _republish_everything(self):
         with self._lock:
