@@ -102,12 +102,12 @@ class MqttLink:
         reading = _RetainedRead(list(topics), uuid.uuid4().hex.encode(), done)
         reading.timer = threading.Timer(RESTORE_DEADLINE, self._read_expired, [reading])
         reading.timer.daemon = True
-        with self._reading_lock:
+        with self._reading_lock:  # never held while calling paho: its callbacks take it
             self._drop_reading()
             self._reading = reading
-            filters = [(topic, 1) for topic in [*reading.topics, self._sync_topic]]
-            _, reading.mid = self.client.subscribe(filters)
         reading.timer.start()
+        filters = [(topic, 1) for topic in [*reading.topics, self._sync_topic]]
+        _, reading.mid = self.client.subscribe(filters)
 
     def _read_expired(self, reading):
         with self._reading_lock:
