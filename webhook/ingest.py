@@ -39,6 +39,10 @@ bp = Blueprint("ingest", __name__)
 EXTENSION = "ingest_users"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_MAX_READINGS = 1000
+# The services that publish their counters on <sensors root>/<client id>/...: the prefix of their
+# <prefix>_CLIENT_ID and its default (tests/ingest/test_settings.py ties these to their configs).
+# No ingest user may write these devices, whatever its patterns: it would forge their counters.
+SERVICE_CLIENT_IDS = {"LISTENER": "listener", "WEBHOOK": "webhook", "OPCUA": "opcua-bridge"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class IngestSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_readings: int = DEFAULT_MAX_READINGS
     rules: ReadingRules = field(default_factory=ReadingRules)
+    service_devices: frozenset = frozenset(SERVICE_CLIENT_IDS.values())
 
 
 def read_ingest_settings(env, webhook):
@@ -74,6 +79,9 @@ def read_ingest_settings(env, webhook):
                                webhook.max_body_bytes),
         max_readings=env.int("INGEST_MAX_READINGS", DEFAULT_MAX_READINGS, 1, 100_000),
         rules=read_reading_rules(env),
+        service_devices=frozenset({*SERVICE_CLIENT_IDS.values(), webhook.mqtt.client_id,
+                                   *(env.str(f"{prefix}_CLIENT_ID") or default
+                                     for prefix, default in SERVICE_CLIENT_IDS.items())}),
     )
     if settings.users_file:
         try:
@@ -138,9 +146,10 @@ def ingest():
                        f"{settings.max_readings} (INGEST_MAX_READINGS)", "too_many_readings")
     if not readings:
         return _refuse(422, "an empty array holds no reading", "invalid", errors=[])
-    messages, errors, forbidden = _check(readings, user, settings.rules)
+    messages, errors, forbidden = _check(readings, user, settings)
     if forbidden:
-        return _refuse(403, f"user {user.name!r} may not write these devices",
+        return _refuse(403, f"user {user.name!r} may not write these devices (the services' "
+                       "own client ids are nobody's)",
                        "forbidden", forbidden=forbidden)
     if errors:
         for error in errors:
@@ -162,7 +171,7 @@ def _too_large(settings):
                    "(INGEST_MAX_BODY_BYTES)", "too_large")
 
 
-def _check(readings, user, rules):
+def _check(readings, user, settings):
     """(messages to publish, [{index, kind, error}], [{index, device}] the user may not write)."""
     root = current_app.config["WEBHOOK"].mqtt.sensors_root
     now_ms = time.time_ns() // 1_000_000
@@ -170,12 +179,13 @@ def _check(readings, user, rules):
     for index, reading in enumerate(readings):
         problem = _reading_problem(reading)
         if problem is None:
-            fields = reading_fields(reading, rules, now_ms)
+            fields = reading_fields(reading, settings.rules, now_ms)
             if type(fields) is Rejection:
                 problem = fields
         if problem is not None:
             errors.append({"index": index, "kind": problem.kind, "error": problem.detail})
-        elif not user.may_write(reading["device"]):
+        elif reading["device"] in settings.service_devices \
+                or not user.may_write(reading["device"]):
             forbidden.append({"index": index, "device": reading["device"]})
         else:
             topic = f"{root}/{reading['device']}/{reading['measurement']}"

@@ -5,6 +5,7 @@ retained topics once, say `online` when told to and `offline` on the way out (or
 """
 
 import logging
+import threading
 import time
 import uuid
 
@@ -15,6 +16,9 @@ from webhook import tcp
 from webhook.topics import sync_topic
 
 log = logging.getLogger(__name__)
+
+# Seconds a retained read waits for its sync marker before it logs an error and starts again.
+RESTORE_DEADLINE = 30.0
 
 
 class BrokerUnavailable(Exception):
@@ -27,6 +31,7 @@ class MqttLink:
         self._sync_topic = sync_topic(settings.alerts_root, settings.client_id)
         self._on_connected = None
         self._reading = None  # the RetainedRead in progress
+        self._reading_lock = threading.Lock()
         self._handlers = {}  # topic filter -> handler(topic, payload, retain), kept subscribed
         self._closing = False
         self.client = common_mqtt.make_client(settings, clean_session=True)
@@ -47,6 +52,8 @@ class MqttLink:
     def close(self, timeout=2.0):
         """Say `offline` (a clean disconnect does not fire the Will), disconnect, stop."""
         self._closing = True
+        with self._reading_lock:
+            self._drop_reading()
         if self.client.is_connected():
             common_mqtt.publish_offline(self.client, self.settings, timeout)
         self.client.disconnect()
@@ -89,11 +96,35 @@ class MqttLink:
         Subscribes to `topics` and to the link's own sync topic, then publishes a marker there:
         the broker sends retained messages before anything published after its SUBACK, so the
         marker coming back means every retained message has arrived. Few topics keep that within
-        the broker's queue limit, which would otherwise drop the marker.
+        the broker's queue limit, which would otherwise drop the marker. Without the marker
+        back within RESTORE_DEADLINE s, logs an error and reads again.
         """
-        self._reading = _RetainedRead(list(topics), uuid.uuid4().hex.encode(), done)
-        filters = [(topic, 1) for topic in [*self._reading.topics, self._sync_topic]]
-        _, self._reading.mid = self.client.subscribe(filters)
+        reading = _RetainedRead(list(topics), uuid.uuid4().hex.encode(), done)
+        reading.timer = threading.Timer(RESTORE_DEADLINE, self._read_expired, [reading])
+        reading.timer.daemon = True
+        with self._reading_lock:  # never held while calling paho: its callbacks take it
+            self._drop_reading()
+            self._reading = reading
+        reading.timer.start()
+        filters = [(topic, 1) for topic in [*reading.topics, self._sync_topic]]
+        _, reading.mid = self.client.subscribe(filters)
+
+    def _read_expired(self, reading):
+        with self._reading_lock:
+            if self._reading is not reading:
+                return
+        log.error("the marker published on %s did not come back within %g s: the broker's ACL "
+                  "must let this client publish and subscribe to it (a denied publish is "
+                  "dropped silently); the alert state is not restored, reading again",
+                  self._sync_topic, RESTORE_DEADLINE)
+        self.read_retained(reading.topics, reading.done)
+
+    def _drop_reading(self):
+        """Forget the read in progress (call with _reading_lock held); returns it."""
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            reading.timer.cancel()
+        return reading
 
     # --- paho callbacks (network thread: never block, never raise) ----------------------------
 
@@ -104,7 +135,8 @@ class MqttLink:
             return
         log.info("connected to MQTT broker %s:%s", self.settings.host, self.settings.port)
         tcp.no_delay(client.socket())
-        self._reading = None  # a read cut short by a disconnect starts again
+        with self._reading_lock:
+            self._drop_reading()  # a read cut short by a disconnect starts again
         if self._handlers:
             client.subscribe([(topic_filter, 1) for topic_filter in self._handlers])
         if self._on_connected:
@@ -146,7 +178,10 @@ class MqttLink:
             reading.retained[message.topic] = message.payload
 
     def _finish(self, reading):
-        self._reading = None
+        with self._reading_lock:
+            if self._reading is not reading:
+                return
+            self._drop_reading()
         self.client.unsubscribe([*reading.topics, self._sync_topic])
         try:
             reading.done(reading.retained)
@@ -158,6 +193,7 @@ class _RetainedRead:
     def __init__(self, topics, marker, done):
         self.topics, self.marker, self.done = topics, marker, done
         self.mid = None
+        self.timer = None
         self.retained = {}
 
 

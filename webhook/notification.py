@@ -109,16 +109,17 @@ def _parse_unified(payload):
     return notification
 
 
-# Grouped by these labels (the provisioned `group_by: [alertname]`, or Grafana's default policy
-# which adds the folder), a notification lists every current instance of its alert.
-_WHOLE_STATE_GROUPINGS = ({"alertname"}, {"alertname", "grafana_folder"})
+# Grouped by exactly this (the provisioned `group_by: [alertname]`), a notification lists every
+# current instance of its alert. Grafana's default policy adds the folder: two rules of one name
+# in two folders would then each look like the whole state, and resolve each other's instances.
+_WHOLE_STATE_GROUPING = {"alertname"}
 
 
 def _whole_state_of(payload, notification):
     """The alert whose whole state this notification is, or None when it may not be: grouped
     otherwise, truncated (maxAlerts), or with an alert it could not read."""
     group = payload.get("groupLabels")
-    if not isinstance(group, dict) or set(group) not in _WHOLE_STATE_GROUPINGS:
+    if not isinstance(group, dict) or set(group) != _WHOLE_STATE_GROUPING:
         return None
     truncated = payload.get("truncatedAlerts", 0)
     name = group["alertname"]

@@ -28,6 +28,9 @@ EXTENSION = "alert_publisher"
 JOURNAL_LIMIT = 1000
 # Button presses waiting for the ack worker; beyond, they are dropped (counted).
 ACK_QUEUE = 1000
+# Seconds between attempts to publish the restored state before `online`: doubling up to the cap.
+SYNC_RETRY_FIRST = 0.5
+SYNC_RETRY_CAP = 30.0
 
 __all__ = ["EXTENSION", "AlertPublisher", "BrokerUnavailable", "get_publisher",
            "get_publisher_of", "init_app"]
@@ -62,8 +65,10 @@ class AlertPublisher:
         self._next_full_warning = 0.0
         self._published = {}  # topic -> value the broker acknowledged (str or bytes)
         self._dirty = set()  # alerts whose topics may differ from what the broker holds
+        self._unannunciate = {}  # annunciator topic -> b"": retained states to delete
         self._lock = threading.Lock()
         self._restored = threading.Event()
+        self._closed = threading.Event()
         self.annunciating = config.annunciator != "off"
         self.journal_topic = journal.topic(self.root, config.mqtt.client_id)
         self._last_journal_ms = 0
@@ -81,6 +86,7 @@ class AlertPublisher:
         self.link.start(self._on_connected)
 
     def close(self, timeout=2.0):
+        self._closed.set()
         self.link.close(timeout)
         if self._ack_worker.is_alive():
             self._acks.put(None)
@@ -170,15 +176,20 @@ class AlertPublisher:
                                     f"{len(messages)} publishes within {timeout:g} s")
 
     def sync(self, timeout=None):
-        """Publish whatever the broker may be missing (after a restore or a failed request)."""
+        """Publish whatever the broker may be missing (after a restore or a failed request);
+        returns True when the broker has it all (nothing dirty, the journal empty)."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
-            if self.ready and (self._dirty or self.store.journal):
+            if self.ready and self._pending():
                 try:
                     self._publish_dirty(timeout)
                     self._publish_journal(timeout)
                 except BrokerUnavailable as error:
                     log.warning("could not republish the alert state: %s", error)
+            return not self._pending()
+
+    def _pending(self):
+        return bool(self._dirty or self.store.journal or self._unannunciate)
 
     def _desired(self, alerts):
         """{topic: value} of `alerts`, annunciator topics first: the broker passes one client's
@@ -233,10 +244,12 @@ class AlertPublisher:
         document = self.store.document_bytes()
         if self._published.get(self.state_topic) != document:
             # The document goes first: after a crash between the two, the restore finds the
-            # new document and republishes the topics that lag behind it.
-            changes = {self.state_topic: document, **changes}
+            # new document and republishes the topics that lag behind it. Annunciator states
+            # to delete go before it: the document that no longer holds them is their record.
+            changes = {**self._unannunciate, self.state_topic: document, **changes}
         self._publish_retained(changes, timeout)
         self._dirty.clear()
+        self._unannunciate.clear()
         return {t: v for t, v in changes.items() if t != self.state_topic}
 
     def _publish_retained(self, changes, timeout):
@@ -280,11 +293,24 @@ class AlertPublisher:
                 self.store.annunciator.sequence = self.config.annunciator
                 self._annunciate(self.store.known_alerts())
                 self._dirty |= self.store.known_alerts()
+            elif self.store.annunciator.instances:
+                self._drop_annunciator_states()
         firing = sum(len(i) for i in restored.store.firing.values())
         log.info("alert state restored: %d alerts, %d firing instances",
                  len(restored.store.known_alerts()), firing)
         self._restored.set()
         self._in_background(self._sync_then_online)
+
+    def _drop_annunciator_states(self):
+        """The annunciator is off but an earlier run left its states: delete their retained
+        topics (an empty retained payload), which indicators would keep obeying, and forget
+        them."""
+        annunciator = self.store.annunciator
+        self._unannunciate = dict.fromkeys(
+            annunciator.topic_values(annunciator.instances, self.root), b"")
+        annunciator.instances = {}
+        log.info("annunciator off: deleting %d retained annunciator topics",
+                 len(self._unannunciate))
 
     def _republish_everything(self):
         with self._lock:
@@ -293,10 +319,18 @@ class AlertPublisher:
         self._sync_then_online()
 
     def _sync_then_online(self):
-        """`online` on status/<client id> only once the state is restored and published."""
-        self.sync()
-        if self.connected:
-            self.link.publish_online()
+        """`online` on status/<client id> only once the state is restored and the broker took
+        all of it: until then, retry with a growing pause. A disconnect ends the attempts (the
+        reconnect starts new ones)."""
+        delay = SYNC_RETRY_FIRST
+        while self.connected and not self._closed.is_set():
+            if self.sync():
+                if self.connected:
+                    self.link.publish_online()
+                return
+            if self._closed.wait(delay):
+                return
+            delay = min(delay * 2, SYNC_RETRY_CAP)
 
     # --- acknowledgements from the boards' buttons ---------------------------------------------
 
@@ -304,7 +338,10 @@ class AlertPublisher:
         """A message on `.../ack` (network thread: only queues it). Its payload names the
         board that sent it (`by`); anything else, or nothing, leaves `by` empty. A retained
         one is old (a press is never retained) and would come back at every connect."""
-        target = None if retain else parse_ack_topic(topic, self.root)
+        if retain:
+            self.count("ack_retained")
+            return
+        target = parse_ack_topic(topic, self.root)
         if target is None:
             self.count("ack_bad_topic")
             return

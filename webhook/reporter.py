@@ -1,6 +1,6 @@
-"""Every stats interval: the webhook's counters published as ordinary readings, QoS 1, on
-`sensors/<client id>/<counter>` (so the listener stores them: measurement = counter, tag
-device = client id), and the refusal log line."""
+"""Every stats interval: the alert publishes the broker has not taken tried again, the webhook's
+counters published as ordinary readings, QoS 1, on `sensors/<client id>/<counter>` (so the
+listener stores them: measurement = counter, tag device = client id), and the refusal log line."""
 
 import logging
 import threading
@@ -32,7 +32,8 @@ COUNTERS = (
     # The annunciator (docs/annunciator.md):
     "acks",  # acknowledgements applied, from a board's button or POST /ack
     "ack_unknown",  # for an alert or device never seen (or the annunciator off)
-    "ack_bad_topic",  # on a topic that names no alert (or retained)
+    "ack_bad_topic",  # on a topic that names no alert
+    "ack_retained",  # retained on an ack topic (old, never a press): ignored
     "ack_dropped",  # button presses beyond the ones waiting (ACK_QUEUE)
     "ack_unpublished",  # applied, but the broker did not take the new state in time
     "ack_requests",  # POST /ack requests
@@ -65,6 +66,7 @@ class Reporter:
             self.report_once()
 
     def report_once(self):
+        self.publisher.sync()  # retries a publish that timed out while connected
         self.refusals.flush()
         counts = {**dict.fromkeys(COUNTERS, 0), **self.publisher.counts_snapshot()}
         mqtt = self.config.mqtt

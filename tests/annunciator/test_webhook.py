@@ -2,6 +2,8 @@
 unchanged `1`/`0` topics, acknowledgements from `.../ack` and POST /ack, the journal, and the
 states across a restart."""
 
+import json
+
 import pytest
 
 from devstack.wait import wait_until
@@ -332,3 +334,28 @@ def test_forgotten_devices_leave_the_annunciator_once_nothing_waits(started):
     publisher.acknowledge("pot-high", by="op")
     publisher.apply(parse(unified(instance("Temp high", "firing", "t1"))))
     assert "esp32-b" not in publisher.store.annunciator.instances.get("pot-high", {})
+
+
+def test_a_retained_ack_is_counted_as_retained_and_changes_nothing(started):
+    _, publisher, link = started()
+    publisher.apply(parse(FIRE_A))
+    published = len(link.published)
+    link.deliver("alerts/pot-high/ack", b"esp8266-b2", retain=True)
+    counts = publisher.counts_snapshot()
+    assert (counts.get("ack_retained"), counts.get("ack_bad_topic", 0)) == (1, 0)
+    assert len(link.published) == published
+
+
+def test_switched_off_the_annunciator_deletes_its_retained_states_once(started):
+    _, publisher, link = started()
+    publisher.apply(parse(FIRE_A))
+    before = states(link)
+    assert before
+    _, publisher, off = started(link.retained, WEBHOOK_ANNUNCIATOR="off")
+    emptied = [(t, retain) for t, p, retain in off.published if t.endswith("/annunciator")]
+    assert emptied == [(t, True) for t in sorted(before)]
+    assert all(p == b"" for t, p, _ in off.published if t.endswith("/annunciator"))
+    assert json.loads(off.retained[STATE])["annunciator"] == {}
+    assert off.retained["alerts/pot-high/esp32-a"] == b"1"
+    _, _, again = started(off.retained, WEBHOOK_ANNUNCIATOR="off")
+    assert not [t for t, _, _ in again.published if t.endswith("/annunciator")]

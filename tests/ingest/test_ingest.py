@@ -136,6 +136,23 @@ def test_a_device_outside_the_patterns_is_403_and_nothing_is_published(ingest_cl
     assert [t for t, _, _ in sensors.received()] == ["sensors/plc-2/temp"]
 
 
+def test_the_services_client_ids_are_forbidden_whatever_the_patterns(broker_app_factory,
+                                                                    sensors):
+    app = broker_app_factory(**ingest_env(INGEST_DEVICES="*", WEBHOOK_CLIENT_ID="webhook-b",
+                                          OPCUA_CLIENT_ID="bridge-2"))
+    client = app.test_client()
+    client.app = app
+    devices = ["webhook", "webhook-b", "listener", "opcua-bridge", "bridge-2"]
+    status, answer = post(client, [reading(device=d) for d in devices])
+    assert status == 403
+    assert [f["device"] for f in answer["forbidden"]] == devices
+    assert counts(client)["ingest_refused_forbidden"] == 1
+    assert post(client, reading(device="plc-9"))[0] == 202
+    sensors.wait_for("sensors/plc-9/temp")
+    assert not [t for t, _, _ in sensors.received() if t.endswith("/temp") and
+                t != "sensors/plc-9/temp"]
+
+
 def test_too_large_body_and_too_many_readings_are_413(broker_app_factory, sensors):
     client = broker_app_factory(**ingest_env(INGEST_MAX_BODY_BYTES=2048, INGEST_MAX_READINGS=10))\
         .test_client()

@@ -10,7 +10,7 @@ from devstack.paths import ROOT
 from service_common.config import ConfigError
 from service_common.readings import DEFAULT_RETENTION, DEFAULT_TS_MAX_FUTURE
 from webhook.config import read_config
-from webhook.ingest import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_READINGS
+from webhook.ingest import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_READINGS, SERVICE_CLIENT_IDS
 
 BASE = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "grafana-password"}
 DEFAULTS = {
@@ -63,3 +63,29 @@ def test_a_setting_two_parts_read_is_reported_once():
 def test_the_env_user_password_is_not_in_the_config_repr():
     config = read_config({**BASE, "INGEST_USERNAME": "plc", "INGEST_PASSWORD": "s3cret-value"})
     assert config.ingest.env_user.name == "plc" and "s3cret-value" not in repr(config.ingest)
+
+
+@pytest.mark.parametrize("module", ["listener.config", "opcua_bridge.config", "webhook.config"])
+def test_the_service_client_ids_refused_to_ingest_are_the_services_defaults(module,
+                                                                            monkeypatch):
+    import importlib
+    config = importlib.import_module(module)
+    asked = []
+
+    def record(env, prefix, default_client_id):
+        asked.append((prefix, default_client_id))
+        raise LookupError
+
+    monkeypatch.setattr(config, "read_mqtt_settings", record)
+    reader = getattr(config, "read_settings", None) or config.read_config
+    with pytest.raises(LookupError):
+        reader({})
+    [(prefix, default)] = asked
+    assert SERVICE_CLIENT_IDS[prefix] == default
+
+
+def test_the_configured_client_ids_are_refused_to_ingest_too():
+    config = read_config({**BASE, "LISTENER_CLIENT_ID": "listener-2",
+                          "WEBHOOK_CLIENT_ID": "webhook-b"})
+    assert {"listener-2", "webhook-b", "listener", "webhook", "opcua-bridge"} <= \
+        config.ingest.service_devices

@@ -3,6 +3,7 @@ state read back by a fresh subscriber, the restore protocol, names mosquitto ref
 broker (503, then republished), a broker that lost its retained state, subscriptions kept."""
 
 import json
+import logging
 import os
 import signal
 
@@ -12,6 +13,7 @@ from devstack.mqtt_probe import Probe, read_retained
 from devstack.wait import wait_until
 from service_common.mqtt import MqttSettings
 from tests.support.webhook import AUTH, grouped, instance, load_payload, unified
+from webhook import mqtt_link
 from webhook.mqtt_link import MqttLink
 
 FIRING = unified(instance("Pot high", "firing", "f1", device="esp32-a1b2c3"))
@@ -151,3 +153,20 @@ def test_a_link_subscription_is_kept_across_a_broker_restart(mosquitto_factory):
                        10)
     finally:
         link.close()
+
+
+def test_a_sync_marker_the_acl_drops_is_logged_and_the_read_retried(
+        broker_app_factory, mosquitto_factory, tmp_path, monkeypatch, caplog):
+    acl = tmp_path / "acl"
+    acl.write_text("topic read #\ntopic write status/#\n")  # no write on the sync topic
+    broker = mosquitto_factory(config=f"acl_file {acl}")
+    monkeypatch.setattr(mqtt_link, "RESTORE_DEADLINE", 0.5)
+    with caplog.at_level(logging.ERROR, logger="webhook.mqtt_link"):
+        app = broker_app_factory(broker, wait=False)
+
+        def errors():
+            return [r.getMessage() for r in caplog.records
+                    if "alerts/_webhook/webhook/sync" in r.getMessage()]
+        wait_until(lambda: len(errors()) >= 2, 10, message="no error about the sync topic")
+    assert "ACL" in errors()[0]
+    assert app.test_client().get("/healthz").status_code == 503

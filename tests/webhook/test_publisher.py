@@ -9,6 +9,8 @@ from tests.support.webhook import instance, unified, webhook_env
 from webhook.config import read_config
 from webhook.notification import parse
 from webhook.publisher import AlertPublisher, BrokerUnavailable
+from webhook.refusals import RefusalLog
+from webhook.reporter import Reporter
 
 STATE = "alerts/_webhook/webhook/state"
 FIRING = parse(unified(instance("Pot high", "firing", "f1", device="esp32-a")))
@@ -81,3 +83,30 @@ def test_publish_messages_is_qos1_not_retained_and_raises_when_unacknowledged():
     link.acknowledge = False
     with pytest.raises(BrokerUnavailable):
         publisher.publish_messages([("sensors/plc-1/temp", b"22")])
+
+
+def test_online_waits_until_the_broker_took_the_restored_state():
+    link = FakeLink({STATE: b'{"alerts":{"pot-high":{"devices":[],"firing":{"f":null}}},'
+                            b'"version":1}'})
+    link.acknowledge = False
+    publisher = AlertPublisher(read_config(webhook_env()), link=link)
+    publisher.start()
+    try:
+        wait_until(lambda: len(link.payloads("alerts/pot-high")) >= 2, 10,
+                   message="the unacknowledged state was not retried")
+        assert not link.online
+        link.acknowledge = True
+        wait_until(lambda: link.online, 10, message="never said online")
+        assert link.retained["alerts/pot-high"] == b"1"
+    finally:
+        publisher.close()
+
+
+def test_the_stats_loop_retries_a_publish_that_timed_out():
+    publisher, link = started()
+    link.acknowledge = False
+    with pytest.raises(BrokerUnavailable):
+        publisher.apply(FIRING)
+    link.acknowledge = True
+    Reporter(publisher.config, publisher, RefusalLog(60)).report_once()
+    assert link.retained["alerts/pot-high/esp32-a"] == b"1"
