@@ -54,3 +54,18 @@ def test_a_device_name_influxdb_cannot_parse_is_refused_by_the_name_rules(
                message=f"not all stored: {latest_stats(db)}")
     stats = latest_stats(db)
     assert (stats["rejected_bad_name"], stats["influx_rejected"], stats["retries"]) == (1, 0, 0)
+
+
+def test_a_board_cannot_write_the_listeners_own_measurements(listener, publisher, db):
+    """A reading named listener_stats or alarm_journal would sit among the listener's counters
+    or in the alarm journal under the board's device tag: refused and counted instead."""
+    publisher.publish("sensors/rogue/listener_stats", json.dumps({"value": 1e9, "ts": TS}))
+    publisher.publish("sensors/rogue/alarm_journal", json.dumps({"value": 1, "ts": TS}))
+    publisher.publish("sensors/rogue/pot", json.dumps({"value": 1, "ts": TS}))
+    wait_count(db, 1, service=listener)
+    wait_until(lambda: latest_stats(db).get("rejected_reserved_name") == 2, 10,
+               message=f"not counted: {latest_stats(db)}")
+    assert points(db, "SELECT * FROM listener_stats WHERE device = 'rogue'") == []
+    assert points(db, "SELECT * FROM alarm_journal") == []
+    wait_until(lambda: "reserved_name payloads" in listener.log(), 10,
+               message="the rejection was not logged")
