@@ -105,6 +105,26 @@ def test_spool_is_fifo_bounded_and_survives_reopening(tmp_path):
     assert reopened.head()[:2] == (b"d 4\n", 1)
 
 
+def test_files_in_the_spool_folder_not_named_like_a_batch_are_skipped_with_one_warning(
+        tmp_path, caplog):
+    spool = Spool(tmp_path, max_bytes=100).open()
+    assert spool.append(b"a 1\n", 1)
+    for name in ("notes.lp", "backup copy.lp", "\uff11\uff12.lp"):  # the last: fullwidth digits
+        (tmp_path / name).write_bytes(b"not line protocol\n")
+    (tmp_path / "7.lp").mkdir()
+
+    reopened = Spool(tmp_path, max_bytes=100).open()
+    assert (len(reopened), reopened.points) == (1, 1)
+    assert reopened.head()[:2] == (b"a 1\n", 1)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    for name in ("notes.lp", "backup copy.lp", "\uff11\uff12.lp", "7.lp"):
+        assert name in warnings[0]
+    assert reopened.append(b"b 2\n", 1)  # numbering goes on after the batch it loaded
+    assert sorted(p.name for p in tmp_path.glob("0*.lp"))[-1] == "0000000000000002.lp"
+    assert (tmp_path / "notes.lp").exists()
+
+
 def test_stats_line_has_every_kind_and_logs_each_kind_once(caplog):
     stats = Stats()
     stats.received = 3
