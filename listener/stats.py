@@ -17,6 +17,7 @@ MEASUREMENT = LISTENER_STATS
 # Every kind of rejection, each counted as rejected_<kind>: the parser's, then the listener's.
 KINDS = PARSE_KINDS + (
     "retained",      # a retained message on the readings' topics: stored when it was live
+    "too_many_measurements",  # a new measurement beyond LISTENER_MAX_MEASUREMENTS_PER_DEVICE
 )
 
 
