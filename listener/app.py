@@ -8,6 +8,7 @@ from listener.batcher import Batcher
 from listener.broker_stats import BROKER_COUNTERS
 from listener.influx import Influx
 from listener.line_protocol import Encoder
+from listener.measurement_cap import MeasurementCap
 from listener.parse import Parser, Rejection
 from listener.spool import Spool
 from listener.stats import Stats
@@ -32,6 +33,7 @@ class Listener:
         self.stats = Stats()
         self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes,
                              settings.reading_rules)
+        self.measurements = MeasurementCap(settings.max_measurements_per_device)
         self.encoder = Encoder()
         self.spool = spool if spool is not None else Spool(settings.spool_dir,
                                                            settings.spool_max_bytes)
@@ -137,6 +139,8 @@ class Listener:
         self._last_ns = now
         self.stats.received += 1
         point = RETAINED if message.retain else self.parser.parse(topic, payload, now)
+        if type(point) is not Rejection:
+            point = self.measurements.admit(point.device, point.measurement) or point
         if type(point) is Rejection:
             self.stats.reject(point.kind, topic, point.detail)
             self.store_line(None, message)

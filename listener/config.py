@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
+from listener.measurement_cap import MAX_TRACKED
 from service_common.config import DURATION as _DURATION
 from service_common.config import EnvReader, duration_seconds, retention_problem
 from service_common.mqtt import MqttSettings, read_mqtt_settings
@@ -40,6 +41,7 @@ class ListenerSettings:
     flush_interval: float = 0.5
     max_unacked: int = 20
     max_payload_bytes: int = 1024
+    max_measurements_per_device: int = 100
     spool_dir: Path = Path("spool")
     spool_max_bytes: int = 100 * 1024 * 1024
     retention: str = DEFAULT_RETENTION
@@ -91,6 +93,8 @@ def read_settings(environ=None):
         max_unacked=env.int("LISTENER_MAX_UNACKED", default.max_unacked, 1, 65535),
         max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", default.max_payload_bytes, 16,
                                   1024 * 1024),
+        max_measurements_per_device=env.int("LISTENER_MAX_MEASUREMENTS_PER_DEVICE",
+                                            default.max_measurements_per_device, 1, MAX_TRACKED),
         spool_dir=Path(env.str("LISTENER_SPOOL_DIR", default.spool_dir)),
         spool_max_bytes=int(env.float("LISTENER_SPOOL_MAX_MB", default.spool_max_bytes / 2**20,
                                       0.01, 2**20) * 2**20),

@@ -12,7 +12,7 @@ from listener.line_protocol import escape_measurement, escape_tag
 from listener.parse import Rejection
 from service_common import journal
 
-MEASUREMENT = "alarm_journal"
+MEASUREMENT = journal.MEASUREMENT
 # Line protocol has no escape for these (nor for a backslash at the end of a tag value).
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TS_MS = (2**63 - 1) // 1_000_000  # InfluxDB stores int64 nanoseconds

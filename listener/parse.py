@@ -12,6 +12,7 @@ from service_common.readings import (
     Rejection,
     name_problem,
     parse_payload,
+    reserved_name,
 )
 
 __all__ = ["KINDS", "Parser", "Point", "Rejection", "parse_payload", "parse_topic"]
@@ -35,7 +36,7 @@ def parse_topic(topic, root_levels):
         problem = name_problem(name)
         if problem:
             return Rejection("bad_name", f"topic {topic!r}: the {what} name {problem}")
-    return measurement, device
+    return reserved_name(measurement) or (measurement, device)
 
 
 class Parser:

@@ -7,12 +7,14 @@ half-written segment is never mistaken for a whole one.
 
 import logging
 import os
+import re
 from collections import deque
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".lp"
+_SEGMENT_NAME = re.compile(r"[0-9]+")  # what append() names a segment, before SUFFIX
 
 
 class Spool:
@@ -29,10 +31,17 @@ class Spool:
         self.folder.mkdir(parents=True, exist_ok=True)
         for leftover in self.folder.glob("*.tmp"):
             leftover.unlink()
+        foreign = []
         for path in sorted(self.folder.glob(f"*{SUFFIX}")):
+            if not _SEGMENT_NAME.fullmatch(path.stem) or not path.is_file():
+                foreign.append(path.name)
+                continue
             data = path.read_bytes()
             self._track(path, len(data), data.count(b"\n"))
             self._next = max(self._next, int(path.stem) + 1)
+        if foreign:
+            log.warning("spool folder %s: skipped %s, not named like a spool batch "
+                        "(<number>%s); left as it is", self.folder, ", ".join(foreign), SUFFIX)
         if self._segments:
             log.info("spool holds %d points in %d batches from a previous run",
                      self.points, len(self._segments))

@@ -9,13 +9,15 @@ import logging
 from listener.broker_stats import BrokerCounters
 from listener.line_protocol import encode_fields
 from listener.parse import KINDS as PARSE_KINDS
+from service_common.readings import LISTENER_STATS
 
 log = logging.getLogger(__name__)
 
-MEASUREMENT = "listener_stats"
+MEASUREMENT = LISTENER_STATS
 # Every kind of rejection, each counted as rejected_<kind>: the parser's, then the listener's.
 KINDS = PARSE_KINDS + (
     "retained",      # a retained message on the readings' topics: stored when it was live
+    "too_many_measurements",  # a new measurement beyond LISTENER_MAX_MEASUREMENTS_PER_DEVICE
 )
 
 

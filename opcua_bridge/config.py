@@ -22,9 +22,14 @@ _THUMBPRINT = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64})$")
 PUBLISHING_INTERVAL_MS = 500.0
 SAMPLING_INTERVAL_MS = 250.0
 QUEUE_SIZE = 10
-_FILE_KEYS = {"publishing_interval_ms", "sampling_interval_ms", "queue_size", "nodes", "loops"}
-_NODE_KEYS = {"node", "device", "measurement", "deadband", "sampling_interval_ms", "queue_size"}
-_LOOP_KEYS = {"id", *LOOP_MEASUREMENTS, "deadband", "sampling_interval_ms", "queue_size"}
+REPUBLISH_INTERVAL_MS = None         # off: a node's value is sent only when it changes
+MIN_REPUBLISH_INTERVAL_MS = 100.0    # 0 turns republishing off (a node's override too)
+RECOMMENDED_REPUBLISH_INTERVAL_MS = 10_000  # what opcua-nodes.example.yaml shows
+_ITEM_KEYS = {"deadband", "sampling_interval_ms", "queue_size", "republish_interval_ms"}
+_FILE_KEYS = {"publishing_interval_ms", "sampling_interval_ms", "queue_size",
+              "republish_interval_ms", "nodes", "loops"}
+_NODE_KEYS = {"node", "device", "measurement", *_ITEM_KEYS}
+_LOOP_KEYS = {"id", *LOOP_MEASUREMENTS, *_ITEM_KEYS}
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class Node:
     sampling_interval_ms: float = SAMPLING_INTERVAL_MS
     queue_size: int = QUEUE_SIZE
     deadband: Optional[float] = None
+    # Re-send the last good value, stamped now, when no change came for this long; None: off.
+    republish_interval_ms: Optional[float] = REPUBLISH_INTERVAL_MS
 
     @property
     def name(self):
@@ -177,6 +184,7 @@ def parse_nodes(document, problems, where="nodes file"):
                                         where, problems, minimum=0),
         "queue_size": int(_number(document, "queue_size", QUEUE_SIZE, where, problems, minimum=1,
                                   integer=True)),
+        "republish_interval_ms": _republish(document, REPUBLISH_INTERVAL_MS, where, problems),
     }
     nodes = []
     for i, entry in enumerate(_list(document, "nodes", where, problems)):
@@ -234,7 +242,22 @@ def _node(entry, key, device, measurement, defaults, at, problems):
         queue_size=int(_number(entry, "queue_size", defaults["queue_size"], at, problems,
                                minimum=1, integer=True)),
         deadband=deadband,
+        republish_interval_ms=_republish(entry, defaults["republish_interval_ms"], at, problems),
     )
+
+
+def _republish(entry, default, at, problems):
+    """republish_interval_ms: at least MIN_REPUBLISH_INTERVAL_MS, or 0 (None) for off."""
+    value = _number(entry, "republish_interval_ms", default, at, problems, minimum=0)
+    if "republish_interval_ms" not in entry or value is default:
+        return default
+    if value == 0:
+        return None
+    if value < MIN_REPUBLISH_INTERVAL_MS:
+        problems.append(f"{at}: republish_interval_ms={value:g} must be 0 (off) or at least "
+                        f"{MIN_REPUBLISH_INTERVAL_MS:g}")
+        return default
+    return value
 
 
 def _unknown_keys(entry, known, at, problems):

@@ -32,7 +32,12 @@ async def make_client(settings):
 
 
 class Forwarder:
-    """asyncua's subscription handler: each data change becomes a reading, or is counted."""
+    """asyncua's subscription handler: each data change becomes a reading, or is counted.
+
+    A node with `republish_interval_ms` has its last good value sent again, stamped with the
+    current time, whenever no change came within that interval (`republish()`): a server sends
+    only changes, and a setpoint unchanged for a day, or a value frozen far from it, would
+    otherwise vanish from the alert rules' windows. Not after a bad or non-numeric value."""
 
     def __init__(self, nodes, out, stats):
         self.nodes = nodes        # client handle -> config.Node
@@ -40,6 +45,7 @@ class Forwarder:
         self.stats = stats
         self.topics = {handle: f"{out.settings.sensors_root}/{node.device}/{node.measurement}"
                        for handle, node in nodes.items()}
+        self.last_good = {}       # handle -> [value, monotonic time it was last sent]
 
     def datachange_notification(self, node, val, data):
         item = data.monitored_item
@@ -47,6 +53,10 @@ class Forwarder:
         if config_node is None:
             return
         kind, value, ts = readings.classify(item.Value)
+        if kind != readings.GOOD:
+            self.last_good.pop(item.ClientHandle, None)
+        elif config_node.republish_interval_ms is not None:
+            self.last_good[item.ClientHandle] = [value, time.monotonic()]
         if kind == readings.BAD_QUALITY:
             self.stats.bad(config_node, item.Value.StatusCode)
         elif kind == readings.NON_NUMERIC:
@@ -55,6 +65,28 @@ class Forwarder:
             self.stats.good(config_node)
         else:
             self.stats.drop(self.out.buffer_size)
+
+    def republish(self, now=None):
+        """Send again each last good value older than its node's republish interval."""
+        now = time.monotonic() if now is None else now
+        now_ms = None
+        for handle, last in self.last_good.items():
+            if (now - last[1]) * 1000 < self.nodes[handle].republish_interval_ms:
+                continue
+            now_ms = now_ms or time.time_ns() // 1_000_000
+            last[1] = now
+            if self.out.publish(self.topics[handle], readings.payload(last[0], now_ms)):
+                self.stats.republished += 1
+            else:
+                self.stats.drop(self.out.buffer_size)
+
+    async def republish_every(self, seconds):
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                self.republish()
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                log.exception("republishing failed")
 
     def status_change_notification(self, status):
         log.warning("subscription status changed: %s", getattr(status.Status, "name",
@@ -107,16 +139,20 @@ class Session:
         client.connection_lost_callback = on_lost
         await client.connect()
         try:
-            await self._subscribe(client)
+            forwarder = await self._subscribe(client)
             self.stats.session_state = 1
             if self.sessions:
                 self.stats.reconnects += 1
             self.sessions += 1
             log.info("session open with %s", self.settings.endpoint)
             waiters = [asyncio.ensure_future(lost.wait()), asyncio.ensure_future(stopping.wait())]
+            tasks = list(waiters)
+            tick = _republish_tick(self.settings.nodes)
+            if tick is not None:
+                tasks.append(asyncio.ensure_future(forwarder.republish_every(tick)))
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            for task in tasks:
+                task.cancel()
         finally:
             self.stats.session_state = 0
             try:
@@ -151,6 +187,15 @@ class Session:
         self.stats.unknown_nodes = len(unknown)
         log.info("subscribed to %d of %d nodes (publishing every %g ms)", len(nodes),
                  len(self.settings.nodes), self.settings.publishing_interval_ms)
+        return forwarder
+
+
+def _republish_tick(nodes):
+    """Seconds between checks for values to republish (a tenth of the shortest interval, at
+    most 1 s), or None when no node republishes."""
+    intervals = [node.republish_interval_ms for node in nodes
+                 if node.republish_interval_ms is not None]
+    return min(1.0, min(intervals) / 10_000) if intervals else None
 
 
 def _request(ua, handle, node_id, node):

@@ -6,7 +6,8 @@ from collections import Counter
 
 log = logging.getLogger(__name__)
 
-COUNTERS = ("readings", "bad_quality", "non_numeric", "dropped", "reconnects", "unknown_nodes")
+COUNTERS = ("readings", "republished", "bad_quality", "non_numeric", "dropped", "reconnects",
+            "unknown_nodes")
 GAUGES = ("buffered", "session_state")
 
 
@@ -15,6 +16,7 @@ class Stats:
 
     def __init__(self):
         self.readings = 0          # good numeric values handed to MQTT
+        self.republished = 0       # last good values sent again (republish_interval_ms)
         self.bad_quality = 0       # values whose status was not Good
         self.non_numeric = 0       # strings, arrays and other non-numbers
         self.dropped = 0           # readings refused because the buffer was full

@@ -17,6 +17,7 @@ CLEARED_UNACKED = "cleared-unacked"
 STATES = (NORMAL, UNACKED, ACKED, CLEARED_UNACKED)
 
 SUBSCRIPTION_LEVEL = "+"
+MEASUREMENT = "alarm_journal"  # where the listener stores the entries
 
 
 class BadEntry(ValueError):

@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import NamedTuple, Optional
 
+from service_common import journal
 from service_common.config import DURATION, duration_seconds, retention_problem
 
 # Every kind of rejection, in the order the checks run; the listener counts rejected_<kind>.
 KINDS = (
     "bad_topic",     # not <root>/<device>/<measurement>
     "bad_name",      # a device or measurement name breaking NAME_RULES
+    "reserved_name",  # a measurement the listener writes itself (RESERVED_MEASUREMENTS)
     "too_large",     # a payload longer than LISTENER_MAX_PAYLOAD_BYTES
     "empty",         # nothing but white space
     "not_utf8",      # bytes that are not UTF-8
@@ -38,6 +40,10 @@ TS_MAX_MS = 9_223_372_036_854 - 1    # InfluxDB stores int64 nanoseconds
 INT64_MAX = 2**63 - 1
 DEFAULT_TS_MAX_FUTURE = "5m"
 DEFAULT_RETENTION = "30d"
+# Measurements the listener writes itself: a reading under one of these names would land among
+# the listener's health counters or in the alarm journal.
+LISTENER_STATS = "listener_stats"
+RESERVED_MEASUREMENTS = (LISTENER_STATS, journal.MEASUREMENT)
 
 # ASCII digits only: `\d` and float() also take fullwidth and Arabic-Indic digits.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -100,6 +106,14 @@ def name_problem(name):
     bad = _BAD_NAME_CHARS.search(name)
     if bad:
         return f"contains {bad.group()!r} ({NAME_RULES})"
+    return None
+
+
+def reserved_name(measurement):
+    """A Rejection when `measurement` is one the listener writes itself, else None."""
+    if measurement in RESERVED_MEASUREMENTS:
+        return Rejection("reserved_name", f"the measurement name {measurement!r} is reserved "
+                         f"for the listener's own data ({', '.join(RESERVED_MEASUREMENTS)})")
     return None
 
 

@@ -21,6 +21,7 @@ from service_common.readings import (
     name_problem,
     read_reading_rules,
     reading_fields,
+    reserved_name,
 )
 from webhook.ingest_users import (
     IngestUser,
@@ -201,4 +202,4 @@ def _reading_problem(reading):
         problem = name_problem(reading.get(key)) if key in reading else "is missing"
         if problem:
             return Rejection("bad_name", f"\"{key}\" {problem}")
-    return None
+    return reserved_name(reading["measurement"])

@@ -7,6 +7,7 @@ from service_common.config import ConfigError, EnvReader
 from service_common.readings import (
     KINDS,
     MAX_NAME_CHARS,
+    RESERVED_MEASUREMENTS,
     TS_MAX_MS,
     TS_MIN_MS,
     ReadingRules,
@@ -16,6 +17,7 @@ from service_common.readings import (
     name_problem,
     parse_payload,
     read_reading_rules,
+    reserved_name,
 )
 
 NOW = 1_800_000_000_000  # epoch ms, January 2027: the receiver's clock in these tests
@@ -137,6 +139,29 @@ def test_names(name, problem):
         assert problem in found
 
 
+# A board writing these would land next to listener_stats or in the alarm journal's table.
+MEASUREMENTS = [
+    ("listener's health counters", "listener_stats", "reserved_name"),
+    ("alarm journal", "alarm_journal", "reserved_name"),
+    ("other case", "Listener_Stats", None),
+    ("longer name", "listener_stats_2", None),
+    ("ordinary", "pot", None),
+]
+
+
+@pytest.mark.parametrize("measurement, kind", [c[1:] for c in MEASUREMENTS],
+                         ids=[c[0] for c in MEASUREMENTS])
+def test_reserved_measurement_names(measurement, kind):
+    found = reserved_name(measurement)
+    assert (found and found.kind) == kind
+    assert found is None or measurement in found.detail
+
+
+def test_reserved_names_are_the_ones_the_listener_writes():
+    from listener import journal, stats
+    assert set(RESERVED_MEASUREMENTS) == {stats.MEASUREMENT, journal.MEASUREMENT}
+
+
 # issue 11: readings with ts a week apart up to 2262 each opened an InfluxDB shard, never expired.
 FUTURE_WEEKS = range(NOW + WEEK, TS_MAX_MS + 1, WEEK)
 PAST_WEEKS = range(NOW - 5 * WEEK, TS_MIN_MS - 1, -WEEK)
@@ -169,7 +194,8 @@ def test_json_nested_too_deeply_is_bad_json():
 
 def test_every_rejection_kind_is_tested():
     from tests.listener.test_parse import BAD_TOPICS
-    tested = {kind for _, _, kind in BAD} | {case[-1] for case in BAD_TOPICS}
+    tested = ({kind for _, _, kind in BAD} | {case[-1] for case in BAD_TOPICS}
+              | {kind for _, _, kind in MEASUREMENTS if kind})
     assert tested == set(KINDS)
 
 

@@ -54,3 +54,37 @@ def test_a_device_name_influxdb_cannot_parse_is_refused_by_the_name_rules(
                message=f"not all stored: {latest_stats(db)}")
     stats = latest_stats(db)
     assert (stats["rejected_bad_name"], stats["influx_rejected"], stats["retries"]) == (1, 0, 0)
+
+
+def test_a_board_cannot_write_the_listeners_own_measurements(listener, publisher, db):
+    """A reading named listener_stats or alarm_journal would sit among the listener's counters
+    or in the alarm journal under the board's device tag: refused and counted instead."""
+    publisher.publish("sensors/rogue/listener_stats", json.dumps({"value": 1e9, "ts": TS}))
+    publisher.publish("sensors/rogue/alarm_journal", json.dumps({"value": 1, "ts": TS}))
+    publisher.publish("sensors/rogue/pot", json.dumps({"value": 1, "ts": TS}))
+    wait_count(db, 1, service=listener)
+    wait_until(lambda: latest_stats(db).get("rejected_reserved_name") == 2, 10,
+               message=f"not counted: {latest_stats(db)}")
+    assert points(db, "SELECT * FROM listener_stats WHERE device = 'rogue'") == []
+    assert points(db, "SELECT * FROM alarm_journal") == []
+    wait_until(lambda: "reserved_name payloads" in listener.log(), 10,
+               message="the rejection was not logged")
+
+
+def test_a_device_making_up_measurement_names_is_capped(listener_factory, publisher, db):
+    """Each name is a series InfluxDB keeps in memory: beyond the cap a device's new names are
+    refused and counted, its old names and other devices' names are still stored."""
+    listener = listener_factory(LISTENER_MAX_MEASUREMENTS_PER_DEVICE="3")
+    for i in range(6):
+        publisher.publish(f"sensors/rogue/made_up_{i}", json.dumps({"value": i, "ts": TS + i}))
+    publisher.publish("sensors/rogue/made_up_0", json.dumps({"value": 9, "ts": TS + 9}))
+    publisher.publish("sensors/other/made_up_5", json.dumps({"value": 5, "ts": TS}))
+    wait_count(db, 1, measurement="made_up_5", service=listener)
+    wait_count(db, 2, measurement="made_up_0", service=listener)
+    wait_until(lambda: latest_stats(db).get("rejected_too_many_measurements") == 3, 10,
+               message=f"not counted: {latest_stats(db)}")
+    stored = {row["name"] for row in points(db, "SHOW MEASUREMENTS")}
+    assert {f"made_up_{i}" for i in range(6)} & stored == {"made_up_0", "made_up_1",
+                                                          "made_up_2", "made_up_5"}
+    assert [row["device"] for row in points(db, "SELECT value, device FROM made_up_5")] == [
+        "other"]

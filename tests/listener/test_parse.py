@@ -27,6 +27,8 @@ BAD_TOPICS = [
     ("backslash", "sensors", "sensors/a\\/pot", "bad_name"),
     ("long device", "sensors", "sensors/" + "d" * 129 + "/pot", "bad_name"),
     ("C1 control in measurement", "sensors", "sensors/a/pot\x85", "bad_name"),
+    ("listener's own measurement", "sensors", "sensors/a/listener_stats", "reserved_name"),
+    ("alarm journal measurement", "sensors", "sensors/a/alarm_journal", "reserved_name"),
 ]
 
 

@@ -6,7 +6,7 @@ import re
 from devstack.paths import ROOT
 from listener.broker_stats import BROKER_COUNTERS
 from listener.config import read_settings
-from listener.stats import Stats
+from listener.stats import KINDS, Stats
 from service_common.config import EnvReader
 
 README = (ROOT / "listener" / "README.md").read_text()
@@ -30,3 +30,9 @@ def test_every_listener_stats_field_is_named():
     assert not missing, f"listener_stats fields not in listener/README.md: {missing}"
     for topic in BROKER_COUNTERS:
         assert topic.rsplit("/", 2)[-1] in README
+
+
+def test_every_rejection_kind_is_in_the_reference():
+    reference = (ROOT / "docs" / "listener.md").read_text()
+    missing = [kind for kind in KINDS if f"| `{kind}` |" not in reference]
+    assert not missing, f"rejection kinds not in docs/listener.md: {missing}"

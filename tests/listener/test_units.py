@@ -5,6 +5,7 @@ import pytest
 from listener.batcher import Batcher
 from listener.config import duration_seconds, read_settings, topic_filter_problem
 from listener.line_protocol import Encoder, encode_fields
+from listener.measurement_cap import MeasurementCap
 from listener.parse import Point
 from listener.spool import Spool
 from listener.stats import Stats
@@ -105,6 +106,46 @@ def test_spool_is_fifo_bounded_and_survives_reopening(tmp_path):
     assert reopened.head()[:2] == (b"d 4\n", 1)
 
 
+def test_files_in_the_spool_folder_not_named_like_a_batch_are_skipped_with_one_warning(
+        tmp_path, caplog):
+    spool = Spool(tmp_path, max_bytes=100).open()
+    assert spool.append(b"a 1\n", 1)
+    for name in ("notes.lp", "backup copy.lp", "\uff11\uff12.lp"):  # the last: fullwidth digits
+        (tmp_path / name).write_bytes(b"not line protocol\n")
+    (tmp_path / "7.lp").mkdir()
+
+    reopened = Spool(tmp_path, max_bytes=100).open()
+    assert (len(reopened), reopened.points) == (1, 1)
+    assert reopened.head()[:2] == (b"a 1\n", 1)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    for name in ("notes.lp", "backup copy.lp", "\uff11\uff12.lp", "7.lp"):
+        assert name in warnings[0]
+    assert reopened.append(b"b 2\n", 1)  # numbering goes on after the batch it loaded
+    assert sorted(p.name for p in tmp_path.glob("0*.lp"))[-1] == "0000000000000002.lp"
+    assert (tmp_path / "notes.lp").exists()
+
+
+def test_a_device_writes_at_most_its_cap_of_measurement_names():
+    cap = MeasurementCap(per_device=3)
+    assert [cap.admit("rogue", f"m{i}") for i in range(3)] == [None] * 3
+    refused = cap.admit("rogue", "m3")
+    assert refused.kind == "too_many_measurements" and "'rogue'" in refused.detail
+    assert cap.admit("rogue", "m1") is None  # the names it already writes go on
+    assert cap.admit("other", "m3") is None  # other devices have their own cap
+    assert cap.admit("rogue", "m4").kind == "too_many_measurements"
+
+
+def test_measurement_names_remembered_are_bounded_overall(caplog):
+    cap = MeasurementCap(per_device=2, max_tracked=4)
+    for device in ("a", "b"):
+        assert cap.admit(device, "x") is None and cap.admit(device, "y") is None
+    assert cap.admit("a", "z").kind == "too_many_measurements"
+    assert cap.admit("c", "x") is None  # the fifth pair: all forgotten, counted afresh
+    assert cap._tracked == 1 and "forgetting" in caplog.text
+    assert cap.admit("a", "z") is None
+
+
 def test_stats_line_has_every_kind_and_logs_each_kind_once(caplog):
     stats = Stats()
     stats.received = 3
@@ -136,6 +177,8 @@ BAD_SETTINGS = [
     ("interval", {"LISTENER_DOWNSAMPLE_INTERVAL": "1x"}, "LISTENER_DOWNSAMPLE_INTERVAL='1x'"),
     ("spool", {"LISTENER_SPOOL_MAX_MB": "0"}, "LISTENER_SPOOL_MAX_MB='0' must be at least 0.01"),
     ("log level", {"LISTENER_LOG_LEVEL": "loud"}, "LISTENER_LOG_LEVEL='LOUD' must be one of"),
+    ("measurement cap", {"LISTENER_MAX_MEASUREMENTS_PER_DEVICE": "0"},
+     "LISTENER_MAX_MEASUREMENTS_PER_DEVICE='0' must be"),
 ]
 
 

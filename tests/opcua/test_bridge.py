@@ -67,6 +67,47 @@ def test_values_types_quality_deadband_and_unknown_nodes(opcua_server, bridge_fa
     assert bridge.healthcheck() == 0
 
 
+REPUBLISH = f"""
+publishing_interval_ms: 100
+sampling_interval_ms: 50
+republish_interval_ms: 300
+nodes:
+  - {{node: "{SIM}User1", device: sim, measurement: user1}}
+  - {{node: "{SIM}User1", device: sim, measurement: user1_changes, republish_interval_ms: 0}}
+  - {{node: "{SIM}Quality1", device: sim, measurement: quality1}}
+"""
+
+
+def test_a_node_that_does_not_change_is_published_again_stamped_now(opcua_server,
+                                                                    bridge_factory):
+    """A server sends only changes: User1 changes only when written, so without
+    republish_interval_ms it is sent once and then vanishes from the alert rules' windows."""
+    bridge = bridge_factory(opcua_server, REPUBLISH)
+    bridge.wait_values("sensors/sim/user1", lambda v: len(v) >= 4)
+    first = bridge.readings("sensors/sim/user1")
+    assert {r["value"] for r in first} == {0.0}
+    stamps = [r["ts"] for r in first]
+    assert stamps == sorted(set(stamps))  # each one stamped with the time it was sent again
+    assert abs(stamps[-1] / 1000 - time.time()) < 30
+    assert bridge.values("sensors/sim/user1_changes") == [0.0]  # republish_interval_ms: 0
+    bridge.wait_counter("republished", lambda n: n >= 3)
+
+    opcua_server.send("set User1 5")
+    bridge.wait_values("sensors/sim/user1", lambda v: v[-3:] == [5.0] * 3)
+    bridge.wait_values("sensors/sim/user1_changes", lambda v: v == [0.0, 5.0])
+
+    # A node whose value went bad is not republished: its last good value is not made fresh.
+    bridge.wait_values("sensors/sim/quality1", lambda v: len(v) >= 1)
+    opcua_server.send("bad")
+    bridge.wait_counter("bad_quality", lambda n: n >= 1)
+    during = len(bridge.values("sensors/sim/quality1"))
+    seen = len(bridge.values("sensors/sim/user1"))
+    bridge.wait_values("sensors/sim/user1", lambda v: len(v) >= seen + 4)
+    assert len(bridge.values("sensors/sim/quality1")) == during
+    opcua_server.send("good")
+    bridge.wait_values("sensors/sim/quality1", lambda v: len(v) > during)
+
+
 RESTART = f"""
 publishing_interval_ms: 100
 loops:

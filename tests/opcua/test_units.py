@@ -60,6 +60,48 @@ def test_example_nodes_file_is_valid_and_shows_the_defaults():
     assert f"queue_size: {config.QUEUE_SIZE}" in text
 
 
+def test_republish_interval_top_level_with_per_node_overrides():
+    document = {
+        "republish_interval_ms": 10000,
+        "nodes": [{"node": "ns=2;s=A", "device": "d", "measurement": "a"},
+                  {"node": "ns=2;s=B", "device": "d", "measurement": "b",
+                   "republish_interval_ms": 500},
+                  {"node": "ns=2;s=C", "device": "d", "measurement": "c",
+                   "republish_interval_ms": 0}],
+        "loops": [{"id": "tic", "pv": "ns=3;s=PV", "sp": "ns=3;s=SP"}],
+    }
+    problems = []
+    _, nodes = config.parse_nodes(document, problems)
+    assert problems == []
+    assert {n.measurement: n.republish_interval_ms for n in nodes} == {
+        "a": 10000, "b": 500, "c": None, "pv": 10000, "sp": 10000}
+    _, nodes = config.parse_nodes({"nodes": document["nodes"][:1]}, problems)
+    assert nodes[0].republish_interval_ms is None  # off unless asked for
+
+
+@pytest.mark.parametrize("value, problem", [
+    (50, "republish_interval_ms=50 must be 0 (off) or at least 100"),
+    (-1, "republish_interval_ms=-1 must be at least 0"),
+    ("10s", "republish_interval_ms='10s' must be a number"),
+])
+def test_bad_republish_intervals_are_named(value, problem):
+    problems = []
+    config.parse_nodes({"republish_interval_ms": value, "nodes": [
+        {"node": "ns=2;s=A", "device": "d", "measurement": "a", "republish_interval_ms": value}]},
+        problems, where="n.yaml")
+    assert len(problems) == 2 and all(problem in p for p in problems), problems
+
+
+def test_example_nodes_file_recommends_a_republish_interval():
+    text = (ROOT / "opcua-nodes.example.yaml").read_text()
+    _, nodes = config.parse_nodes(yaml.safe_load(text), [])
+    recommended = config.RECOMMENDED_REPUBLISH_INTERVAL_MS
+    assert f"republish_interval_ms: {recommended}" in text and f"Recommended {recommended}" in text
+    assert all(n.republish_interval_ms == recommended for n in nodes if n.device == "tic101")
+    assert f"(recommended {recommended}," in (ROOT / "docs" / "opcua.md").read_text()
+    assert f"({recommended}, as" in (ROOT / "docs" / "alerting.md").read_text()
+
+
 def test_every_nodes_file_problem_is_named():
     document = {
         "publishing_interval_ms": -1,
@@ -229,7 +271,8 @@ def test_bad_quality_is_counted_by_node_and_logged_per_transition(caplog):
         stats.non_number(sine, "Text 1")
         stats.non_number(sine, "Text 2")
     assert stats.bad_by_node == {ramp.name: 3, sine.name: 1}
-    assert stats.values(buffered=4) == {"readings": 1, "bad_quality": 4, "non_numeric": 2,
+    assert stats.values(buffered=4) == {"readings": 1, "republished": 0, "bad_quality": 4,
+                                        "non_numeric": 2,
                                         "dropped": 0, "reconnects": 0, "unknown_nodes": 0,
                                         "buffered": 4, "session_state": 0}
     messages = [r.getMessage() for r in caplog.records]
