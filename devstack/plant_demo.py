@@ -29,6 +29,7 @@ ALERTING = ROOT / "grafana" / "provisioning" / "alerting"
 PLANT = "nsu=urn:example:plant;s=Plant.TIC101."
 NODES = f"""publishing_interval_ms: 200
 sampling_interval_ms: 100
+republish_interval_ms: 10000
 loops:
   - {{id: {LOOP_ID}, pv: "{PLANT}PV", sp: "{PLANT}SP", out: "{PLANT}OUT"}}
 """
