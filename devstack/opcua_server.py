@@ -29,7 +29,7 @@ import socket
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asyncua import Server, ua
@@ -134,7 +134,7 @@ class Simulation:
 
     async def write(self, name, value, status=ua.StatusCodes.Good):
         node, kind = self.variables[name]
-        stamp = datetime.now(timezone.utc)
+        stamp = datetime.now(UTC)
         await node.write_value(ua.DataValue(ua.Variant(value, kind), ua.StatusCode(status),
                                             SourceTimestamp=stamp, ServerTimestamp=stamp))
 

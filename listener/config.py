@@ -4,7 +4,6 @@ I/O. `read_settings()` raises one ConfigError naming every bad setting."""
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlsplit
 
 from listener.measurement_cap import MAX_TRACKED
@@ -18,8 +17,8 @@ from service_common.readings import DEFAULT_RETENTION, ReadingRules, read_readin
 class InfluxSettings:
     url: str = "http://localhost:8086"
     database: str = "iot"
-    username: Optional[str] = None
-    password: Optional[str] = None
+    username: str | None = None
+    password: str | None = None
 
     @property
     def parts(self):
@@ -46,7 +45,7 @@ class ListenerSettings:
     spool_max_bytes: int = 100 * 1024 * 1024
     retention: str = DEFAULT_RETENTION
     downsample_retention: str = "520w"
-    downsample_interval: Optional[str] = "1m"
+    downsample_interval: str | None = "1m"
     stats_interval: float = 5.0
     broker_stats: bool = True
     log_level: str = "INFO"

@@ -4,7 +4,7 @@ The topic is `<sensors root>/<device>/<measurement>`; the payload and the names 
 of service_common.readings, which `POST /ingest` uses too.
 """
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from service_common.readings import (
     KINDS,
@@ -22,7 +22,7 @@ class Point(NamedTuple):
     measurement: str
     device: str
     value: float
-    seq: Optional[int]
+    seq: int | None
     time_ns: int
 
 

@@ -99,7 +99,7 @@ def run(settings):
         while not stopping.is_set():
             try:
                 await asyncio.wait_for(stopping.wait(), settings.stats_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             buffered = out.buffered
             if buffered == 0:

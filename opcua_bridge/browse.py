@@ -2,7 +2,6 @@
 print every variable: node id (in the `nsu=` form, which survives index changes), browse path,
 data type and value; or a nodes-file skeleton to trim."""
 
-import asyncio
 import json
 import logging
 import re
@@ -38,7 +37,7 @@ async def browse_main(settings, as_yaml=False, stream=None):
     try:
         client = await make_client(settings)
         await client.connect()
-    except (OSError, asyncio.TimeoutError, ConnectionError, ua.UaError) as error:
+    except (TimeoutError, OSError, ConnectionError, ua.UaError) as error:
         print(f"opcua_bridge browse: cannot connect to {settings.endpoint}: "
               f"{error or type(error).__name__}", file=sys.stderr)
         return 1

@@ -5,7 +5,6 @@ bad setting, including every bad entry of the nodes file."""
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlsplit
 
 from opcua_bridge import nodeid
@@ -40,9 +39,9 @@ class Node:
     measurement: str
     sampling_interval_ms: float = SAMPLING_INTERVAL_MS
     queue_size: int = QUEUE_SIZE
-    deadband: Optional[float] = None
+    deadband: float | None = None
     # Re-send the last good value, stamped now, when no change came for this long; None: off.
-    republish_interval_ms: Optional[float] = REPUBLISH_INTERVAL_MS
+    republish_interval_ms: float | None = REPUBLISH_INTERVAL_MS
 
     @property
     def name(self):
@@ -57,12 +56,12 @@ class BridgeSettings:
     nodes_path: Path = Path("opcua-nodes.yaml")
     publishing_interval_ms: float = PUBLISHING_INTERVAL_MS
     security: str = "None"
-    cert: Optional[Path] = None
-    key: Optional[Path] = None
-    trust_dir: Optional[Path] = None
-    server_thumbprint: Optional[str] = None
-    username: Optional[str] = None
-    password: Optional[str] = None
+    cert: Path | None = None
+    key: Path | None = None
+    trust_dir: Path | None = None
+    server_thumbprint: str | None = None
+    username: str | None = None
+    password: str | None = None
     buffer_size: int = 100_000
     reconnect_max: float = 30.0
     timeout: float = 10.0

@@ -12,7 +12,6 @@ import binascii
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Union
 
 _FORM = re.compile(r"^(?:ns=(?P<ns>\d+);|nsu=(?P<nsu>.+?);(?=[isgb]=))?"
                    r"(?P<kind>[isgb])=(?P<id>.+)$", re.DOTALL)
@@ -30,9 +29,9 @@ class UnknownNamespace(LookupError):
 @dataclass(frozen=True)
 class NodeRef:
     text: str
-    namespace: Union[int, str]   # an index, or a namespace URI to look up at every connect
+    namespace: int | str   # an index, or a namespace URI to look up at every connect
     kind: str                    # one of KINDS
-    identifier: Union[int, str, bytes, uuid.UUID]
+    identifier: int | str | bytes | uuid.UUID
 
     def index(self, namespace_array):
         if isinstance(self.namespace, int):

@@ -2,7 +2,7 @@
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 GOOD, BAD_QUALITY, NON_NUMERIC = "good", "bad_quality", "non_numeric"
 
@@ -20,7 +20,7 @@ def number(value):
 def epoch_ms(timestamp):
     """Milliseconds since the epoch of an OPC UA timestamp (a naive datetime is UTC)."""
     if timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=timezone.utc)
+        timestamp = timestamp.replace(tzinfo=UTC)
     return int(round(timestamp.timestamp() * 1000))
 
 
@@ -37,7 +37,7 @@ def classify(data_value, now=None):
     if value is None:
         return NON_NUMERIC, None, None
     stamp = data_value.SourceTimestamp or data_value.ServerTimestamp
-    ts = epoch_ms(stamp) if stamp is not None else int((now or datetime.now(timezone.utc))
+    ts = epoch_ms(stamp) if stamp is not None else int((now or datetime.now(UTC))
                                                          .timestamp() * 1000)
     return GOOD, value, ts
 

@@ -111,7 +111,7 @@ class Session:
                 await self._one_session(stopping)
             except security.UntrustedServer as error:
                 log.error("%s", error)
-            except (OSError, asyncio.TimeoutError, ConnectionError, ua.UaError) as error:
+            except (TimeoutError, OSError, ConnectionError, ua.UaError) as error:
                 log.warning("OPC UA session with %s failed: %s", self.settings.endpoint,
                             error or type(error).__name__)
             except Exception:  # noqa: BLE001 - a library surprise must not end the bridge
@@ -124,7 +124,7 @@ class Session:
             log.info("reconnecting in %.1f s", delay)
             try:
                 await asyncio.wait_for(stopping.wait(), delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             delay = min(delay * 2, self.settings.reconnect_max)
 

@@ -8,7 +8,7 @@ The webhook publishes every annunciator transition, QoS 1, not retained, on
 """
 
 import json
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 NORMAL = "normal"
 UNACKED = "unacked"
@@ -31,10 +31,10 @@ class BadEntry(ValueError):
 class Entry(NamedTuple):
     ts: int  # epoch milliseconds
     alert: str
-    device: Optional[str]
+    device: str | None
     from_state: str
     to_state: str
-    by: Optional[str]
+    by: str | None
 
 
 def topic(alerts_root, client_id):

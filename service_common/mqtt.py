@@ -3,7 +3,6 @@
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import Optional
 
 import paho.mqtt.client as mqtt
 
@@ -17,11 +16,11 @@ OFFLINE = b"offline"
 class MqttSettings:
     host: str = "localhost"
     port: int = 1883
-    username: Optional[str] = None
-    password: Optional[str] = None
+    username: str | None = None
+    password: str | None = None
     client_id: str = "client"
     keepalive: int = 30
-    tls_ca: Optional[str] = None
+    tls_ca: str | None = None
     sensors_root: str = "sensors"
     status_root: str = "status"
     alerts_root: str = "alerts"

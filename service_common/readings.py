@@ -9,7 +9,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from service_common import journal
 from service_common.config import DURATION, duration_seconds, retention_problem
@@ -62,8 +62,8 @@ class Rejection(NamedTuple):
 class ReadingRules:
     """How far from the receiver's clock a `ts` may be; None means no limit."""
 
-    ts_max_future_s: Optional[float] = duration_seconds(DEFAULT_TS_MAX_FUTURE)
-    ts_max_age_s: Optional[float] = duration_seconds(DEFAULT_RETENTION)
+    ts_max_future_s: float | None = duration_seconds(DEFAULT_TS_MAX_FUTURE)
+    ts_max_age_s: float | None = duration_seconds(DEFAULT_RETENTION)
 
 
 def read_reading_rules(env):

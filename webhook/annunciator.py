@@ -15,7 +15,7 @@ Acknowledging the alert acknowledges every instance; acknowledging a device ackn
 that instance only (the summary follows). Acknowledging twice changes nothing.
 """
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from service_common.journal import ACKED, CLEARED_UNACKED, NORMAL, STATES, UNACKED
 from webhook.topics import annunciator_topic, device_problem, topic_safe
@@ -47,10 +47,10 @@ class UnknownAlarm(LookupError):
 
 class Transition(NamedTuple):
     alert: str
-    device: Optional[str]  # None: the alert's summary
+    device: str | None  # None: the alert's summary
     from_state: str
     to_state: str
-    by: Optional[str]
+    by: str | None
 
 
 def next_state(state, event, sequence=DEFAULT_MODE):

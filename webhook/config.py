@@ -4,7 +4,6 @@ The dataclass holds every default; `read_config` reads the variables over them.
 """
 
 from dataclasses import dataclass, fields, replace
-from typing import Optional
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
@@ -19,8 +18,8 @@ class WebhookConfig:
     mqtt: MqttSettings
     username: str
     password: str
-    hmac_secret: Optional[str] = None
-    hmac_timestamp_header: Optional[str] = None
+    hmac_secret: str | None = None
+    hmac_timestamp_header: str | None = None
     hmac_max_skew: float = 300.0
     # Loopback unless told otherwise; compose sets WEBHOOK_HOST=0.0.0.0 inside its network.
     host: str = "127.0.0.1"
@@ -30,8 +29,8 @@ class WebhookConfig:
     log_level: str = "INFO"
     known_alerts: tuple = ()
     annunciator: str = DEFAULT_MODE  # isa, ringback or off
-    ack_username: Optional[str] = None  # POST /ack/...: off unless both are set
-    ack_password: Optional[str] = None
+    ack_username: str | None = None  # POST /ack/...: off unless both are set
+    ack_password: str | None = None
     state_max_entries: int = Limits.max_entries
     state_forget_after: float = Limits.forget_after
     # waitress: open connections at most, and how long one may stay idle (s).

@@ -9,7 +9,6 @@ All or nothing: one bad reading and nothing of the request is published.
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Optional
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -48,8 +47,8 @@ SERVICE_CLIENT_IDS = {"LISTENER": "listener", "WEBHOOK": "webhook", "OPCUA": "op
 
 @dataclass(frozen=True)
 class IngestSettings:
-    env_user: Optional[IngestUser] = None  # INGEST_USERNAME / INGEST_PASSWORD / INGEST_DEVICES
-    users_file: Optional[str] = None       # INGEST_USERS_FILE
+    env_user: IngestUser | None = None  # INGEST_USERNAME / INGEST_PASSWORD / INGEST_DEVICES
+    users_file: str | None = None       # INGEST_USERS_FILE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_readings: int = DEFAULT_MAX_READINGS
     rules: ReadingRules = field(default_factory=ReadingRules)

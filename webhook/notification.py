@@ -6,7 +6,6 @@ valid notification is rejected on its own (with a reason) and the others still c
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
 
@@ -36,13 +35,13 @@ class InstanceUpdate:
     alert: str  # topic-safe alert name
     key: str  # the instance's fingerprint
     firing: bool
-    device: Optional[str] = None
+    device: str | None = None
 
 
 @dataclass(frozen=True)
 class Skipped:
-    index: Optional[int]  # position in alerts[], None for a legacy notification
-    alertname: Optional[str]
+    index: int | None  # position in alerts[], None for a legacy notification
+    alertname: str | None
     reason: str
 
     def as_dict(self):
@@ -56,7 +55,7 @@ class Notification:
     # (alert, key): this notification is the complete list of that alert's firing instances
     # with this key (or "key:<device>"), or of all its instances when key is None, so held
     # instances that it does not list are resolved.
-    snapshots: list[tuple[str, Optional[str]]] = field(default_factory=list)
+    snapshots: list[tuple[str, str | None]] = field(default_factory=list)
     ignored: list[Skipped] = field(default_factory=list)  # acknowledged, never change state
     rejected: list[Skipped] = field(default_factory=list)  # malformed alerts
     warnings: list[str] = field(default_factory=list)

@@ -11,7 +11,6 @@ command does with its "loaded dimensions".
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from devstack.grafana_standin.expressions import (
     ExpressionError,
@@ -58,9 +57,9 @@ class Instance:
     labels: dict
     series_labels: dict = field(default_factory=dict)
     state: str = NORMAL
-    active_at: Optional[float] = None
-    starts_at: Optional[float] = None
-    ends_at: Optional[float] = None
+    active_at: float | None = None
+    starts_at: float | None = None
+    ends_at: float | None = None
     values: dict = field(default_factory=dict)
     missing: int = 0
 

@@ -4,7 +4,7 @@ auth and Grafana's HMAC signature (signed by the webhook's own `sign`, so the tw
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 
@@ -17,7 +17,7 @@ EXTERNAL_URL = "http://localhost:3000/"
 
 
 def rfc3339(epoch):
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def notification(group_labels, alerts, receiver="webhook", external_url=EXTERNAL_URL):

@@ -6,10 +6,10 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from importlib import metadata
 
 import pytest
-import tomllib
 from packaging.requirements import Requirement
 
 from devstack.paths import ROOT

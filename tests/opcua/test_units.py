@@ -1,7 +1,7 @@
 """Pure pieces of the bridge: node id text forms, the nodes file, settings, value conversion."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -189,7 +189,7 @@ class _DataValue:
         self.SourceTimestamp, self.ServerTimestamp = source, server
 
 
-T1 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+T1 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 T2 = datetime(2026, 1, 2, 3, 4, 6)   # naive: UTC
 
 
