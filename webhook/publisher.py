@@ -1,33 +1,30 @@
 """The alert state and its publication: notifications applied to the store, the topics that
-changed published retained at QoS 1 over the MQTT link, the state restored at start-up.
+changed published retained at QoS 1 over the MQTT link, the state restored at start-up. The
+alarm journal (`journal_out`) and the boards' acknowledgements (`ack_worker`) are its parts.
 
 `init_app(app, publisher=None)` attaches one (a new one on the real broker when none is given);
 the routes reach it through `get_publisher()`.
 """
 
 import logging
-import queue
 import threading
 import time
 
 from flask import current_app
 
 from service_common import journal
+from webhook.ack_worker import AckWorker
 from webhook.annunciator import UnknownAlarm, active_instances
 from webhook.counters import Counters
+from webhook.journal_out import Journal
 from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
 from webhook.state import AlertStore, changed
-from webhook.topics import ack_filters, device_problem, parse_ack_topic, state_topic
+from webhook.topics import ack_filters, state_topic
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "alert_publisher"
-# Journal entries kept while the broker does not take them; beyond, the oldest are dropped. They
-# ride in the state document too: 1000 entries add about 130 KB to it.
-JOURNAL_LIMIT = 1000
-# Button presses waiting for the ack worker; beyond, they are dropped (counted).
-ACK_QUEUE = 1000
 # Seconds between attempts to publish the restored state before `online`: doubling up to the cap.
 SYNC_RETRY_FIRST = 0.5
 SYNC_RETRY_CAP = 30.0
@@ -70,11 +67,10 @@ class AlertPublisher:
         self._restored = threading.Event()
         self._closed = threading.Event()
         self.annunciating = config.annunciator != "off"
-        self.journal_topic = journal.topic(self.root, config.mqtt.client_id)
-        self._last_journal_ms = 0
-        self._acks = queue.Queue(ACK_QUEUE)
-        self._ack_worker = threading.Thread(target=self._work_acks, name="webhook-acks",
-                                            daemon=True)
+        self._journal = Journal(journal.topic(self.root, config.mqtt.client_id),
+                                self.publish_messages, self.count)
+        self._ack_worker = AckWorker(self.root, self.acknowledge, self.count,
+                                     lambda: self._restored.wait(config.publish_timeout))
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -82,15 +78,13 @@ class AlertPublisher:
         if self.annunciating:
             self._ack_worker.start()
             for topic_filter in ack_filters(self.root):
-                self.link.subscribe(topic_filter, self._on_ack_message)
+                self.link.subscribe(topic_filter, self._ack_worker.on_message)
         self.link.start(self._on_connected)
 
     def close(self, timeout=2.0):
         self._closed.set()
         self.link.close(timeout)
-        if self._ack_worker.is_alive():
-            self._acks.put(None)
-            self._ack_worker.join(timeout)
+        self._ack_worker.close(timeout)
 
     @property
     def connected(self):
@@ -129,7 +123,7 @@ class AlertPublisher:
             self._count_bounds(forgotten)
             self._annunciate(alerts)
             published = self._publish_dirty(timeout)
-            self._publish_journal(timeout)
+            self._journal.publish(self.store.journal, timeout)
             return published
 
     def acknowledge(self, alert, device=None, by=None, timeout=None):
@@ -145,12 +139,12 @@ class AlertPublisher:
                                         if not self.connected else "state not restored yet")
             transitions = self.store.annunciator.acknowledge(alert, device, by)
             if transitions:
-                self._record(transitions)
+                self._journal.record(self.store.journal, transitions, self.clock())
                 self._dirty.add(alert)
             # Also when nothing changed: a press repeated because the LED kept flashing
             # publishes what an earlier one could not.
             self._publish_dirty(timeout)
-            self._publish_journal(timeout)
+            self._journal.publish(self.store.journal, timeout)
             return transitions
 
     def _count_bounds(self, forgotten_before):
@@ -183,7 +177,7 @@ class AlertPublisher:
             if self.ready and self._pending():
                 try:
                     self._publish_dirty(timeout)
-                    self._publish_journal(timeout)
+                    self._journal.publish(self.store.journal, timeout)
                 except BrokerUnavailable as error:
                     log.warning("could not republish the alert state: %s", error)
             return not self._pending()
@@ -209,35 +203,13 @@ class AlertPublisher:
         for alert in sorted(alerts):
             active = active_instances(self.store.firing.get(alert, {}),
                                       self.store.devices.get(alert, ()))
-            self._record(self.store.annunciator.update(alert, active))
+            self._journal.record(self.store.journal, self.store.annunciator.update(alert, active),
+                                 self.clock())
         dropped = self.store.annunciator.forget(
             {alert: set(self.store.devices.get(alert, ())) for alert in self.store.known_alerts()},
             self.config.state_max_entries)
         if dropped:
             self.count("annunciator_forgotten", dropped)
-
-    def _record(self, transitions):
-        """Journal `transitions`, each with its own time (epoch ms, strictly increasing, so
-        that no two entries of one webhook share a point in InfluxDB)."""
-        for transition in transitions:
-            ts = self._last_journal_ms = max(int(self.clock() * 1000), self._last_journal_ms + 1)
-            self.store.journal.append(journal.Entry(ts, *transition))
-        excess = len(self.store.journal) - JOURNAL_LIMIT
-        if excess > 0:
-            del self.store.journal[:excess]
-            self.count("journal_dropped", excess)
-            log.warning("the broker has not taken the alarm journal: dropped its %d oldest "
-                        "entries", excess)
-
-    def _publish_journal(self, timeout):
-        """Publish the journal entries not yet acknowledged (they are also in the state
-        document, so a restart sends them again; a repeated entry overwrites itself)."""
-        entries = list(self.store.journal)
-        if not entries:
-            return
-        self.publish_messages([(self.journal_topic, journal.encode(entry))
-                               for entry in entries], timeout)
-        del self.store.journal[:len(entries)]
 
     def _publish_dirty(self, timeout):
         changes = changed(self._desired(self._dirty), self._published)
@@ -331,49 +303,6 @@ class AlertPublisher:
             if self._closed.wait(delay):
                 return
             delay = min(delay * 2, SYNC_RETRY_CAP)
-
-    # --- acknowledgements from the boards' buttons ---------------------------------------------
-
-    def _on_ack_message(self, topic, payload, retain):
-        """A message on `.../ack` (network thread: only queues it). Its payload names the
-        board that sent it (`by`); anything else, or nothing, leaves `by` empty. A retained
-        one is old (a press is never retained) and would come back at every connect."""
-        if retain:
-            self.count("ack_retained")
-            return
-        target = parse_ack_topic(topic, self.root)
-        if target is None:
-            self.count("ack_bad_topic")
-            return
-        try:
-            by = payload.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            by = ""
-        by = by if by and device_problem(by) is None else None
-        try:
-            self._acks.put_nowait((*target, by))
-        except queue.Full:
-            self.count("ack_dropped")
-
-    def _work_acks(self):
-        while True:
-            ack = self._acks.get()
-            if ack is None:
-                return
-            self._restored.wait(self.config.publish_timeout)
-            alert, device, by = ack
-            try:
-                self.acknowledge(alert, device, by)
-                self.count("acks")
-            except UnknownAlarm as error:
-                self.count("ack_unknown")
-                log.debug("ignoring an acknowledgement: %s", error)
-            except BrokerUnavailable as error:
-                self.count("ack_unpublished")
-                log.warning("acknowledgement of %s%s not yet published: %s", alert,
-                            f"/{device}" if device else "", error)
-            except Exception:  # noqa: BLE001 - the worker must outlive a bug
-                log.exception("could not handle an acknowledgement")
 
     @staticmethod
     def _in_background(work):

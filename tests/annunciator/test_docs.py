@@ -6,7 +6,7 @@ import pytest
 
 from devstack.paths import ROOT
 from webhook.annunciator import ACK, CLEAR, DEFAULT_MODE, FIRE, MODES, SEQUENCES, next_state
-from webhook.publisher import JOURNAL_LIMIT
+from webhook.journal_out import JOURNAL_LIMIT
 
 DOC = (ROOT / "docs" / "annunciator.md").read_text()
 

@@ -18,7 +18,7 @@ from tests.support.annunciator import (
     transitions,
 )
 from tests.support.webhook import instance, unified
-from webhook import publisher as publisher_module
+from webhook import journal_out
 from webhook.config import read_config
 from webhook.notification import parse
 from webhook.publisher import BrokerUnavailable
@@ -276,7 +276,7 @@ def test_journal_entries_unsent_at_a_crash_are_sent_after_the_restart(started):
 
 
 def test_journal_entries_beyond_the_limit_are_dropped_oldest_first(started, monkeypatch):
-    monkeypatch.setattr(publisher_module, "JOURNAL_LIMIT", 3)
+    monkeypatch.setattr(journal_out, "JOURNAL_LIMIT", 3)
     _, publisher, link = started()
     publish = link.publish_and_wait
     link.publish_and_wait = lambda messages, timeout, retain: (

@@ -19,8 +19,8 @@ from devstack.mqtt_probe import Probe, read_retained
 from devstack.paths import ROOT
 from devstack.wait import wait_until
 from service_common import journal
+from webhook.journal_out import JOURNAL_LIMIT
 from webhook.notification import InstanceUpdate, Notification
-from webhook.publisher import JOURNAL_LIMIT
 from webhook.state import MAX_ENTRIES_ALLOWED, AlertStore, Limits
 from webhook.topics import MAX_ALERT_CHARS, MAX_DEVICE_CHARS
 
