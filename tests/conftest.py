@@ -5,14 +5,14 @@ Tests that use them are marked `integration` automatically. Outside CI a missing
 skips those tests; in CI (CI=true) it fails them.
 """
 
-import os
 import shutil
 import tempfile
 
 import pytest
 
 from devstack import servers
-from devstack.servers import InfluxDB, Mosquitto, ServerMissing
+from devstack.servers import InfluxDB, Mosquitto
+from tests.support.servers import starter
 
 # Fixtures that several test folders share.
 pytest_plugins = ["tests.support.listener_fixtures", "tests.support.webhook_fixtures"]
@@ -49,28 +49,10 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
-def _require(server_class, **kwargs):
-    try:
-        return server_class(**kwargs)
-    except ServerMissing as missing:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(str(missing))
-        pytest.skip(str(missing))
-
-
 @pytest.fixture
 def mosquitto_factory():
     """Start brokers with extra config lines, e.g. `mosquitto_factory(config="...")`."""
-    started = []
-
-    def start(config="", port=None):
-        broker = _require(Mosquitto, config=config, port=port)
-        started.append(broker)
-        return broker.start()
-
-    yield start
-    for broker in started:
-        broker.close()
+    yield from starter(Mosquitto)
 
 
 @pytest.fixture
@@ -81,16 +63,8 @@ def mosquitto(mosquitto_factory):
 
 @pytest.fixture
 def influxdb_factory():
-    started = []
-
-    def start(auth=False):
-        server = _require(InfluxDB, auth=auth)
-        started.append(server)
-        return server.start()
-
-    yield start
-    for server in started:
-        server.close()
+    """Start InfluxDB servers, e.g. `influxdb_factory(auth=True)`."""
+    yield from starter(InfluxDB)
 
 
 @pytest.fixture

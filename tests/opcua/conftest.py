@@ -14,6 +14,7 @@ from devstack.mqtt_probe import Probe
 from devstack.paths import ROOT
 from devstack.servers import OpcUaServer, Service
 from devstack.wait import wait_until
+from tests.support.servers import starter
 
 pytest.importorskip("asyncua")
 
@@ -21,16 +22,7 @@ pytest.importorskip("asyncua")
 @pytest.fixture
 def opcua_factory():
     """`opcua_factory(**options)` starts an OpcUaServer (devstack.servers) and closes it."""
-    started = []
-
-    def start(**options):
-        server = OpcUaServer(**options)
-        started.append(server)
-        return server.start()
-
-    yield start
-    for server in started:
-        server.close()
+    yield from starter(OpcUaServer)
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
 from devstack.paths import ROOT
+from tests.support.ci import missing
 
 # Where `make venv` installs the project's tools (hadolint, shellcheck): next to the Python
 # running the tests, which is not on PATH when the Makefile runs `.venv/bin/python -m pytest`.
@@ -34,8 +33,5 @@ def require_tool(name, install_hint):
     """The tool's path. When it is missing the test is skipped, and in CI (CI=true) it fails."""
     path = find_tool(name)
     if path is None:
-        message = f"{name} is not installed ({install_hint})"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{name} is not installed ({install_hint})")
     return path
