@@ -3,7 +3,6 @@ and the InfluxDB settings of the compose files as the real influxd reads them.""
 
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -112,9 +111,7 @@ def test_every_influxdb_setting_is_known():
 
 
 def test_influxd_applies_the_compose_settings():
-    influxd = shutil.which("influxd") or "/usr/bin/influxd"
-    if not os.path.exists(influxd):
-        pytest.skip("influxd is not installed: run `make deps`")
+    influxd = require_tool("influxd", "run `make deps`")
     env = {name: str(value) for name, value in influxdb_environment().items()
            if name in EXPECTED}
     result = subprocess.run([influxd, "config"], capture_output=True, text=True, timeout=60,
