@@ -17,6 +17,7 @@ import time
 
 from listener.config import read_settings
 from service_common.config import ConfigError
+from service_common.heartbeat import heartbeat_problem
 from service_common.logs import setup_logging
 
 log = logging.getLogger("listener")
@@ -47,13 +48,9 @@ def main(argv=None):
 
 
 def healthcheck(settings):
-    try:
-        age = time.time() - settings.heartbeat_path.stat().st_mtime
-    except OSError:
-        print("unhealthy: no heartbeat file", file=sys.stderr)
-        return 1
-    if age > HEARTBEAT_MAX_AGE:
-        print(f"unhealthy: heartbeat is {age:.0f} s old", file=sys.stderr)
+    problem = heartbeat_problem(settings.heartbeat_path, HEARTBEAT_MAX_AGE)
+    if problem:
+        print(f"unhealthy: {problem}", file=sys.stderr)
         return 1
     return 0
 

@@ -18,6 +18,7 @@ import time
 
 from opcua_bridge.config import read_settings
 from service_common.config import ConfigError
+from service_common.heartbeat import heartbeat_problem
 from service_common.logs import setup_logging
 
 log = logging.getLogger("opcua_bridge")
@@ -62,17 +63,15 @@ def _no_traceback_for_lost_connections(record):
 
 def healthcheck(settings):
     """Healthy: the stats timer wrote the heartbeat lately, and a session was open then."""
-    try:
-        age = time.time() - settings.heartbeat.stat().st_mtime
-        state = settings.heartbeat.read_text().strip()
-    except OSError:
-        print("unhealthy: no heartbeat file", file=sys.stderr)
-        return 1
-    if age > max(30.0, 3 * settings.stats_interval):
-        print(f"unhealthy: heartbeat is {age:.0f} s old", file=sys.stderr)
-        return 1
-    if state != "1":
-        print("unhealthy: no OPC UA session", file=sys.stderr)
+    problem = heartbeat_problem(settings.heartbeat, max(30.0, 3 * settings.stats_interval))
+    if problem is None:
+        try:
+            if settings.heartbeat.read_text().strip() != "1":
+                problem = "no OPC UA session"
+        except OSError:
+            problem = "no heartbeat file"
+    if problem:
+        print(f"unhealthy: {problem}", file=sys.stderr)
         return 1
     return 0
 
