@@ -1,0 +1,75 @@
+"""The shared contracts in service_common: the event journal, status liveness, service ids."""
+
+import pytest
+
+from service_common import events, service_ids
+from service_common.status import Liveness
+
+
+def test_an_event_round_trips():
+    event = events.Event(1_700_000_000_000, 3, "actions", "override", "shed-fan", "alice", "hand")
+    assert events.decode(events.encode(event)) == event
+
+
+@pytest.mark.parametrize("payload, kind", [
+    (b"\xff", "not_utf8"),
+    (b"{", "bad_json"),
+    (b"[]", "wrong_shape"),
+    (b'{"ts": "1", "source": "a", "kind": "k", "subject": "s"}', "wrong_shape"),
+    (b'{"ts": 1, "n": 1000000, "source": "a", "kind": "k", "subject": "s"}', "wrong_shape"),
+    (b'{"ts": 1, "source": "", "kind": "k", "subject": "s"}', "wrong_shape"),
+    (b'{"ts": 1, "source": "a", "kind": "k", "subject": "s", "by": 3}', "wrong_shape"),
+    (b'{"ts": 1, "source": "a", "kind": "k", "subject": "s", "text": 3}', "wrong_shape"),
+], ids=["not-utf8", "not-json", "not-object", "ts-string", "n-too-big", "empty-source",
+        "by-number", "text-number"])
+def test_a_bad_event_is_refused_saying_how(payload, kind):
+    with pytest.raises(events.BadEvent) as refused:
+        events.decode(payload)
+    assert refused.value.kind == kind
+
+
+def test_the_clock_never_stamps_twice_the_same():
+    clock = events.EventClock(now_ms=lambda: 5)
+    assert [clock.stamp() for _ in range(3)] == [(5, 0), (5, 1), (5, 2)]
+
+
+def test_the_clock_never_goes_back():
+    times = iter([10, 9, 11])
+    clock = events.EventClock(now_ms=lambda: next(times))
+    assert [clock.stamp() for _ in range(3)] == [(10, 0), (10, 1), (11, 0)]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_retained_online_is_not_trusted():
+    liveness = Liveness(window_s=15, clock=Clock())
+    liveness.seen(b"online", retained=True)
+    assert not liveness.live()
+
+
+def test_a_live_online_holds_for_the_window_then_lapses():
+    clock = Clock()
+    liveness = Liveness(window_s=15, clock=clock)
+    liveness.seen(b"online", retained=False)
+    clock.now += 15
+    assert liveness.live()
+    clock.now += 0.1
+    assert not liveness.live()
+
+
+def test_offline_ends_liveness_at_once():
+    liveness = Liveness(window_s=15, clock=Clock())
+    liveness.seen(b"online", retained=False)
+    liveness.seen(b"offline", retained=False)
+    assert not liveness.live()
+
+
+def test_every_service_has_one_default_id():
+    assert len(service_ids.ALL) == len(service_ids.BY_PREFIX)
+    assert service_ids.BY_PREFIX["OPCUA"] == "opcua-bridge"
