@@ -60,6 +60,7 @@ struct Published {
 struct Mqtt : alertloop::MqttLink {
   bool accept = true;
   bool async = false;
+  uint32_t blocking_ms = 0;  // what blocking_connect_timeout_ms() says
   int connects = 0;
   int disconnects = 0;
   std::string client_id, will_topic, will_payload;
@@ -77,6 +78,7 @@ struct Mqtt : alertloop::MqttLink {
     link = async ? alertloop::LinkState::kConnecting : alertloop::LinkState::kConnected;
     return true;
   }
+  uint32_t blocking_connect_timeout_ms() const override { return blocking_ms; }
   alertloop::LinkState state() override { return link; }
   bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override {
     if (link != alertloop::LinkState::kConnected) return false;

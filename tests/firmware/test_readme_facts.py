@@ -26,11 +26,12 @@ def doc():
     [
         ("connection.h", "kKeepaliveS", 1, "a **{} s MQTT keepalive**"),
         ("resolve_policy.h", "kReresolveAfterFailures", 1, "after **{} failed connect attempts"),
+        ("resolve_policy.h", "kDnsTimeoutMs", 1000, "up to **{} s** on the ESP8266"),
         ("led_pattern.h", "kFlashOnMs", 1, "the one LED on {} ms"),
         ("led_pattern.h", "kUnknownHalfPeriodMs", 1000, "red {} s, then green"),
         ("led_pattern.h", "kBeepOnMs", 1, "beeps {} ms every second"),
     ],
-    ids=["keepalive", "re-resolve", "flash", "unknown", "beep"],
+    ids=["keepalive", "re-resolve", "dns-timeout", "flash", "unknown", "beep"],
 )
 def test_the_docs_state_the_constant(header, name, unit, phrase):
     value = constant(header, name)

@@ -105,7 +105,11 @@ PubSubLink::PubSubLink(const char *host, uint16_t port)
 
 bool PubSubLink::resolve() {
   IPAddress address;
-  bool ok = WiFi.hostByName(host_, address) == 1;
+#if defined(ESP8266)
+  bool ok = WiFi.hostByName(host_, address, alertloop::kDnsTimeoutMs) == 1;
+#else
+  bool ok = WiFi.hostByName(host_, address) == 1;  // the ESP32 core has no timeout argument
+#endif
   resolve_policy_.resolved(ok);
   if (ok) {
     client_.setServer(address, port_);

@@ -121,6 +121,8 @@ class PubSubLink : public alertloop::MqttLink {
  public:
   PubSubLink(const char *host, uint16_t port);
   bool connect(const alertloop::ConnectOptions &options) override;
+  // PubSubClient's connect() waits for CONNACK itself (after the TCP connect).
+  uint32_t blocking_connect_timeout_ms() const override { return kSocketTimeoutS * 1000UL; }
   alertloop::LinkState state() override;
   // PubSubClient 2.8 sends every PUBLISH at QoS 0: `qos` is not used.
   bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override;

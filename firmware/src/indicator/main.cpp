@@ -43,7 +43,7 @@ GpioBuzzer buzzer;
 board::Runner runner("indicator");
 board::ArduinoClock board_clock;
 board::WifiNetwork network(ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD);
-board::PubSubLink link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
+board::PubSubLink mqtt_link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
 alertloop::Debouncer button;
 std::optional<alertloop::IndicatorApp> app;
 
@@ -55,15 +55,15 @@ void setup() {
   pinMode(kButtonPin, INPUT_PULLUP);
   if (!runner.begin()) return;
 
-  alertloop::ConnectionManager &connection = runner.connection(network, link, "esp8266");
+  alertloop::ConnectionManager &connection = runner.connection(network, mqtt_link, "esp8266");
   alertloop::IndicatorSettings settings;
   settings.device_id = runner.device_id();
   settings.alert_topic = ALERTLOOP_ALERT_TOPIC;
   settings.webhook_status_topic = ALERTLOOP_WEBHOOK_STATUS_TOPIC;
   alertloop::IndicatorApp &indicator =
-      app.emplace(board_clock, leds, buzzer, link, connection, settings);
+      app.emplace(board_clock, leds, buzzer, mqtt_link, connection, settings);
   if (!runner.started(indicator.topics_ok())) return;
-  link.set_sink(&indicator);
+  mqtt_link.set_sink(&indicator);
   indicator.dump_config();
 }
 

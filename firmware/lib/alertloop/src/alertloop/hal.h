@@ -64,11 +64,16 @@ struct ConnectOptions {
 
 enum class LinkState { kDisconnected, kConnecting, kConnected };
 
+
 class MqttLink {
  public:
   virtual ~MqttLink() = default;
   // Starts a connection attempt. false: it failed at once. true: it is connected or connecting.
   virtual bool connect(const ConnectOptions &options) = 0;
+  // How long connect() itself waits for the broker's CONNACK before it returns false, for a link
+  // whose connect() blocks (PubSubClient on the boards). 0: connect() returns at once and
+  // ConnectionSettings::connect_timeout_ms bounds the attempt instead (libmosquitto).
+  virtual uint32_t blocking_connect_timeout_ms() const { return 0; }
   virtual LinkState state() = 0;
   // `qos` 0 or 1. PubSubClient (the boards) can only send QoS 0 and does so for both.
   virtual bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) = 0;
