@@ -136,18 +136,29 @@ struct IndicatorRig {
     app.on_message(topic, reinterpret_cast<const uint8_t *>(payload), strlen(payload));
     tick();
   }
+  // Every tick the webhook's heartbeat arrives, unless a test stops it.
   void tick() {
+    if (heartbeat) {
+      const char *online = "online";
+      app.on_message("status/webhook", reinterpret_cast<const uint8_t *>(online), strlen(online));
+    }
     app.loop();
     clock.now += 10;
   }
+  // Connected, subscribed, and the webhook live: the first status after subscribing (perhaps the
+  // broker's saved copy) is not trusted, the next one is.
+  void start() {
+    for (int i = 0; i < 3; i++) tick();
+  }
   Indication shown() const { return app.display().indication; }
+  bool heartbeat = true;
 };
 
 }  // namespace
 
 TEST_CASE("indicator: subscribes to the alert and the webhook status on every connect") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   // The annunciator state first, so its retained message arrives before the 1/0 one.
   CHECK(rig.mqtt.subscribed == std::vector<std::string>{"alerts/pot-high/annunciator",
                                                         "alerts/pot-high", "status/webhook"});
@@ -161,7 +172,7 @@ TEST_CASE("indicator: subscribes to the alert and the webhook status on every co
 
 TEST_CASE("indicator: unknown, red, green, unknown on bad payload, webhook offline, link lost") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   CHECK(rig.shown() == Indication::kUnknown);
   CHECK(rig.app.display().reason == UnknownReason::kNoState);
   rig.deliver("alerts/pot-high", "1");
@@ -175,10 +186,12 @@ TEST_CASE("indicator: unknown, red, green, unknown on bad payload, webhook offli
   rig.deliver("alerts/pot-high", "maybe");
   CHECK(rig.app.display().reason == UnknownReason::kBadPayload);
   rig.deliver("alerts/pot-high", "1");
+  rig.heartbeat = false;
   rig.deliver("status/webhook", "offline");
   CHECK(rig.app.display().reason == UnknownReason::kWebhookOffline);
   rig.deliver("status/webhook", "online");
   CHECK(rig.shown() == Indication::kRed);
+  rig.heartbeat = true;
   rig.mqtt.link = LinkState::kDisconnected;
   rig.mqtt.accept = false;
   rig.tick();
@@ -186,13 +199,46 @@ TEST_CASE("indicator: unknown, red, green, unknown on bad payload, webhook offli
   // Back online, the old state is not trusted until the retained one arrives again.
   rig.mqtt.accept = true;
   rig.clock.now += 1000;
-  rig.tick();
+  rig.start();
   CHECK(rig.app.display().reason == UnknownReason::kNoState);
+}
+
+TEST_CASE("indicator: only a live webhook status vouches for the colour, and only for 15 s") {
+  IndicatorRig rig;
+  rig.heartbeat = false;
+  rig.tick();  // connects and subscribes
+  rig.deliver("alerts/pot-high/annunciator", "acked");
+  rig.deliver("status/webhook", "online");  // the first one: perhaps the broker's saved copy
+  CHECK(rig.app.display().reason == UnknownReason::kWebhookNotHeard);
+  rig.deliver("status/webhook", "online");  // a heartbeat: live
+  CHECK(rig.shown() == Indication::kRed);
+  rig.clock.now += kLiveWindowMs - 20;
+  rig.tick();
+  CHECK(rig.shown() == Indication::kRed);
+  rig.clock.now += 20;
+  rig.tick();
+  CHECK(rig.app.display().reason == UnknownReason::kWebhookSilent);
+  rig.deliver("status/webhook", "online");
+  CHECK(rig.shown() == Indication::kRed);
+  // After a reconnect the first message is again not trusted, but a retained offline is.
+  rig.mqtt.link = LinkState::kDisconnected;
+  rig.tick();
+  rig.clock.now += 1000;
+  rig.tick();
+  rig.deliver("alerts/pot-high/annunciator", "acked");
+  rig.deliver("status/webhook", "online");
+  CHECK(rig.app.display().reason == UnknownReason::kWebhookNotHeard);
+  rig.mqtt.link = LinkState::kDisconnected;
+  rig.tick();
+  rig.clock.now += 1000;
+  rig.tick();
+  rig.deliver("status/webhook", "offline");
+  CHECK(rig.app.display().reason == UnknownReason::kWebhookOffline);
 }
 
 TEST_CASE("indicator: the LEDs blink the unknown pattern as time passes") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   rig.clock.now = 0;
   rig.tick();
   CHECK(rig.leds.red);
@@ -205,7 +251,7 @@ TEST_CASE("indicator: the LEDs blink the unknown pattern as time passes") {
 
 TEST_CASE("indicator: a payload that is not null-terminated is read by its length") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   const uint8_t payload[] = {'0', '1', '1'};
   rig.app.on_message("alerts/pot-high", payload, 1);
   rig.tick();
@@ -214,7 +260,7 @@ TEST_CASE("indicator: a payload that is not null-terminated is read by its lengt
 
 TEST_CASE("indicator: follows the annunciator state, which wins over 1/0, through a whole sequence") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   struct Step {
     const char *topic;
     const char *payload;
@@ -242,7 +288,7 @@ TEST_CASE("indicator: follows the annunciator state, which wins over 1/0, throug
 
 TEST_CASE("indicator: the LEDs flash and the buzzer beeps while unacked, and stop once acked") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   rig.deliver("alerts/pot-high/annunciator", "unacked");
   rig.clock.now = 10000;
   rig.tick();
@@ -279,7 +325,7 @@ TEST_CASE("indicator: a press acknowledges what flashes, with the device id, QoS
   for (const auto &c : cases) {
     CAPTURE(c.name);
     IndicatorRig rig;
-    rig.tick();
+    rig.start();
     rig.deliver("alerts/pot-high", c.alert);
     if (c.annunciator != nullptr) rig.deliver("alerts/pot-high/annunciator", c.annunciator);
     CHECK(rig.app.press() == c.result);
@@ -297,7 +343,7 @@ TEST_CASE("indicator: a press acknowledges what flashes, with the device id, QoS
 
 TEST_CASE("indicator: a press when the link dropped since the last loop() says to press again") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   rig.deliver("alerts/pot-high/annunciator", "unacked");
   rig.mqtt.link = LinkState::kDisconnected;
   CHECK(rig.app.press() == PressResult::kNotSent);
@@ -306,7 +352,7 @@ TEST_CASE("indicator: a press when the link dropped since the last loop() says t
 
 TEST_CASE("indicator: a press while the broker is unreachable sends nothing") {
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   rig.deliver("alerts/pot-high/annunciator", "unacked");
   rig.mqtt.link = LinkState::kDisconnected;
   rig.mqtt.accept = false;
@@ -321,7 +367,7 @@ TEST_CASE("indicator: the configuration dump names the topics and what is known"
   lines.clear();
   set_log_sink([](const char *line) { captured_log.push_back(line); });
   IndicatorRig rig;
-  rig.tick();
+  rig.start();
   rig.deliver("alerts/pot-high", "1");
   rig.deliver("alerts/pot-high/annunciator", "acked");
   rig.app.dump_config();
@@ -335,7 +381,7 @@ TEST_CASE("indicator: the configuration dump names the topics and what is known"
   };
   CHECK(has("alerts/pot-high/annunciator"));
   CHECK(has("alerts/pot-high/ack"));
-  CHECK(has("alert firing, annunciator acked, webhook unknown"));
+  CHECK(has("alert firing, annunciator acked, webhook live"));
   CHECK(has("keepalive 5 s"));
   CHECK(has("status/esp8266-d1d2d3"));
   CHECK(has("mqtt: connected"));

@@ -66,3 +66,11 @@ def test_firmware_readme_states_the_publish_schedule_and_back_off():
     initial = member_default("connection.h", "backoff_initial_ms") / 1000
     maximum = member_default("connection.h", "backoff_max_ms") // 1000
     assert f"back-off from {initial:g} s doubling up to {maximum} s" in page
+
+
+def test_the_boards_live_window_is_the_services_one():
+    from service_common.status import HEARTBEAT_S, LIVE_WINDOW_S
+
+    assert constant("liveness.h", "kLiveWindowMs") == LIVE_WINDOW_S * 1000
+    assert f"**{LIVE_WINDOW_S:g} s** without a live `online`" in doc()
+    assert f"heartbeat every **{HEARTBEAT_S:g} s**" in doc()

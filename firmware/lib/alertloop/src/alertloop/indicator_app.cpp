@@ -38,6 +38,7 @@ void IndicatorApp::loop() {
       break;
   }
   inputs_.broker_connected = connection_.connected();
+  inputs_.webhook = webhook_.state(now);
   show(now);
 }
 
@@ -47,11 +48,15 @@ void IndicatorApp::loop() {
 void IndicatorApp::subscribe() {
   mqtt_.subscribe(annunciator_topic_);
   mqtt_.subscribe(settings_.alert_topic);
+  webhook_.subscribed();
   mqtt_.subscribe(settings_.webhook_status_topic);
 }
 
 // What arrived before a lost link may be stale by the time it is back.
-void IndicatorApp::forget() { inputs_ = IndicatorInputs{}; }
+void IndicatorApp::forget() {
+  inputs_ = IndicatorInputs{};
+  webhook_.subscribed();
+}
 
 void IndicatorApp::show(uint32_t now_ms) {
   Display display = decide_display(inputs_);
@@ -87,7 +92,10 @@ void IndicatorApp::on_message(const char *topic, const uint8_t *payload, size_t 
   } else if (strcmp(topic, annunciator_topic_) == 0) {
     inputs_.annunciator = parse_annunciator(payload, length);
   } else if (strcmp(topic, settings_.webhook_status_topic) == 0) {
-    inputs_.webhook = parse_status(payload, length);
+    if (!webhook_.seen(parse_status(payload, length), clock_.millis())) {
+      log_line("webhook: first online after subscribing not trusted (perhaps the broker's saved "
+               "copy), waiting for a live one");
+    }
   }
 }
 
@@ -100,7 +108,7 @@ void IndicatorApp::dump_config() const {
   log_line("indicator: webhook status %s; button acknowledges on %s", settings_.webhook_status_topic,
            ack_topic_);
   log_line("indicator: alert %s, annunciator %s, webhook %s", alert_name(inputs_.alert),
-           annunciator_name(inputs_.annunciator), status_name(inputs_.webhook));
+           annunciator_name(inputs_.annunciator), liveness_name(inputs_.webhook));
 }
 
 }  // namespace alertloop

@@ -9,6 +9,7 @@
 #include "alertloop/connection.h"
 #include "alertloop/hal.h"
 #include "alertloop/led_pattern.h"
+#include "alertloop/liveness.h"
 #include "alertloop/messages.h"
 
 namespace alertloop {
@@ -57,6 +58,7 @@ class IndicatorApp : public MessageSink {
   char ack_topic_[kTopicSize];
   bool topics_ok_;
   IndicatorInputs inputs_;
+  LivenessTracker webhook_;
   Display display_{Indication::kUnknown, UnknownReason::kBrokerUnreachable};
   bool shown_ = false;
 };

@@ -29,7 +29,12 @@ static Display from_alert(AlertState alert, bool alert_seen) {
 
 Display decide_display(const IndicatorInputs &inputs) {
   if (!inputs.broker_connected) return unknown(UnknownReason::kBrokerUnreachable);
-  if (inputs.webhook == PeerStatus::kOffline) return unknown(UnknownReason::kWebhookOffline);
+  switch (inputs.webhook) {
+    case Liveness::kOffline: return unknown(UnknownReason::kWebhookOffline);
+    case Liveness::kNotHeard: return unknown(UnknownReason::kWebhookNotHeard);
+    case Liveness::kLapsed: return unknown(UnknownReason::kWebhookSilent);
+    case Liveness::kLive: break;
+  }
   if (inputs.annunciator != AnnunciatorState::kAbsent) return from_annunciator(inputs.annunciator);
   return from_alert(inputs.alert, inputs.alert_seen);
 }
@@ -76,6 +81,8 @@ const char *reason_text(UnknownReason reason) {
     case UnknownReason::kNone: return "";
     case UnknownReason::kBrokerUnreachable: return "broker unreachable";
     case UnknownReason::kWebhookOffline: return "webhook offline";
+    case UnknownReason::kWebhookNotHeard: return "no live webhook status yet";
+    case UnknownReason::kWebhookSilent: return "webhook silent (no heartbeat)";
     case UnknownReason::kNoState: return "no alert state yet";
     case UnknownReason::kBadPayload: return "unrecognised alert payload";
     case UnknownReason::kBadAnnunciatorPayload: return "unrecognised annunciator payload";

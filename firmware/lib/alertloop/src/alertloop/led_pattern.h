@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "alertloop/liveness.h"
 #include "alertloop/messages.h"
 
 namespace alertloop {
@@ -16,6 +17,8 @@ enum class UnknownReason {
   kNone,
   kBrokerUnreachable,
   kWebhookOffline,
+  kWebhookNotHeard,
+  kWebhookSilent,
   kNoState,
   kBadPayload,
   kBadAnnunciatorPayload
@@ -33,7 +36,8 @@ struct Display {
 // Everything the indicator has heard since its last connect.
 struct IndicatorInputs {
   bool broker_connected = false;
-  PeerStatus webhook = PeerStatus::kUnknown;
+  // Only a live `online` (not the broker's saved copy) vouches for the alert state.
+  Liveness webhook = Liveness::kNotHeard;
   AlertState alert = AlertState::kUnknown;
   bool alert_seen = false;  // a message arrived on the alert topic (so kUnknown is a bad payload)
   AnnunciatorState annunciator = AnnunciatorState::kAbsent;
