@@ -38,8 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # (tests/deploy/test_devices.py ties them).
 ROLES = {
     "sensor": ("topic write sensors/{id}/+",),
-    "indicator": ("topic read alerts/#", "topic read status/webhook",
-                  "topic write alerts/+/ack", "topic write alerts/+/+/ack"),
+    # An indicator acknowledges on alerts/<alert>[/<device>]/ack/<its id>: the shipped acl's
+    # `pattern write alerts/+/ack/%u` lines, so the broker vouches for who acknowledged.
+    "indicator": ("topic read alerts/#", "topic read status/webhook"),
     "listener": ("topic read sensors/#", "topic read alerts/_webhook/+/journal",
                  "topic read $SYS/broker/#"),
 }

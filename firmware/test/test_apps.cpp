@@ -329,7 +329,7 @@ TEST_CASE("indicator: a press acknowledges what flashes, with the device id, QoS
     rig.deliver("alerts/pot-high", c.alert);
     if (c.annunciator != nullptr) rig.deliver("alerts/pot-high/annunciator", c.annunciator);
     CHECK(rig.app.press() == c.result);
-    auto acks = rig.mqtt.payloads_on("alerts/pot-high/ack");
+    auto acks = rig.mqtt.payloads_on("alerts/pot-high/ack/esp8266-d1d2d3");
     if (c.result == PressResult::kSent) {
       REQUIRE(acks == std::vector<std::string>{"esp8266-d1d2d3"});
       const auto &sent = rig.mqtt.published.back();
@@ -347,7 +347,7 @@ TEST_CASE("indicator: a press when the link dropped since the last loop() says t
   rig.deliver("alerts/pot-high/annunciator", "unacked");
   rig.mqtt.link = LinkState::kDisconnected;
   CHECK(rig.app.press() == PressResult::kNotSent);
-  CHECK(rig.mqtt.payloads_on("alerts/pot-high/ack").empty());
+  CHECK(rig.mqtt.payloads_on("alerts/pot-high/ack/esp8266-d1d2d3").empty());
 }
 
 TEST_CASE("indicator: a press while the broker is unreachable sends nothing") {
@@ -359,7 +359,7 @@ TEST_CASE("indicator: a press while the broker is unreachable sends nothing") {
   rig.tick();
   CHECK(rig.shown() == Indication::kUnknown);
   CHECK(rig.app.press() == PressResult::kNothingToAcknowledge);
-  CHECK(rig.mqtt.payloads_on("alerts/pot-high/ack").empty());
+  CHECK(rig.mqtt.payloads_on("alerts/pot-high/ack/esp8266-d1d2d3").empty());
 }
 
 TEST_CASE("indicator: the configuration dump names the topics and what is known") {
@@ -380,9 +380,23 @@ TEST_CASE("indicator: the configuration dump names the topics and what is known"
     return false;
   };
   CHECK(has("alerts/pot-high/annunciator"));
-  CHECK(has("alerts/pot-high/ack"));
+  CHECK(has("alerts/pot-high/ack/esp8266-d1d2d3"));
   CHECK(has("alert firing, annunciator acked, webhook live"));
   CHECK(has("keepalive 5 s"));
   CHECK(has("status/esp8266-d1d2d3"));
   CHECK(has("mqtt: connected"));
+}
+
+TEST_CASE("indicator: a device's own alert is acknowledged under it, with the sender's id last") {
+  fakes::Clock clock;
+  fakes::Leds leds;
+  fakes::Network network;
+  fakes::Mqtt mqtt;
+  fakes::Buzzer buzzer;
+  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", ""}, ConnectionSettings{}};
+  IndicatorSettings settings;
+  settings.device_id = "esp8266-d1d2d3";
+  settings.alert_topic = "alerts/pot-high/esp32-a1b2c3";
+  IndicatorApp app(clock, leds, buzzer, mqtt, connection, settings);
+  CHECK(std::string(app.ack_topic()) == "alerts/pot-high/esp32-a1b2c3/ack/esp8266-d1d2d3");
 }

@@ -1,6 +1,6 @@
 """indicator-sim and the annunciator against a real broker: it follows `T/annunciator` (which
 wins over `T`), falls back to `T` without it, and a `press` on stdin acknowledges what flashes by
-publishing the device id on `T/ack` at QoS 1."""
+publishing the device id on `T/ack/<its device id>` at QoS 1."""
 
 import threading
 import uuid
@@ -92,19 +92,19 @@ def test_led_follows_the_annunciator_through_both_sequences(mosquitto, start_sim
 @pytest.mark.parametrize("state", ["unacked", "cleared-unacked"])
 def test_press_acknowledges_what_flashes_with_the_device_id_at_qos_1(mosquitto, start_sim, state):
     topic = alert_topic()
-    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack"]) as probe:
+    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack/+"]) as probe:
         acks = Acks(probe)
         probe.publish(f"{topic}/annunciator", state, retain=True)
         sim = start_sim("indicator-sim", "--topic", topic)
         sim.wait_for_led({"unacked": "red-flashing", "cleared-unacked": "green-flashing"}[state])
         sim.send("press")
         wait_until(lambda: acks.all(), 10, message="no acknowledgement arrived")
-        assert acks.all() == [(f"{topic}/ack", sim.device_id.encode(), 1, False)]
+        assert acks.all() == [(f"{topic}/ack/{sim.device_id}", sim.device_id.encode(), 1, False)]
 
 
 def test_press_on_a_steady_or_unknown_led_sends_nothing_and_says_why(mosquitto, start_sim):
     topic = alert_topic()
-    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack"]) as probe:
+    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack/+"]) as probe:
         acks = Acks(probe)
         sim = start_sim("indicator-sim", "--topic", topic)
         wait_online(mosquitto, sim)

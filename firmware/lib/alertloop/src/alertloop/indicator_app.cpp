@@ -21,7 +21,8 @@ IndicatorApp::IndicatorApp(Clock &clock, Leds &leds, Buzzer &buzzer, MqttLink &m
       settings_(settings) {
   topics_ok_ = subtopic(settings.alert_topic, kAnnunciatorLevel, annunciator_topic_,
                         sizeof(annunciator_topic_)) &&
-               subtopic(settings.alert_topic, kAckLevel, ack_topic_, sizeof(ack_topic_));
+               format_topic(settings.alert_topic, kAckLevel, settings.device_id, ack_topic_,
+                            sizeof(ack_topic_));
 }
 
 void IndicatorApp::loop() {

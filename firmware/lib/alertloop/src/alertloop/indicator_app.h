@@ -29,13 +29,15 @@ class IndicatorApp : public MessageSink {
   IndicatorApp(Clock &clock, Leds &leds, Buzzer &buzzer, MqttLink &mqtt,
                ConnectionManager &connection, const IndicatorSettings &settings);
 
-  // false when `<alert topic>/annunciator` or `/ack` does not fit: the caller reports it and stops.
+  // false when `<alert topic>/annunciator` or `/ack/<device id>` does not fit: the caller reports
+  // it and stops.
   bool topics_ok() const { return topics_ok_; }
   const char *annunciator_topic() const { return annunciator_topic_; }
   const char *ack_topic() const { return ack_topic_; }
   void loop();
   // A (debounced) press of the acknowledge button: acknowledges what the LEDs show, when it is
-  // flashing, by sending the device id on `<alert topic>/ack`.
+  // flashing, by sending the device id on `<alert topic>/ack/<device id>`: the broker's ACL lets
+  // a board write acknowledgements only under its own id, so the webhook knows who it was.
   PressResult press();
   void shutdown();
   void on_message(const char *topic, const uint8_t *payload, size_t length) override;

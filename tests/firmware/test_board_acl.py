@@ -1,0 +1,73 @@
+"""The boards' rights on the real broker, set up as deployed (the shipped acl and options, the
+boards' rules from `make device`): acknowledgements name their sender last and the broker lets
+each board write them only under its own id (issue 20, B "Forged journal entries")."""
+
+import shutil
+import uuid
+
+import pytest
+
+from devstack.mqtt_probe import Probe
+from devstack.paths import ROOT
+from tests.deploy.test_broker import assemble_auth, shipped_options
+from tests.support.tools import load_script
+
+SENSOR, INDICATOR, OTHER_INDICATOR = "esp32-a1b2c3", "esp8266-d4e5f6", "esp8266-e5f6a7"
+BOARDS = {SENSOR: "sensor", INDICATOR: "indicator", OTHER_INDICATOR: "indicator"}
+OBSERVER = ("observer", "observer-password")  # test-only user that sees everything
+
+
+@pytest.fixture
+def board_broker(mosquitto_factory, tmp_path):
+    devices = load_script("devices")
+    config_dir, auth_dir = tmp_path / "config", tmp_path / "auth"
+    config_dir.mkdir()
+    shutil.copy(ROOT / "mosquitto" / "config" / "acl", config_dir / "acl")
+    registry = devices.Registry(config_dir / "passwd", config_dir / "devices.acl",
+                                tmp_path / "boards")
+    passwords = {name: registry.add(name, role) for name, role in BOARDS.items()}
+    with open(config_dir / "passwd", "a") as passwd:
+        passwd.write(f"{OBSERVER[0]}:{devices.hash_password(OBSERVER[1])}\n")
+    with open(config_dir / "devices.acl", "a") as acl:
+        acl.write(f"\nuser {OBSERVER[0]}\ntopic readwrite #\n")
+    passwords[OBSERVER[0]] = OBSERVER[1]
+    assemble_auth(config_dir, auth_dir)
+    server = mosquitto_factory(config="\n".join(
+        shipped_options() + [f"password_file {auth_dir}/passwd", f"acl_file {auth_dir}/acl"]))
+    server.passwords = passwords
+    return server
+
+
+def client_for(broker, user, topics=()):
+    return Probe(broker.host, broker.port, topics, user, broker.passwords[user],
+                 client_id=f"{user}-{uuid.uuid4().hex[:6]}")
+
+
+def delivered(broker, publisher, topic):
+    """Whether `publisher`'s QoS 1 publish on `topic` reaches the observer (the broker handles
+    messages in order: once the observer's own later marker is back, it came or never will)."""
+    marker = f"marker/{uuid.uuid4().hex}"
+    with client_for(broker, OBSERVER[0], topics=["#"]) as observer, \
+            client_for(broker, publisher) as sender:
+        sender.publish(topic, b"42", qos=1)
+        observer.publish(marker, b"", qos=1)
+        observer.wait_for(marker)
+        return observer.payloads(topic) == [b"42"]
+
+
+@pytest.mark.parametrize("publisher, topic, allowed", [
+    (INDICATOR, f"alerts/pot-high/ack/{INDICATOR}", True),
+    (INDICATOR, f"alerts/pot-high/esp32-a1b2c3/ack/{INDICATOR}", True),
+    (INDICATOR, f"alerts/pot-high/ack/{OTHER_INDICATOR}", False),
+    (INDICATOR, f"alerts/pot-high/esp32-a1b2c3/ack/{OTHER_INDICATOR}", False),
+    (INDICATOR, "alerts/pot-high/ack/console", False),
+    (INDICATOR, "alerts/pot-high/ack", False),
+    (INDICATOR, "alerts/pot-high/esp32-a1b2c3/ack", False),
+    (INDICATOR, "alerts/pot-high/annunciator", False),
+    (INDICATOR, "alerts/pot-high/shelve/console", False),
+], ids=["own-id", "device-alert-own-id", "another-boards-id", "device-alert-another-id",
+        "the-consoles-id", "old-topic-without-id", "old-device-topic", "annunciator",
+        "shelve"])
+def test_an_indicator_acknowledges_only_under_its_own_id(board_broker, publisher, topic,
+                                                         allowed):
+    assert delivered(board_broker, publisher, topic) == allowed
