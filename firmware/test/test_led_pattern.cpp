@@ -160,6 +160,35 @@ TEST_CASE("each pattern shows a different set of LED combinations: none can pass
   CHECK(seen(Indication::kRedFlashing) == std::set<Combination>{red, dark});
   CHECK(seen(Indication::kGreenFlashing) == std::set<Combination>{green, dark});
   CHECK(seen(Indication::kUnknown) == std::set<Combination>{red, green});
+  const Combination both{true, true};
+  CHECK(seen(Indication::kShelved) == std::set<Combination>{green, both});
+  CHECK(seen(Indication::kOutOfService) == std::set<Combination>{dark, both});
+}
+
+TEST_CASE("shelved and out of service blink both LEDs 150 ms every 2 s; nothing to acknowledge") {
+  struct Case {
+    uint32_t now;
+    bool blink;
+  } cases[] = {{0, true}, {149, true}, {150, false}, {1999, false}, {2000, true}, {2150, false}};
+  for (const auto &c : cases) {
+    CAPTURE(c.now);
+    CHECK(led_on(Led::kGreen, Indication::kShelved, c.now));
+    CHECK(led_on(Led::kRed, Indication::kShelved, c.now) == c.blink);
+    CHECK(led_on(Led::kGreen, Indication::kOutOfService, c.now) == c.blink);
+    CHECK(led_on(Led::kRed, Indication::kOutOfService, c.now) == c.blink);
+  }
+  for (Indication silenced : {Indication::kShelved, Indication::kOutOfService}) {
+    CHECK_FALSE(needs_acknowledgement(silenced));
+    for (uint32_t t = 0; t < 2000; t += 10) CHECK_FALSE(buzzer_on(silenced, t));
+  }
+  IndicatorInputs in;
+  in.broker_connected = true;
+  in.webhook = Liveness::kLive;
+  in.alert = AlertState::kFiring;
+  in.annunciator = AnnunciatorState::kShelved;
+  CHECK(decide_display(in).indication == Indication::kShelved);
+  in.annunciator = AnnunciatorState::kOutOfService;
+  CHECK(decide_display(in).indication == Indication::kOutOfService);
 }
 
 TEST_CASE("the buzzer beeps 200 ms a second while an active alarm is unacknowledged, only then") {

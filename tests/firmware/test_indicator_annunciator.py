@@ -47,9 +47,11 @@ class Acks:
         ({"": "0", "/annunciator": "normal"}, "green"),
         ({"": "1"}, "red"),
         ({"/annunciator": "unacked"}, "red-flashing"),
+        ({"": "1", "/annunciator": "shelved"}, "shelved"),
+        ({"": "1", "/annunciator": "out-of-service"}, "out-of-service"),
     ],
     ids=["unacked", "acked", "cleared-unacked", "normal", "fallback-without-annunciator",
-         "annunciator-without-1-0"],
+         "annunciator-without-1-0", "shelved", "out-of-service"],
 )
 def test_retained_states_show_at_once_without_a_fallback_flicker(mosquitto, start_sim, retained,
                                                                  first_shown):

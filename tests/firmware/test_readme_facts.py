@@ -30,8 +30,11 @@ def doc():
         ("led_pattern.h", "kFlashOnMs", 1, "the one LED on {} ms"),
         ("led_pattern.h", "kUnknownHalfPeriodMs", 1000, "red {} s, then green"),
         ("led_pattern.h", "kBeepOnMs", 1, "beeps {} ms every second"),
+        ("led_pattern.h", "kSilencedBlinkMs", 1, "both lit for {} ms every 2 s"),
+        ("led_pattern.h", "kSilencedPeriodMs", 1000, "lit too for 150 ms every {} s"),
     ],
-    ids=["keepalive", "re-resolve", "dns-timeout", "flash", "unknown", "beep"],
+    ids=["keepalive", "re-resolve", "dns-timeout", "flash", "unknown", "beep", "silenced-blink",
+         "silenced-period"],
 )
 def test_the_docs_state_the_constant(header, name, unit, phrase):
     value = constant(header, name)

@@ -12,6 +12,8 @@ static Display from_annunciator(AnnunciatorState state) {
     case AnnunciatorState::kUnacked: return shown(Indication::kRedFlashing);
     case AnnunciatorState::kAcked: return shown(Indication::kRed);
     case AnnunciatorState::kClearedUnacked: return shown(Indication::kGreenFlashing);
+    case AnnunciatorState::kShelved: return shown(Indication::kShelved);
+    case AnnunciatorState::kOutOfService: return shown(Indication::kOutOfService);
     case AnnunciatorState::kAbsent:
     case AnnunciatorState::kUnrecognised: break;
   }
@@ -55,6 +57,9 @@ bool led_on(Led led, Indication indication, uint32_t now_ms) {
       return led == Led::kRed && in_first(now_ms, kFlashPeriodMs, kFlashOnMs);
     case Indication::kGreenFlashing:
       return led == Led::kGreen && in_first(now_ms, kFlashPeriodMs, kFlashOnMs);
+    case Indication::kShelved:
+      return led == Led::kGreen || in_first(now_ms, kSilencedPeriodMs, kSilencedBlinkMs);
+    case Indication::kOutOfService: return in_first(now_ms, kSilencedPeriodMs, kSilencedBlinkMs);
     case Indication::kUnknown: break;
   }
   bool red_half = in_first(now_ms, 2 * kUnknownHalfPeriodMs, kUnknownHalfPeriodMs);
@@ -71,6 +76,8 @@ const char *indication_name(Indication indication) {
     case Indication::kGreen: return "green";
     case Indication::kRedFlashing: return "red-flashing";
     case Indication::kGreenFlashing: return "green-flashing";
+    case Indication::kShelved: return "shelved";
+    case Indication::kOutOfService: return "out-of-service";
     case Indication::kUnknown: break;
   }
   return "unknown";

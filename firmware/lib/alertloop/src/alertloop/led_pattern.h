@@ -11,7 +11,16 @@ namespace alertloop {
 
 // Steady red/green are also what the fallback shows (the `1`/`0` alert topic, no annunciator
 // state). Flashing red/green are ISA-18.2's unacknowledged states.
-enum class Indication { kUnknown, kGreen, kRed, kGreenFlashing, kRedFlashing };
+// Shelved and out of service: silenced by an operator; nothing to acknowledge, no buzzer.
+enum class Indication {
+  kUnknown,
+  kGreen,
+  kRed,
+  kGreenFlashing,
+  kRedFlashing,
+  kShelved,
+  kOutOfService
+};
 
 enum class UnknownReason {
   kNone,
@@ -57,6 +66,11 @@ static const uint32_t kFlashOnMs = 250;
 // Unknown: red for kUnknownHalfPeriodMs, then green as long, never both dark nor both lit, so it
 // cannot be mistaken for a steady or a flashing colour.
 static const uint32_t kUnknownHalfPeriodMs = 1000;
+// Shelved: green, and red lit with it for kSilencedBlinkMs of every kSilencedPeriodMs. Out of
+// service: dark, both lit for kSilencedBlinkMs of every kSilencedPeriodMs. The only patterns
+// with both LEDs lit at once, so neither passes for another.
+static const uint32_t kSilencedPeriodMs = 2000;
+static const uint32_t kSilencedBlinkMs = 150;
 bool led_on(Led led, Indication indication, uint32_t now_ms);
 
 // The optional buzzer beeps (kBeepOnMs of every kBeepPeriodMs) only while an active alarm is
