@@ -9,7 +9,8 @@ Every client has its own broker user, and its client id is that username (the br
 - Its rights go into `mosquitto/config/devices.acl` (git-ignored), which the broker container
   appends to the shipped `acl` at start.
 - A board also gets `firmware/devices/<id>.ini` (git-ignored), a PlatformIO environment
-  `[env:<id>]` that extends the sensor or indicator environment with its id and credentials:
+  `[env:<id>]` that extends the sensor, indicator or actuator environment with its id and
+  credentials (an actuator on a NodeMCU: change `extends` to `env:actuator-esp8266`):
   `pio run -e <id> -t upload` flashes it.
 
 Standard library only, like make_secrets.py beside it.
@@ -41,10 +42,14 @@ ROLES = {
     # An indicator acknowledges on alerts/<alert>[/<device>]/ack/<its id>: the shipped acl's
     # `pattern write alerts/+/ack/%u` lines, so the broker vouches for who acknowledged.
     "indicator": ("topic read alerts/#", "topic read status/webhook"),
+    # An actuator reads only its own commands and the actions service's liveness, and writes
+    # only its own relays' states (CONTRACTS.md, "Actuator board").
+    "actuator": ("topic read actuators/{id}/+/set", "topic read status/actions",
+                 "topic write actuators/{id}/+/state"),
     "listener": ("topic read sensors/#", "topic read alerts/_webhook/+/journal",
                  "topic read $SYS/broker/#"),
 }
-BOARD_ROLES = ("sensor", "indicator")
+BOARD_ROLES = ("sensor", "indicator", "actuator")
 # A device id is a topic level, a broker user, a PlatformIO environment, a file name and a C
 # string: lower-case letters, digits, `-` and `_`, starting with a letter or digit.
 DEVICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")

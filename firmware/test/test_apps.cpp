@@ -21,7 +21,7 @@ struct SensorRig {
   fakes::Adc adc;
   fakes::Network network;
   fakes::Mqtt mqtt;
-  ConnectionManager connection{network, mqtt, {"esp32-a1b2c3", "", ""}, ConnectionSettings{}};
+  ConnectionManager connection{network, mqtt, {"esp32-a1b2c3", "", "", "status"}, ConnectionSettings{}};
   SensorSettings settings;
   SensorApp app;
 
@@ -29,6 +29,7 @@ struct SensorRig {
   static SensorSettings make_settings() {
     SensorSettings s;
     s.device_id = "esp32-a1b2c3";
+    s.sensors_root = "sensors";
     return s;
   }
   // Runs loop() every ms for `ms` milliseconds.
@@ -123,13 +124,15 @@ struct IndicatorRig {
   fakes::Network network;
   fakes::Mqtt mqtt;
   fakes::Buzzer buzzer;
-  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", ""}, ConnectionSettings{}};
+  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", "", "status"}, ConnectionSettings{}};
   IndicatorApp app;
 
   IndicatorRig() : app(clock, leds, buzzer, mqtt, connection, make_settings()) {}
   static IndicatorSettings make_settings() {
     IndicatorSettings s;
     s.device_id = "esp8266-d1d2d3";
+    s.alert_topic = "alerts/pot-high";
+    s.webhook_status_topic = "status/webhook";
     return s;
   }
   void deliver(const char *topic, const char *payload) {
@@ -393,9 +396,10 @@ TEST_CASE("indicator: a device's own alert is acknowledged under it, with the se
   fakes::Network network;
   fakes::Mqtt mqtt;
   fakes::Buzzer buzzer;
-  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", ""}, ConnectionSettings{}};
+  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", "", "status"}, ConnectionSettings{}};
   IndicatorSettings settings;
   settings.device_id = "esp8266-d1d2d3";
+  settings.webhook_status_topic = "status/webhook";
   settings.alert_topic = "alerts/pot-high/esp32-a1b2c3";
   IndicatorApp app(clock, leds, buzzer, mqtt, connection, settings);
   CHECK(std::string(app.ack_topic()) == "alerts/pot-high/esp32-a1b2c3/ack/esp8266-d1d2d3");

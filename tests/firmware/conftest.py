@@ -16,11 +16,11 @@ from tests.support.firmware import Sim, unique
 
 @pytest.fixture(scope="session")
 def firmware_build():
-    """The build folder with fresh sensor-sim and indicator-sim (an incremental build is quick)."""
+    """The build folder with fresh simulators (an incremental build is quick)."""
     result = subprocess.run(["make", "-C", str(ROOT), "firmware"], capture_output=True, text=True)
     if result.returncode != 0:
         pytest.fail(f"`make firmware` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    for name in ("sensor-sim", "indicator-sim"):
+    for name in ("sensor-sim", "indicator-sim", "actuator-sim"):
         if not (FIRMWARE_BUILD / name).exists():
             pytest.fail(f"`make firmware` did not produce {FIRMWARE_BUILD / name}")
     return FIRMWARE_BUILD

@@ -1,6 +1,8 @@
 """The boards' rights on the real broker, set up as deployed (the shipped acl and options, the
 boards' rules from `make device`): acknowledgements name their sender last and the broker lets
-each board write them only under its own id (issue 20, B "Forged journal entries")."""
+each board write them only under its own id (issue 20, B "Forged journal entries"); an actuator
+reads only its own commands and writes only its own states, and no other board commands it
+(issue 22, item 8)."""
 
 import shutil
 import uuid
@@ -13,7 +15,9 @@ from tests.deploy.test_broker import assemble_auth, shipped_options
 from tests.support.tools import load_script
 
 SENSOR, INDICATOR, OTHER_INDICATOR = "esp32-a1b2c3", "esp8266-d4e5f6", "esp8266-e5f6a7"
-BOARDS = {SENSOR: "sensor", INDICATOR: "indicator", OTHER_INDICATOR: "indicator"}
+ACTUATOR, OTHER_ACTUATOR = "relay-shed", "relay-barn"
+BOARDS = {SENSOR: "sensor", INDICATOR: "indicator", OTHER_INDICATOR: "indicator",
+          ACTUATOR: "actuator", OTHER_ACTUATOR: "actuator"}
 OBSERVER = ("observer", "observer-password")  # test-only user that sees everything
 
 
@@ -71,3 +75,47 @@ def delivered(broker, publisher, topic):
 def test_an_indicator_acknowledges_only_under_its_own_id(board_broker, publisher, topic,
                                                          allowed):
     assert delivered(board_broker, publisher, topic) == allowed
+
+
+def readable(broker, reader, topic_filter, topic):
+    """Whether `reader`, subscribed to `topic_filter`, receives the observer's message on `topic`
+    (once the reader has the acknowledgement of its own later publish, it came or never will)."""
+    with client_for(broker, reader, topics=[topic_filter]) as subscriber, \
+            client_for(broker, OBSERVER[0]) as observer:
+        observer.publish(topic, b"7", qos=1)
+        subscriber.publish(f"status/{reader}", b"online", qos=1)
+        return subscriber.payloads(topic) == [b"7"]
+
+
+@pytest.mark.parametrize("publisher, topic, allowed", [
+    (ACTUATOR, f"actuators/{ACTUATOR}/1/state", True),
+    (ACTUATOR, f"status/{ACTUATOR}", True),
+    (ACTUATOR, f"actuators/{OTHER_ACTUATOR}/1/state", False),
+    (ACTUATOR, f"actuators/{ACTUATOR}/1/set", False),
+    (ACTUATOR, f"actuators/{OTHER_ACTUATOR}/1/set", False),
+    (ACTUATOR, f"sensors/{ACTUATOR}/pot", False),
+    (ACTUATOR, "status/actions", False),
+    (SENSOR, f"actuators/{ACTUATOR}/1/set", False),
+    (INDICATOR, f"actuators/{ACTUATOR}/1/set", False),
+    (SENSOR, "cmnd/shed-pump/POWER1", False),
+    (INDICATOR, "cmnd/shed-pump/POWER1", False),
+], ids=["own-state", "own-status", "another-actuators-state", "own-command",
+        "another-actuators-command", "a-reading", "the-actions-status", "sensor-commands",
+        "indicator-commands", "sensor-commands-tasmota", "indicator-commands-tasmota"])
+def test_an_actuator_writes_only_its_own_states_and_no_board_commands(board_broker, publisher,
+                                                                       topic, allowed):
+    assert delivered(board_broker, publisher, topic) == allowed
+
+
+@pytest.mark.parametrize("reader, topic_filter, topic, allowed", [
+    (ACTUATOR, f"actuators/{ACTUATOR}/+/set", f"actuators/{ACTUATOR}/1/set", True),
+    (ACTUATOR, "status/actions", "status/actions", True),
+    (ACTUATOR, "actuators/+/+/set", f"actuators/{OTHER_ACTUATOR}/1/set", False),
+    (ACTUATOR, "alerts/#", "alerts/pot-high", False),
+    (ACTUATOR, "sensors/#", f"sensors/{SENSOR}/pot", False),
+    (SENSOR, "actuators/#", f"actuators/{ACTUATOR}/1/set", False),
+], ids=["own-commands", "actions-status", "another-actuators-commands", "alerts", "readings",
+        "a-sensor-reading-commands"])
+def test_an_actuator_reads_only_its_own_commands(board_broker, reader, topic_filter, topic,
+                                                 allowed):
+    assert readable(board_broker, reader, topic_filter, topic) == allowed

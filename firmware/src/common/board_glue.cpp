@@ -55,6 +55,12 @@ bool Runner::started(bool topics_ok) {
   return true;
 }
 
+void Runner::refuse(const char *problem) {
+  running_ = false;
+  snprintf(problem_, sizeof(problem_), "%s", problem);
+  alertloop::log_line("%s: not started, %s", name_, problem_);
+}
+
 bool Runner::keep_running(uint32_t now_ms) {
   if (!running_) {
     if (now_ms - last_reminder_ms_ >= kConfigReminderMs) {

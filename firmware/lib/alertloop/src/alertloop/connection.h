@@ -33,7 +33,7 @@ struct Identity {
   const char *client_id;
   const char *username;  // nullptr or "" for none
   const char *password;
-  const char *status_root = "status";
+  const char *status_root;  // from platformio.ini's [topics]
 };
 
 enum class ConnectionPhase { kNetworkDown, kWaiting, kConnecting, kConnected };

@@ -22,7 +22,8 @@ IndicatorApp::IndicatorApp(Clock &clock, Leds &leds, Buzzer &buzzer, MqttLink &m
   topics_ok_ = subtopic(settings.alert_topic, kAnnunciatorLevel, annunciator_topic_,
                         sizeof(annunciator_topic_)) &&
                format_topic(settings.alert_topic, kAckLevel, settings.device_id, ack_topic_,
-                            sizeof(ack_topic_));
+                            sizeof(ack_topic_)) &&
+               settings.alert_topic[0] != '\0' && settings.webhook_status_topic[0] != '\0';
 }
 
 void IndicatorApp::loop() {

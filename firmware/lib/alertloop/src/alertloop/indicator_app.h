@@ -16,8 +16,9 @@ namespace alertloop {
 
 struct IndicatorSettings {
   const char *device_id = "";
-  const char *alert_topic = "alerts/pot-high";
-  const char *webhook_status_topic = "status/webhook";
+  // From platformio.ini's [topics] (or the simulator's options): no defaults here.
+  const char *alert_topic = "";
+  const char *webhook_status_topic = "";
 };
 
 enum class PressResult { kSent, kNothingToAcknowledge, kNotSent };
