@@ -30,8 +30,11 @@ const char *sim_usage(SimKind kind) {
            "feedback contact: a stuck relay).\n";
   }
   return "usage: indicator-sim --host H --port P [--username U --password W] --device-id ID\n"
-         "                     --topic T [--webhook-status-topic T] [--backoff-max-ms N]\n"
-         "Prints LED green / red / green-flashing / red-flashing / unknown on every change.\n"
+         "                     --topic T | --follow T:COLOUR[:PRIORITY] (repeatable)\n"
+         "                     [--webhook-status-topic T] [--backoff-max-ms N]\n"
+         "--topic T follows T on the red LED, priority 1. Prints LED green / red / red-flashing /\n"
+         "green-flashing / shelved / out-of-service / unknown (another colour's name for its\n"
+         "alerts) on every change.\n"
          "A line 'press' on stdin presses the acknowledge button.\n";
 }
 
@@ -86,6 +89,9 @@ bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptio
       options.interval_ms = number;
     } else if (indicator && name == "--topic") {
       options.topic = value;
+      options.follows.push_back(value + ":red:1");
+    } else if (indicator && name == "--follow") {
+      options.follows.push_back(value);
     } else if (indicator && name == "--webhook-status-topic") {
       options.webhook_status_topic = value;
     } else if (actuator && name == "--relays") {
@@ -115,7 +121,7 @@ bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptio
   if (options.host.empty()) missing += " --host";
   if (options.port == 0) missing += " --port";
   if (options.device_id.empty()) missing += " --device-id";
-  if (indicator && options.topic.empty()) missing += " --topic";
+  if (indicator && options.follows.empty()) missing += " --topic";
   if (!missing.empty()) {
     error = "missing:" + missing;
     return false;
@@ -124,7 +130,9 @@ bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptio
     error = "--device-id must not contain / + or #";
     return false;
   }
-  if (indicator && (options.topic.find_first_of("+#") != std::string::npos ||
+  bool wildcard = false;
+  for (const auto &follow : options.follows) wildcard |= follow.find_first_of("+#") != std::string::npos;
+  if (indicator && (wildcard ||
                   options.webhook_status_topic.find_first_of("+#") != std::string::npos)) {
     error = "topics must not contain wildcards (+ or #)";
     return false;

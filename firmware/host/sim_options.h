@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace host {
 
@@ -16,6 +17,7 @@ struct SimOptions {
   std::string device_id;
   uint32_t interval_ms = 500;      // sensor
   std::string topic;               // indicator: the alert topic (no default: required)
+  std::vector<std::string> follows;  // indicator: topic:colour[:priority], --topic is T:red:1
   std::string webhook_status_topic = ALERTLOOP_WEBHOOK_STATUS_TOPIC;  // indicator
   uint32_t relays = 1;             // actuator
   uint32_t failsafe_s = 30;        // actuator

@@ -35,12 +35,10 @@ struct Network : alertloop::Network {
 };
 
 struct Leds : alertloop::Leds {
-  bool red = false;
-  bool green = false;
-  void set(bool r, bool g) override {
-    red = r;
-    green = g;
-  }
+  bool lit[4] = {};  // 0 green, 1 red, then further alarm colours
+  void set(uint8_t led, bool on) override { lit[led] = on; }
+  bool green() const { return lit[0]; }
+  bool red() const { return lit[1]; }
 };
 
 struct Buzzer : alertloop::Buzzer {

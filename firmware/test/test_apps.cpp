@@ -180,8 +180,8 @@ TEST_CASE("indicator: unknown, red, green, unknown on bad payload, webhook offli
   CHECK(rig.app.display().reason == UnknownReason::kNoState);
   rig.deliver("alerts/pot-high", "1");
   CHECK(rig.shown() == Indication::kRed);
-  CHECK(rig.leds.red);
-  CHECK_FALSE(rig.leds.green);
+  CHECK(rig.leds.red());
+  CHECK_FALSE(rig.leds.green());
   rig.deliver("alerts/pot-high", "0");
   CHECK(rig.shown() == Indication::kGreen);
   rig.deliver("alerts/other", "1");
@@ -244,12 +244,12 @@ TEST_CASE("indicator: the LEDs blink the unknown pattern as time passes") {
   rig.start();
   rig.clock.now = 0;
   rig.tick();
-  CHECK(rig.leds.red);
-  CHECK_FALSE(rig.leds.green);
+  CHECK(rig.leds.red());
+  CHECK_FALSE(rig.leds.green());
   rig.clock.now = 1000;
   rig.tick();
-  CHECK_FALSE(rig.leds.red);
-  CHECK(rig.leds.green);
+  CHECK_FALSE(rig.leds.red());
+  CHECK(rig.leds.green());
 }
 
 TEST_CASE("indicator: a payload that is not null-terminated is read by its length") {
@@ -295,18 +295,18 @@ TEST_CASE("indicator: the LEDs flash and the buzzer beeps while unacked, and sto
   rig.deliver("alerts/pot-high/annunciator", "unacked");
   rig.clock.now = 10000;
   rig.tick();
-  CHECK(rig.leds.red);
+  CHECK(rig.leds.red());
   CHECK(rig.buzzer.on);
   rig.clock.now = 10300;
   rig.tick();
-  CHECK_FALSE(rig.leds.red);
-  CHECK_FALSE(rig.leds.green);
+  CHECK_FALSE(rig.leds.red());
+  CHECK_FALSE(rig.leds.green());
   CHECK_FALSE(rig.buzzer.on);
   rig.deliver("alerts/pot-high/annunciator", "acked");
   for (uint32_t t = 20000; t < 21000; t += 50) {
     rig.clock.now = t;
     rig.tick();
-    CHECK(rig.leds.red);
+    CHECK(rig.leds.red());
     CHECK_FALSE(rig.buzzer.on);
   }
 }
@@ -403,4 +403,98 @@ TEST_CASE("indicator: a device's own alert is acknowledged under it, with the se
   settings.alert_topic = "alerts/pot-high/esp32-a1b2c3";
   IndicatorApp app(clock, leds, buzzer, mqtt, connection, settings);
   CHECK(std::string(app.ack_topic()) == "alerts/pot-high/esp32-a1b2c3/ack/esp8266-d1d2d3");
+}
+
+#include "alertloop/indicator_config.h"
+
+TEST_CASE("indicator wiring: LEDs and followed alerts from platformio.ini's text") {
+  IndicatorWiring wiring;
+  char problem[96] = "";
+  REQUIRE(parse_indicator_wiring("red:4, green:5, yellow:13",
+                                 "alerts/pot-high:red:1, alerts/temp-high:yellow:2", wiring,
+                                 problem, sizeof(problem)));
+  CHECK(wiring.led_count == 3);
+  CHECK(std::string(wiring.names[0]) == "green");
+  CHECK(wiring.pins[0] == 5);
+  CHECK(std::string(wiring.names[1]) == "red");
+  CHECK(wiring.pins[2] == 13);
+  CHECK(wiring.follow_count == 2);
+  CHECK(std::string(wiring.follows[1].topic) == "alerts/temp-high");
+  CHECK(wiring.follows[1].led == 2);
+  CHECK(wiring.follows[1].priority == 2);
+  REQUIRE(parse_indicator_wiring("green:5,red:4", "alerts/pot-high:red", wiring, problem,
+                                 sizeof(problem)));
+  CHECK(wiring.follows[0].priority == 1);
+  struct Case {
+    const char *leds, *follows, *problem;
+  } bad[] = {
+      {"red:4", "alerts/a:red", "leds"},
+      {"green:5", "alerts/a:red", "leds"},
+      {"green:5,red:x", "alerts/a:red", "leds"},
+      {"green:5,red:4,red:6", "alerts/a:red", "leds"},
+      {"green:5,red:4", "", "follows"},
+      {"green:5,red:4", "alerts/a:green", "follows"},
+      {"green:5,red:4", "alerts/a:blue", "follows"},
+      {"green:5,red:4", "alerts/#:red", "follows"},
+      {"green:5,red:4", "alerts/a:red:x", "follows"},
+  };
+  for (const auto &c : bad) {
+    CAPTURE(c.leds);
+    CAPTURE(c.follows);
+    CHECK_FALSE(parse_indicator_wiring(c.leds, c.follows, wiring, problem, sizeof(problem)));
+    CHECK(std::string(problem).rfind(c.problem, 0) == 0);
+  }
+}
+
+TEST_CASE("indicator: several alerts; the highest-priority active one shows, in its colour, and "
+          "the button acknowledges that one") {
+  fakes::Clock clock;
+  fakes::Leds leds;
+  fakes::Network network;
+  fakes::Mqtt mqtt;
+  fakes::Buzzer buzzer;
+  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", "", "status"},
+                               ConnectionSettings{}};
+  IndicatorWiring wiring;
+  char problem[96] = "";
+  REQUIRE(parse_indicator_wiring("green:5, red:4, yellow:13",
+                                 "alerts/pot-high:red:1, alerts/temp-high:yellow:2", wiring,
+                                 problem, sizeof(problem)));
+  IndicatorSettings settings;
+  settings.device_id = "esp8266-d1d2d3";
+  settings.webhook_status_topic = "status/webhook";
+  wiring.apply(settings);
+  IndicatorApp app(clock, leds, buzzer, mqtt, connection, settings);
+  REQUIRE(app.topics_ok());
+  auto deliver = [&](const char *topic, const char *payload) {
+    app.on_message(topic, reinterpret_cast<const uint8_t *>(payload), strlen(payload));
+    app.loop();
+    clock.now += 10;
+  };
+  app.loop();
+  deliver("status/webhook", "online");
+  deliver("status/webhook", "online");
+  CHECK(mqtt.subscribed == std::vector<std::string>{"alerts/pot-high/annunciator",
+                                                    "alerts/pot-high",
+                                                    "alerts/temp-high/annunciator",
+                                                    "alerts/temp-high", "status/webhook"});
+  deliver("alerts/pot-high/annunciator", "normal");
+  deliver("alerts/temp-high/annunciator", "normal");
+  CHECK(std::string(app.shown_name()) == "green");
+  deliver("alerts/pot-high/annunciator", "acked");
+  CHECK(std::string(app.shown_name()) == "red");
+  CHECK(leds.lit[1]);
+  CHECK_FALSE(leds.lit[2]);
+  deliver("alerts/temp-high/annunciator", "unacked");  // higher priority: it shows
+  CHECK(std::string(app.shown_name()) == "yellow-flashing");
+  CHECK(app.shown_follow() == 1);
+  CHECK(app.press() == PressResult::kSent);
+  CHECK(mqtt.payloads_on("alerts/temp-high/ack/esp8266-d1d2d3").size() == 1);
+  CHECK(mqtt.payloads_on("alerts/pot-high/ack/esp8266-d1d2d3").empty());
+  deliver("alerts/temp-high/annunciator", "normal");
+  CHECK(std::string(app.shown_name()) == "red");
+  deliver("alerts/temp-high/annunciator", "sideways");  // a doubt does not hide an active alarm
+  CHECK(std::string(app.shown_name()) == "red");
+  deliver("alerts/pot-high/annunciator", "normal");
+  CHECK(std::string(app.shown_name()) == "unknown");
 }

@@ -125,3 +125,22 @@ def test_press_on_a_steady_or_unknown_led_sends_nothing_and_says_why(mosquitto, 
         sim.send("press")
         wait_until(lambda: acks.all(), 10, message="no acknowledgement arrived")
         assert [payload for _, payload, _, _ in acks.all()] == [sim.device_id.encode()]
+
+
+def test_several_alerts_show_the_highest_active_in_its_colour_and_press_acknowledges_it(
+        mosquitto, start_sim):
+    pot, temp = alert_topic(), alert_topic()
+    with Probe(mosquitto.host, mosquitto.port, [f"{pot}/ack/+", f"{temp}/ack/+"]) as probe:
+        acks = Acks(probe)
+        probe.publish(f"{pot}/annunciator", "acked", retain=True)
+        probe.publish(f"{temp}/annunciator", "normal", retain=True)
+        sim = start_sim("indicator-sim", "--follow", f"{pot}:red:1", "--follow",
+                        f"{temp}:yellow:2")
+        sim.wait_for_led("red")
+        probe.publish(f"{temp}/annunciator", "unacked", retain=True)
+        sim.wait_for_led("yellow-flashing")
+        sim.send("press")
+        wait_until(lambda: acks.all(), 10, message="no acknowledgement arrived")
+        assert acks.all() == [(f"{temp}/ack/{sim.device_id}", sim.device_id.encode(), 1, False)]
+        probe.publish(f"{temp}/annunciator", "normal", retain=True)
+        sim.wait_for_led("red")

@@ -28,10 +28,11 @@ class Adc {
   virtual bool ready() { return true; }
 };
 
+// The indicator's LEDs, numbered as led_pattern.h says (0: green, then the alarm colours).
 class Leds {
  public:
   virtual ~Leds() = default;
-  virtual void set(bool red, bool green) = 0;
+  virtual void set(uint8_t led, bool on) = 0;
 };
 
 class Buzzer {

@@ -1,5 +1,8 @@
 #include "alertloop/led_pattern.h"
 
+#include <cstdio>
+#include <cstring>
+
 namespace alertloop {
 
 static Display shown(Indication indication) { return {indication, UnknownReason::kNone}; }
@@ -64,6 +67,23 @@ bool led_on(Led led, Indication indication, uint32_t now_ms) {
   }
   bool red_half = in_first(now_ms, 2 * kUnknownHalfPeriodMs, kUnknownHalfPeriodMs);
   return led == Led::kRed ? red_half : !red_half;
+}
+
+bool led_on(uint8_t led, Indication indication, uint8_t alarm_led, uint32_t now_ms) {
+  if (led == kGreenLed) return led_on(Led::kGreen, indication, now_ms);
+  uint8_t red_role = indication == Indication::kUnknown ? 1 : alarm_led;
+  return led == red_role && led_on(Led::kRed, indication, now_ms);
+}
+
+const char *display_name(Indication indication, const char *alarm_colour, char *out,
+                         size_t size) {
+  const char *name = indication_name(indication);
+  if (indication == Indication::kRed || indication == Indication::kRedFlashing) {
+    snprintf(out, size, "%s%s", alarm_colour, name + strlen("red"));
+  } else {
+    snprintf(out, size, "%s", name);
+  }
+  return out;
 }
 
 bool buzzer_on(Indication indication, uint32_t now_ms) {

@@ -2,6 +2,7 @@
 // pure functions of that and the time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "alertloop/liveness.h"
@@ -73,6 +74,13 @@ static const uint32_t kSilencedPeriodMs = 2000;
 static const uint32_t kSilencedBlinkMs = 150;
 bool led_on(Led led, Indication indication, uint32_t now_ms);
 
+// A board's LEDs, numbered: LED kGreenLed is green (normal, nothing to do); every other LED is an
+// alarm colour (red, yellow, ...), which plays the part of red above for the alerts it shows
+// (`alarm_led`). Unknown alternates green and LED 1.
+static const uint8_t kGreenLed = 0;
+static const uint8_t kMaxLeds = 4;
+bool led_on(uint8_t led, Indication indication, uint8_t alarm_led, uint32_t now_ms);
+
 // The optional buzzer beeps (kBeepOnMs of every kBeepPeriodMs) only while an active alarm is
 // unacknowledged (red flashing); it is silent in every other state.
 static const uint32_t kBeepPeriodMs = 1000;
@@ -80,6 +88,10 @@ static const uint32_t kBeepOnMs = 200;
 bool buzzer_on(Indication indication, uint32_t now_ms);
 
 const char *indication_name(Indication indication);
+// What indicator-sim prints and the log says: the indication's name with red replaced by the
+// alarm LED's colour ("yellow-flashing"). Returns `out`.
+const char *display_name(Indication indication, const char *alarm_colour, char *out,
+                         size_t size);
 const char *reason_text(UnknownReason reason);
 
 }  // namespace alertloop
