@@ -127,11 +127,12 @@ struct IndicatorRig {
   ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", "", "status"}, ConnectionSettings{}};
   IndicatorApp app;
 
-  IndicatorRig() : app(clock, leds, buzzer, mqtt, connection, make_settings()) {}
-  static IndicatorSettings make_settings() {
+  explicit IndicatorRig(const char *alert_topic = "alerts/pot-high")
+      : app(clock, leds, buzzer, mqtt, connection, make_settings(alert_topic)) {}
+  static IndicatorSettings make_settings(const char *alert_topic) {
     IndicatorSettings s;
     s.device_id = "esp8266-d1d2d3";
-    s.alert_topic = "alerts/pot-high";
+    s.alert_topic = alert_topic;
     s.webhook_status_topic = "status/webhook";
     return s;
   }
@@ -391,18 +392,8 @@ TEST_CASE("indicator: the configuration dump names the topics and what is known"
 }
 
 TEST_CASE("indicator: a device's own alert is acknowledged under it, with the sender's id last") {
-  fakes::Clock clock;
-  fakes::Leds leds;
-  fakes::Network network;
-  fakes::Mqtt mqtt;
-  fakes::Buzzer buzzer;
-  ConnectionManager connection{network, mqtt, {"esp8266-d1d2d3", "", "", "status"}, ConnectionSettings{}};
-  IndicatorSettings settings;
-  settings.device_id = "esp8266-d1d2d3";
-  settings.webhook_status_topic = "status/webhook";
-  settings.alert_topic = "alerts/pot-high/esp32-a1b2c3";
-  IndicatorApp app(clock, leds, buzzer, mqtt, connection, settings);
-  CHECK(std::string(app.ack_topic()) == "alerts/pot-high/esp32-a1b2c3/ack/esp8266-d1d2d3");
+  IndicatorRig rig("alerts/pot-high/esp32-a1b2c3");
+  CHECK(std::string(rig.app.ack_topic()) == "alerts/pot-high/esp32-a1b2c3/ack/esp8266-d1d2d3");
 }
 
 #include "alertloop/indicator_config.h"

@@ -6,6 +6,8 @@ docs/boards.md."""
 import subprocess
 import time
 
+import pytest
+
 from devstack.mqtt_probe import Probe, read_retained
 from devstack.wait import wait_until
 
@@ -24,7 +26,10 @@ def state(broker, sim, relay):
 
 
 def start_actuator(start_sim, heartbeat, broker, *args):
-    heartbeat(broker, "status/actions")
+    """An actuator-sim with 2 relays (unless `args` say), with the actions service's heartbeat
+    (unless `heartbeat` is None: the test runs it), once it says online."""
+    if heartbeat is not None:
+        heartbeat(broker, "status/actions")
     sim = start_sim("actuator-sim", "--relays", "2", *args, webhook=False)
     wait_until(lambda: read_retained(broker.host, broker.port, f"status/{sim.device_id}")
                == b"online", 15)
@@ -83,40 +88,34 @@ def test_a_frozen_broker_makes_the_board_safe_within_failsafe_s(mosquitto, start
     assert lines_of(sim, "RELAY 1")[-1] == "RELAY 1 off"  # nothing re-commanded by itself
 
 
-def test_actions_offline_makes_the_board_safe_and_hold_keeps_the_relay(mosquitto, start_sim,
-                                                                       heartbeat):
+@pytest.mark.parametrize("safe, relay_after, state_after", [
+    ("hold", ["RELAY 1 off", "RELAY 1 on"], b"on"),
+    ("off", ["RELAY 1 off", "RELAY 1 on", "RELAY 1 off"], b"off"),
+    ("on", ["RELAY 1 on", "RELAY 1 off", "RELAY 1 on"], b"on"),
+])
+def test_actions_offline_makes_the_board_safe(mosquitto, start_sim, heartbeat, safe,
+                                              relay_after, state_after):
+    """The relay starts in its safe state, is commanded the other way, and goes back to its
+    safe state (hold: stays) failsafe_s after the actions service's last heartbeat; commands
+    wait meanwhile."""
     beat = heartbeat(mosquitto, "status/actions")
-    sim = start_sim("actuator-sim", "--failsafe-s", "3", "--safe-state", "hold", webhook=False)
+    sim = start_actuator(start_sim, None, mosquitto, "--relays", "1", "--failsafe-s", "3",
+                         "--safe-state", safe)
+    command = "off" if safe == "on" else "on"
     with Probe(mosquitto.host, mosquitto.port) as probe:
-        wait_until(lambda: read_retained(mosquitto.host, mosquitto.port,
-                                         f"status/{sim.device_id}") == b"online", 15)
-        probe.publish(f"actuators/{sim.device_id}/1/set", "on")
-        wait_line(sim, "RELAY 1 on")
+        probe.publish(f"actuators/{sim.device_id}/1/set", command)
+        wait_line(sim, f"RELAY 1 {command}")
         beat.stop()
         gone = time.monotonic()
         probe.publish("status/actions", "offline", retain=True)
         wait_line(sim, "FAILSAFE on", timeout=30)
-        print(f"\nactions offline: the board safe after {time.monotonic() - gone:.1f} s "
-              "(failsafe_s 3)")
-        assert lines_of(sim, "RELAY 1") == ["RELAY 1 off", "RELAY 1 on"]  # hold
-        probe.publish(f"actuators/{sim.device_id}/1/set", "off")
+        print(f"\nactions offline: the board safe ({safe}) after "
+              f"{time.monotonic() - gone:.1f} s (failsafe_s 3)")
+        probe.publish(f"actuators/{sim.device_id}/1/set", command)
         wait_until(lambda: any("ignored while in failsafe" in line
                                for line in sim.output_lines()), 10)
-        assert lines_of(sim, "RELAY 1")[-1] == "RELAY 1 on"
-
-
-def test_safe_state_off_when_the_actions_service_goes_offline(mosquitto, start_sim, heartbeat):
-    beat = heartbeat(mosquitto, "status/actions")
-    sim = start_sim("actuator-sim", "--failsafe-s", "2", webhook=False)
-    with Probe(mosquitto.host, mosquitto.port) as probe:
-        wait_until(lambda: read_retained(mosquitto.host, mosquitto.port,
-                                         f"status/{sim.device_id}") == b"online", 15)
-        probe.publish(f"actuators/{sim.device_id}/1/set", "on")
-        wait_line(sim, "RELAY 1 on")
-        beat.stop()
-        probe.publish("status/actions", "offline", retain=True)
-        wait_line(sim, "RELAY 1 off", count=2, timeout=30)
-    wait_until(lambda: state(mosquitto, sim, 1) == b"off", 10)
+    assert lines_of(sim, "RELAY 1") == relay_after
+    wait_until(lambda: state(mosquitto, sim, 1) == state_after, 10)
 
 
 def test_bad_command_lines_exit_2(firmware_build):

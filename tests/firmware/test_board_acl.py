@@ -5,20 +5,23 @@ reads only its own commands and writes only its own states, and no other board c
 (issue 22, item 8)."""
 
 import shutil
-import uuid
 
 import pytest
 
-from devstack.mqtt_probe import Probe
 from devstack.paths import ROOT
-from tests.deploy.test_broker import assemble_auth, shipped_options
+from tests.deploy.test_broker import (
+    OBSERVER,
+    assemble_auth,
+    delivered,
+    readable,
+    shipped_options,
+)
 from tests.support.tools import load_script
 
 SENSOR, INDICATOR, OTHER_INDICATOR = "esp32-a1b2c3", "esp8266-d4e5f6", "esp8266-e5f6a7"
 ACTUATOR, OTHER_ACTUATOR = "relay-shed", "relay-barn"
 BOARDS = {SENSOR: "sensor", INDICATOR: "indicator", OTHER_INDICATOR: "indicator",
           ACTUATOR: "actuator", OTHER_ACTUATOR: "actuator"}
-OBSERVER = ("observer", "observer-password")  # test-only user that sees everything
 
 
 @pytest.fixture
@@ -42,23 +45,6 @@ def board_broker(mosquitto_factory, tmp_path):
     return server
 
 
-def client_for(broker, user, topics=()):
-    return Probe(broker.host, broker.port, topics, user, broker.passwords[user],
-                 client_id=f"{user}-{uuid.uuid4().hex[:6]}")
-
-
-def delivered(broker, publisher, topic):
-    """Whether `publisher`'s QoS 1 publish on `topic` reaches the observer (the broker handles
-    messages in order: once the observer's own later marker is back, it came or never will)."""
-    marker = f"marker/{uuid.uuid4().hex}"
-    with client_for(broker, OBSERVER[0], topics=["#"]) as observer, \
-            client_for(broker, publisher) as sender:
-        sender.publish(topic, b"42", qos=1)
-        observer.publish(marker, b"", qos=1)
-        observer.wait_for(marker)
-        return observer.payloads(topic) == [b"42"]
-
-
 @pytest.mark.parametrize("publisher, topic, allowed", [
     (INDICATOR, f"alerts/pot-high/ack/{INDICATOR}", True),
     (INDICATOR, f"alerts/pot-high/esp32-a1b2c3/ack/{INDICATOR}", True),
@@ -75,16 +61,6 @@ def delivered(broker, publisher, topic):
 def test_an_indicator_acknowledges_only_under_its_own_id(board_broker, publisher, topic,
                                                          allowed):
     assert delivered(board_broker, publisher, topic) == allowed
-
-
-def readable(broker, reader, topic_filter, topic):
-    """Whether `reader`, subscribed to `topic_filter`, receives the observer's message on `topic`
-    (once the reader has the acknowledgement of its own later publish, it came or never will)."""
-    with client_for(broker, reader, topics=[topic_filter]) as subscriber, \
-            client_for(broker, OBSERVER[0]) as observer:
-        observer.publish(topic, b"7", qos=1)
-        subscriber.publish(f"status/{reader}", b"online", qos=1)
-        return subscriber.payloads(topic) == [b"7"]
 
 
 @pytest.mark.parametrize("publisher, topic, allowed", [
