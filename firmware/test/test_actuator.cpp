@@ -205,3 +205,12 @@ TEST_CASE("actuator wiring: pins, feedback pins and safe states from platformio.
     CHECK(std::string(problem).rfind(c.problem, 0) == 0);
   }
 }
+
+TEST_CASE("the shipped platformio.ini settings are ones the boards accept") {
+  char problem[96] = "";
+  RelayWiring relays;
+  CHECK(parse_relay_wiring(SHIPPED_RELAY_PINS, SHIPPED_FEEDBACK_PINS, SHIPPED_SAFE_STATES, relays,
+                           problem, sizeof(problem)));
+  CAPTURE(problem);
+  CHECK(relays.count == 2);
+}

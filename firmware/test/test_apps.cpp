@@ -489,3 +489,12 @@ TEST_CASE("indicator: several alerts; the highest-priority active one shows, in 
   deliver("alerts/pot-high/annunciator", "normal");
   CHECK(std::string(app.shown_name()) == "unknown");
 }
+
+TEST_CASE("the shipped [indicator] settings are ones the board accepts: green and red, one alert") {
+  IndicatorWiring wiring;
+  char problem[96] = "";
+  REQUIRE(parse_indicator_wiring(SHIPPED_LEDS, SHIPPED_FOLLOWS, wiring, problem, sizeof(problem)));
+  CHECK(wiring.led_count == 2);
+  CHECK(wiring.follow_count == 1);
+  CHECK(std::string(wiring.follows[0].topic) == "alerts/pot-high");
+}
