@@ -54,20 +54,38 @@ def pio_project(tmp_path, secrets):
     return project
 
 
-def test_platformio_runs_the_check_before_every_board_build_and_reads_percent_as_configparser(
-        tmp_path):
+def pio_config(tmp_path, secrets):
     pio = require_tool("pio", "pip install platformio")
-    project = pio_project(tmp_path, "[secrets]\nwifi_ssid = net\nwifi_password = 50%%off\n")
+    project = pio_project(tmp_path, secrets)
     result = subprocess.run([pio, "project", "config", "--json-output", "-d", str(project)],
                             capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PLATFORMIO_CORE_DIR": str(tmp_path / "core")})
     assert result.returncode == 0, result.stdout + result.stderr
-    config = {section: dict(options) for section, options in json.loads(result.stdout)}
-    for env in ("env:sensor", "env:indicator"):
+    return {section: dict(options) for section, options in json.loads(result.stdout)}
+
+
+def test_platformio_runs_the_check_before_every_board_build_and_reads_percent_as_configparser(
+        tmp_path):
+    config = pio_config(tmp_path, "[secrets]\nwifi_ssid = net\nwifi_password = 50%%off\n")
+    for env in ("env:sensor", "env:indicator", "env:actuator", "env:actuator-esp8266"):
         extra = config.get(env, {}).get("extra_scripts") or config["env"]["extra_scripts"]
         assert "pre:check_secrets.py" in extra
     flags = config["env:sensor"]["build_flags"]
     assert "'-D ALERTLOOP_WIFI_PASSWORD=\"50%off\"'" in flags
+
+
+def test_the_indicators_leds_and_alerts_and_the_actuators_relays_reach_the_boards(tmp_path):
+    config = pio_config(tmp_path, "[secrets]\nwifi_ssid = net\n")
+    indicator = config["env:indicator"]["build_flags"]
+    assert "'-D ALERTLOOP_LEDS=\"green:5, red:4\"'" in indicator
+    assert "'-D ALERTLOOP_FOLLOWS=\"alerts/pot-high:red:1\"'" in indicator
+    for env, board in (("env:actuator", "esp32dev"), ("env:actuator-esp8266", "nodemcuv2")):
+        assert config[env]["board"] == board
+        flags = config[env]["build_flags"]
+        assert "'-D ALERTLOOP_RELAY_PINS=\"5, 4\"'" in flags
+        assert "'-D ALERTLOOP_SAFE_STATES=\"off\"'" in flags
+        assert "'-D ALERTLOOP_FAILSAFE_S=\"30\"'" in flags
+        assert "'-D ALERTLOOP_ACTUATORS_ROOT=\"actuators\"'" in flags
 
 
 class FakeEnv:
