@@ -40,8 +40,12 @@ bool MosquittoLink::connect(const alertloop::ConnectOptions &options) {
     bool has_user = options.username != nullptr && options.username[0] != '\0';
     mosquitto_username_pw_set(client_, has_user ? options.username : nullptr,
                               has_user ? options.password : nullptr);
+  }
+  if (options.will_topic != nullptr) {
     mosquitto_will_set(client_, options.will_topic, static_cast<int>(strlen(options.will_payload)),
                        options.will_payload, 1, true);
+  } else {
+    mosquitto_will_clear(client_);
   }
   if (resolve_policy_.should_resolve() && !resolve()) return false;
   int rc = mosquitto_connect(client_, address_.c_str(), port_, keepalive_s_);

@@ -60,6 +60,8 @@ struct Mqtt : alertloop::MqttLink {
   bool async = false;
   uint32_t blocking_ms = 0;  // what blocking_connect_timeout_ms() says
   int connects = 0;
+  int probes = 0;  // connects without a Last Will (ConnectionManager's probes)
+  std::vector<std::string> wills;  // each connect's Will topic, "" for none
   int disconnects = 0;
   std::string client_id, will_topic, will_payload;
   alertloop::LinkState link = alertloop::LinkState::kDisconnected;
@@ -70,8 +72,10 @@ struct Mqtt : alertloop::MqttLink {
   bool connect(const alertloop::ConnectOptions &options) override {
     connects++;
     client_id = options.client_id;
-    will_topic = options.will_topic;
-    will_payload = options.will_payload;
+    will_topic = options.will_topic != nullptr ? options.will_topic : "";  // "": a probe
+    will_payload = options.will_payload != nullptr ? options.will_payload : "";
+    if (options.will_topic == nullptr) probes++;
+    wills.push_back(will_topic);
     if (!accept) return false;
     link = async ? alertloop::LinkState::kConnecting : alertloop::LinkState::kConnected;
     return true;

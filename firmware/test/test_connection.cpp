@@ -96,9 +96,9 @@ TEST_CASE("a lost link is reported, retried after back-off, and the back-off res
   CHECK(manager.loop(1000) == ConnectionEvent::kDisconnected);
   CHECK_FALSE(manager.connected());
   CHECK(manager.loop(1099) == ConnectionEvent::kNone);
-  CHECK(rig.mqtt.connects == 1);
+  CHECK(rig.mqtt.connects == 2);  // the probe and the connection with the Will, at 0
   manager.loop(1100);
-  CHECK(rig.mqtt.connects == 2);
+  CHECK(rig.mqtt.connects == 3);
   rig.mqtt.accept = true;
   CHECK(manager.loop(1300) == ConnectionEvent::kConnected);
   rig.mqtt.link = LinkState::kDisconnected;
@@ -119,8 +119,31 @@ TEST_CASE("an asynchronous connect waits for CONNACK, and gives up after the tim
 
   manager.loop(1100);
   CHECK(manager.phase() == ConnectionPhase::kConnecting);
+  rig.mqtt.link = LinkState::kConnected;  // CONNACK to the probe: now the connection with the Will
+  CHECK(manager.loop(1150) == ConnectionEvent::kNone);
+  CHECK(manager.phase() == ConnectionPhase::kConnecting);
   rig.mqtt.link = LinkState::kConnected;
-  CHECK(manager.loop(1150) == ConnectionEvent::kConnected);
+  CHECK(manager.loop(1160) == ConnectionEvent::kConnected);
+  CHECK(rig.mqtt.wills == std::vector<std::string>{"", "", "status/dev-1"});
+}
+
+TEST_CASE("every (re)connect first probes without a Last Will, and sets it once the broker answered") {
+  Rig rig;
+  ConnectionManager manager(rig.network, rig.mqtt, rig.identity, rig.settings);
+  CHECK(manager.loop(0) == ConnectionEvent::kConnected);
+  CHECK(rig.mqtt.wills == std::vector<std::string>{"", "status/dev-1"});
+  CHECK(rig.mqtt.disconnects == 1);  // the probe, closed before the real connection
+  // A frozen broker: attempts go unanswered; each is a probe, so none leaves a Will behind.
+  rig.mqtt.link = LinkState::kDisconnected;
+  rig.mqtt.accept = false;
+  manager.loop(1000);
+  for (uint32_t now = 1000; now < 3000; now += 10) manager.loop(now);
+  CHECK(rig.mqtt.probes == static_cast<int>(rig.mqtt.wills.size()) - 1);
+  rig.mqtt.accept = true;
+  for (uint32_t now = 3000; now < 4000 && !manager.connected(); now += 10) manager.loop(now);
+  CHECK(manager.connected());
+  CHECK(rig.mqtt.wills.back() == "status/dev-1");
+  CHECK(rig.mqtt.wills[rig.mqtt.wills.size() - 2] == "");
 }
 
 TEST_CASE("a refused connection (CONNACK error) counts as a failed attempt") {

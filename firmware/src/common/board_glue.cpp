@@ -130,6 +130,7 @@ bool PubSubLink::resolve() {
 bool PubSubLink::connect(const alertloop::ConnectOptions &options) {
   if (resolve_policy_.should_resolve() && !resolve()) return false;
   bool has_user = options.username != nullptr && options.username[0] != '\0';
+  // A probe (ConnectionManager) has no Last Will: PubSubClient then sets none.
   bool ok = client_.connect(options.client_id, has_user ? options.username : nullptr,
                             has_user ? options.password : nullptr, options.will_topic, 1, true,
                             options.will_payload, true);

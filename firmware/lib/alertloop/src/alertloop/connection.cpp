@@ -25,6 +25,7 @@ ConnectionManager::ConnectionManager(Network &network, MqttLink &mqtt, const Ide
     : network_(network), mqtt_(mqtt), identity_(identity),
       presence_(identity.status_root, identity.client_id),
       options_(presence_.connect_options(identity.username, identity.password)),
+      probe_options_{options_.client_id, options_.username, options_.password, nullptr, nullptr},
       settings_(settings), backoff_(settings.backoff_initial_ms, settings.backoff_max_ms) {}
 
 ConnectionEvent ConnectionManager::loop(uint32_t now_ms) {
@@ -71,21 +72,33 @@ ConnectionEvent ConnectionManager::network_back(uint32_t now_ms) {
 
 ConnectionEvent ConnectionManager::waiting(uint32_t now_ms) {
   if (!reached(now_ms, next_attempt_at_)) return ConnectionEvent::kNone;
+  return attempt(now_ms);
+}
+
+ConnectionEvent ConnectionManager::attempt(uint32_t now_ms) {
   attempts_++;
   attempt_started_at_ = now_ms;
-  if (!mqtt_.connect(options_)) {
+  if (!mqtt_.connect(probing_ ? probe_options_ : options_)) {
     schedule_retry(now_ms);
     return ConnectionEvent::kNone;
   }
-  if (mqtt_.state() == LinkState::kConnected) return become_connected();
+  if (mqtt_.state() == LinkState::kConnected) return answered(now_ms);
   phase_ = ConnectionPhase::kConnecting;
   return ConnectionEvent::kNone;
+}
+
+// CONNACK: to the probe, then at once the connection with the Last Will; or to that one.
+ConnectionEvent ConnectionManager::answered(uint32_t now_ms) {
+  if (!probing_) return become_connected();
+  probing_ = false;
+  mqtt_.disconnect();
+  return attempt(now_ms);
 }
 
 ConnectionEvent ConnectionManager::connecting(uint32_t now_ms) {
   mqtt_.loop();
   LinkState link = mqtt_.state();
-  if (link == LinkState::kConnected) return become_connected();
+  if (link == LinkState::kConnected) return answered(now_ms);
   if (link == LinkState::kDisconnected ||
       now_ms - attempt_started_at_ >= settings_.connect_timeout_ms) {
     mqtt_.disconnect();
@@ -150,6 +163,7 @@ ConnectionEvent ConnectionManager::lose_link(uint32_t now_ms) {
 }
 
 void ConnectionManager::schedule_retry(uint32_t now_ms) {
+  probing_ = true;
   uint32_t delay = backoff_.next_delay_ms();
   next_attempt_at_ = now_ms + delay;
   phase_ = ConnectionPhase::kWaiting;

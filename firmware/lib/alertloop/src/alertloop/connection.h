@@ -74,6 +74,8 @@ class ConnectionManager {
   ConnectionEvent connecting(uint32_t now_ms);
   ConnectionEvent staying_connected(uint32_t now_ms);
 
+  ConnectionEvent attempt(uint32_t now_ms);
+  ConnectionEvent answered(uint32_t now_ms);
   ConnectionEvent become_connected();
   ConnectionEvent lose_link(uint32_t now_ms);
   void schedule_retry(uint32_t now_ms);
@@ -83,6 +85,13 @@ class ConnectionManager {
   Identity identity_;
   Presence presence_;
   ConnectOptions options_;
+  // The same without a Last Will: every (re)connect first tries this probe, and connects with
+  // the Will only once the broker has answered it. A broker that was frozen (SIGSTOP, a stalled
+  // host) queues every attempt made meanwhile; when it wakes each one takes over the one before,
+  // and MQTT 3.1.1 then publishes the Will of a clean session taken over. Probes have none, so
+  // the board's status says `offline` once (the connection really lost), not once per attempt.
+  ConnectOptions probe_options_;
+  bool probing_ = true;
   ConnectionSettings settings_;
   Backoff backoff_;
   ConnectionPhase phase_ = ConnectionPhase::kNetworkDown;
