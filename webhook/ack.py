@@ -9,8 +9,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from webhook.annunciator import UnknownAlarm
 from webhook.auth import credentials_match
+from webhook.counters import count
 from webhook.publisher import BrokerUnavailable, get_publisher
-from webhook.refusals import refuse
+from webhook.refusals import refusal
 from webhook.topics import topic_safe
 
 bp = Blueprint("ack", __name__)
@@ -18,12 +19,8 @@ REALM = 'Basic realm="alertloop acknowledgements"'
 
 
 def _refuse(status, error, reason, counter):
-    refuse(status, f"ack_refused_{counter}")
-    response = jsonify(error=error, reason=reason)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = REALM
-    return response
+    return refusal(status, reason, f"ack_refused_{counter}", error=error,
+                   headers={"WWW-Authenticate": REALM} if status == 401 else None)
 
 
 def _user(config):
@@ -40,7 +37,7 @@ def _user(config):
 def ack(alert, device):
     config = current_app.config["WEBHOOK"]
     publisher = get_publisher()
-    publisher.count("ack_requests")
+    count("ack_requests")
     if not config.ack_username:
         return _refuse(404, "not found", "acknowledging over HTTP is off: set ACK_USERNAME "
                        "and ACK_PASSWORD", "disabled")
@@ -54,7 +51,7 @@ def ack(alert, device):
         return _refuse(404, "not found", str(error), "unknown")
     except BrokerUnavailable as error:
         return _refuse(503, "broker unavailable", str(error), "broker_unavailable")
-    publisher.count("acks")
+    count("acks")
     return jsonify(
         status="ok",
         alert=alert,

@@ -6,10 +6,10 @@ import hmac
 import re
 import time
 
-from flask import current_app, jsonify
+from flask import current_app
 from flask_httpauth import HTTPBasicAuth
 
-from webhook.refusals import refuse
+from webhook.refusals import refusal
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 # What Grafana puts in the timestamp header: Unix seconds, ASCII digits only.
@@ -38,8 +38,7 @@ def verify_password(username, password):
 
 @basic_auth.error_handler
 def auth_error(status):
-    refuse(status, "unauthorized")
-    return jsonify(error="unauthorized", reason="missing or wrong credentials"), status
+    return refusal(status, "missing or wrong credentials", "unauthorized")
 
 
 def signature_problem(config, headers, body, now=None):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 from webhook.annunciator import DEFAULT_MODE, MODES
-from webhook.ingest import IngestSettings, read_ingest_settings
+from webhook.ingest_settings import IngestSettings, read_ingest_settings
 from webhook.state import MAX_ENTRIES_ALLOWED, Limits
 from webhook.topics import alert_name_problem, device_problem, topic_safe
 

@@ -649,7 +649,7 @@ def ingest_counter_names():
     families = {"ingest_refused_": reasons, "ingest_invalid_": set(KINDS)}
     names = set()
     for call in calls:
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "count":
+        if getattr(call.func, "attr", getattr(call.func, "id", None)) == "count":
             [name, *_] = call.args
             if isinstance(name, ast.Constant):
                 names.add(name.value)

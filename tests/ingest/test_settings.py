@@ -10,7 +10,11 @@ from devstack.paths import ROOT
 from service_common.config import ConfigError
 from service_common.readings import DEFAULT_RETENTION, DEFAULT_TS_MAX_FUTURE
 from webhook.config import read_config
-from webhook.ingest import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_READINGS, SERVICE_CLIENT_IDS
+from webhook.ingest_settings import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_READINGS,
+    SERVICE_CLIENT_IDS,
+)
 
 BASE = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "grafana-password"}
 DEFAULTS = {
@@ -89,3 +93,14 @@ def test_the_configured_client_ids_are_refused_to_ingest_too():
                           "WEBHOOK_CLIENT_ID": "webhook-b"})
     assert {"listener-2", "webhook-b", "listener", "webhook", "opcua-bridge"} <= \
         config.ingest.service_devices
+
+
+def test_reading_the_settings_pulls_in_no_route():
+    """webhook.config (and so the ingest settings) can be read without the Flask routes."""
+    import subprocess
+    import sys
+    code = ("import sys, webhook.config; print(' '.join(sorted(m for m in sys.modules if m in "
+            "{'webhook.ingest', 'webhook.routes', 'webhook.ack', 'webhook.publisher'})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == ""

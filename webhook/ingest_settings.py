@@ -1,0 +1,66 @@
+"""The settings of `POST /ingest` (INGEST_*), read without Flask: `IngestSettings` holds every
+default, `read_ingest_settings` reads the environment over them."""
+
+from dataclasses import dataclass, field
+
+from service_common import service_ids
+from service_common.readings import ReadingRules, read_reading_rules
+from webhook.ingest_users import IngestUser, patterns_problem, read_users_file, split_patterns
+
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+DEFAULT_MAX_READINGS = 1000
+DEFAULT_DEVICES = "*"
+# The services that publish their counters on <sensors root>/<client id>/...: the prefix of their
+# <prefix>_CLIENT_ID and its default. No ingest user may write these devices, whatever its
+# patterns: it would forge their counters.
+SERVICE_CLIENT_IDS = service_ids.BY_PREFIX
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    env_user: IngestUser | None = None  # INGEST_USERNAME / INGEST_PASSWORD / INGEST_DEVICES
+    users_file: str | None = None       # INGEST_USERS_FILE
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_readings: int = DEFAULT_MAX_READINGS
+    rules: ReadingRules = field(default_factory=ReadingRules)
+    service_devices: frozenset = service_ids.ALL
+
+
+def read_ingest_settings(env, webhook):
+    """IngestSettings from INGEST_* (and the listener's ts window); problems go to `env`."""
+    username, password = env.str("INGEST_USERNAME"), env.str("INGEST_PASSWORD")
+    patterns = split_patterns(env.str("INGEST_DEVICES", DEFAULT_DEVICES))
+    env_user = None
+    if bool(username) != bool(password):
+        env.problems.append("INGEST_USERNAME and INGEST_PASSWORD must be set together")
+    elif username:
+        env_user = IngestUser(username, patterns, password=password)
+        if ":" in username:
+            env.problems.append("INGEST_USERNAME must not contain ':'")
+        if password == webhook.password or username == webhook.username:
+            env.problems.append("INGEST_USERNAME/INGEST_PASSWORD must differ from Grafana's "
+                                "WEBHOOK_USERNAME/WEBHOOK_PASSWORD")
+    problem = patterns_problem(patterns)
+    if problem:
+        env.problems.append(f"INGEST_DEVICES {problem}")
+    settings = IngestSettings(
+        env_user=env_user,
+        users_file=env.str("INGEST_USERS_FILE"),
+        max_body_bytes=env.int("INGEST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024,
+                               webhook.max_body_bytes),
+        max_readings=env.int("INGEST_MAX_READINGS", DEFAULT_MAX_READINGS, 1, 100_000),
+        rules=read_reading_rules(env),
+        service_devices=frozenset({*service_ids.ALL, webhook.mqtt.client_id,
+                                   *(env.str(f"{prefix}_CLIENT_ID") or default
+                                     for prefix, default in SERVICE_CLIENT_IDS.items())}),
+    )
+    if settings.users_file:
+        try:
+            users = read_users_file(settings.users_file)
+        except ValueError as error:
+            env.problems.append(f"INGEST_USERS_FILE: {error}")
+        else:
+            if env_user is not None and env_user.name in users:
+                env.problems.append(f"INGEST_USERNAME={env_user.name!r} is also a user of "
+                                    "INGEST_USERS_FILE: the names must differ")
+    return settings
