@@ -639,7 +639,8 @@ def test_every_webhook_counter_is_on_the_health_dashboard():
 
 def ingest_counter_names():
     """Every counter webhook/ingest.py counts, read from its code: ingest_refused_<reason> for each
-    reason passed to _refuse, ingest_invalid_<kind> for each kind of reading, and plain names."""
+    reason passed to _refuse (which counts through refusal()), ingest_invalid_<kind> for each
+    kind of reading, and plain names."""
     from service_common.readings import KINDS
 
     tree = ast.parse((ROOT / "webhook" / "ingest.py").read_text())
@@ -649,8 +650,9 @@ def ingest_counter_names():
     families = {"ingest_refused_": reasons, "ingest_invalid_": set(KINDS)}
     names = set()
     for call in calls:
-        if getattr(call.func, "attr", getattr(call.func, "id", None)) == "count":
-            [name, *_] = call.args
+        callee = getattr(call.func, "attr", getattr(call.func, "id", None))
+        if callee in ("count", "refusal"):  # count(name), refusal(status, reason, name)
+            name = call.args[0 if callee == "count" else 2]
             if isinstance(name, ast.Constant):
                 names.add(name.value)
             else:
