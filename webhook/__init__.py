@@ -22,6 +22,8 @@ def create_app(config=None, publisher=None):
     from webhook.refusals import RefusalLog
     from webhook.reporter import EXTENSION as REPORTER
     from webhook.reporter import Reporter
+    from webhook.throttle import EXTENSION as THROTTLE
+    from webhook.throttle import LoginThrottle
 
     config = read_config() if config is None else config
     app = Flask(__name__)
@@ -31,6 +33,7 @@ def create_app(config=None, publisher=None):
     app.register_error_handler(HTTPException, _json_error)
     app.extensions[COUNTERS] = Counters() if publisher is None else publisher.counters
     app.extensions[REFUSALS] = RefusalLog(config.refusal_log_interval)
+    app.extensions[THROTTLE] = LoginThrottle()
     app.extensions[ingest.EXTENSION] = IngestUsers(config.ingest.env_user,
                                                    config.ingest.users_file)
     app.register_blueprint(routes.bp)
@@ -61,7 +64,8 @@ def _json_error(error):
     """Every HTTP error as a short JSON body: {"error": "...", "reason": "..."}."""
     from webhook.refusals import refusal
 
-    reason, counter = error.description, None  # a stray URL or method is not counted
+    # A stray URL or method is not counted; a throttled login is.
+    reason, counter = error.description, getattr(error, "counter", None)
     if error.code == 413:
         counter = "too_large"
         reason = (f"request body larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes "

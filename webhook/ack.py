@@ -8,28 +8,30 @@ set. The journal names the HTTP user as the one who acknowledged.
 from flask import Blueprint, current_app, jsonify, request
 
 from webhook.annunciator import UnknownAlarm
-from webhook.auth import credentials_match
+from webhook.auth import credentials_match, throttled_login
 from webhook.counters import count
 from webhook.publisher import BrokerUnavailable, get_publisher
 from webhook.refusals import refusal
+from webhook.throttle import Throttled
 from webhook.topics import topic_safe
 
 bp = Blueprint("ack", __name__)
 REALM = 'Basic realm="alertloop acknowledgements"'
 
 
-def _refuse(status, error, reason, counter):
+def _refuse(status, error, reason, counter, headers=None):
     return refusal(status, reason, f"ack_refused_{counter}", error=error,
-                   headers={"WWW-Authenticate": REALM} if status == 401 else None)
+                   headers={"WWW-Authenticate": REALM} if status == 401 else headers)
 
 
 def _user(config):
-    """The authenticated user, or None (compared in constant time)."""
+    """The authenticated user, or None (compared in constant time); raises Throttled."""
     auth = request.authorization
     if auth is None or auth.type != "basic":
         return None
-    return auth.username if credentials_match(auth.username, auth.password, config.ack_username,
-                                              config.ack_password) else None
+    return throttled_login("ack", auth.username, auth.password, lambda: auth.username if
+                           credentials_match(auth.username, auth.password, config.ack_username,
+                                             config.ack_password) else None)
 
 
 @bp.route("/ack/<alert>", methods=["POST"], defaults={"device": None})
@@ -41,7 +43,11 @@ def ack(alert, device):
     if not config.ack_username:
         return _refuse(404, "not found", "acknowledging over HTTP is off: set ACK_USERNAME "
                        "and ACK_PASSWORD", "disabled")
-    user = _user(config)
+    try:
+        user = _user(config)
+    except Throttled as error:
+        return _refuse(429, "too many requests", error.description, "throttled",
+                       {"Retry-After": str(error.retry_after)})
     if user is None:
         return _refuse(401, "unauthorized", "missing or wrong credentials", "unauthorized")
     alert = topic_safe(alert)  # `Pot high` or `pot-high`

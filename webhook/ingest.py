@@ -19,9 +19,11 @@ from service_common.readings import (
     reading_fields,
     reserved_name,
 )
+from webhook.auth import throttled_login
 from webhook.counters import count
 from webhook.publisher import BrokerUnavailable, get_publisher
 from webhook.refusals import refusal
+from webhook.throttle import Throttled
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,9 @@ _ERRORS = {400: "malformed JSON", 413: "too large", 422: "invalid readings",
            503: "broker unavailable"}
 
 
-def _refuse(status, reason, counter, **extra):
+def _refuse(status, reason, counter, headers=None, **extra):
     return refusal(status, reason, f"ingest_refused_{counter}", error=_ERRORS.get(status),
-                   headers={"WWW-Authenticate": REALM} if status == 401 else None, **extra)
+                   headers={"WWW-Authenticate": REALM} if status == 401 else headers, **extra)
 
 
 @bp.route("/ingest", methods=["POST"])
@@ -47,8 +49,13 @@ def ingest():
         return _refuse(404, "HTTP ingest is off: set INGEST_USERNAME and INGEST_PASSWORD, or "
                        "INGEST_USERS_FILE", "disabled")
     auth = request.authorization
-    user = users.verify(auth.username, auth.password) \
-        if auth is not None and auth.type == "basic" else None
+    try:
+        user = throttled_login("ingest", auth.username, auth.password,
+                               lambda: users.verify(auth.username, auth.password)) \
+            if auth is not None and auth.type == "basic" else None
+    except Throttled as error:
+        return _refuse(429, error.description, "throttled",
+                       {"Retry-After": str(error.retry_after)})
     if user is None:
         return _refuse(401, "missing or wrong credentials", "unauthorized")
     if (request.content_length or 0) > settings.max_body_bytes:

@@ -22,6 +22,7 @@ COUNTERS = (
     "too_large",  # 413
     "not_a_notification",  # 422
     "broker_unavailable",  # 503
+    "throttled",  # 429: too many failed logins (webhook/throttle.py)
     "ignored_alerts",  # test and DatasourceNoData/Error alerts, acknowledged only
     "rejected_alerts",  # malformed alerts inside a valid notification
     "warnings",  # e.g. a device label that cannot be a topic level
@@ -41,6 +42,7 @@ COUNTERS = (
     "ack_refused_unauthorized",  # 401
     "ack_refused_unknown",  # 404: an alert or device never seen, or the annunciator off
     "ack_refused_broker_unavailable",  # 503
+    "ack_refused_throttled",  # 429: too many failed logins
     "journal_dropped",  # journal entries the broker did not take, beyond JOURNAL_LIMIT
     "annunciator_forgotten",  # unacknowledged instances of forgotten devices, over the cap
 )
