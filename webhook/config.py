@@ -77,7 +77,7 @@ def read_config(environ=None):
         env.problems.append(f"WEBHOOK_ANNUNCIATOR={annunciator!r} must be one of "
                             f"{', '.join(MODES)}")
     ack_username, ack_password = env.str("ACK_USERNAME"), env.str("ACK_PASSWORD")
-    if bool(ack_username) != bool(ack_password):
+    if ack_username and not ack_password:  # a password alone (make secrets writes it): off
         env.problems.append("ACK_USERNAME and ACK_PASSWORD must be set together")
     elif ack_username and ":" in ack_username:
         env.problems.append("ACK_USERNAME must not contain ':'")
