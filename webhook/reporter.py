@@ -23,6 +23,8 @@ COUNTERS = (
     "not_a_notification",  # 422
     "broker_unavailable",  # 503
     "throttled",  # 429: too many failed logins (webhook/throttle.py)
+    "connections_refused",  # closed at once: too many from one address (webhook/http_server.py)
+    "slow_requests_closed",  # closed: a request not whole within WEBHOOK_REQUEST_TIMEOUT
     "ignored_alerts",  # test and DatasourceNoData/Error alerts, acknowledged only
     "rejected_alerts",  # malformed alerts inside a valid notification
     "warnings",  # e.g. a device label that cannot be a topic level

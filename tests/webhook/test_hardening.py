@@ -19,10 +19,11 @@ def healthy(service):
     return http(service.url, "/healthz", auth=None)[0] == 200
 
 
-def open_sockets(port, count, first_bytes=b""):
+def open_sockets(port, count, first_bytes=b"", source="127.0.0.1"):
     sockets = []
     for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                        source_address=(source, 0))
         if first_bytes:
             sock.sendall(first_bytes)
         sockets.append(sock)
@@ -32,8 +33,11 @@ def open_sockets(port, count, first_bytes=b""):
 def test_150_idle_and_slow_connections_do_not_starve_a_normal_request(webhook_service):
     service = webhook_service()
     wait_until(lambda: healthy(service), 15)
-    idle = open_sockets(service.port, 100)
-    slow = open_sockets(service.port, 50, b"POST /alert HTTP/1.1\r\nHost: webhook\r\n")
+    # From 10 other addresses: one address may hold only WEBHOOK_CONNECTIONS_PER_ADDRESS.
+    idle = [sock for i in range(5) for sock in open_sockets(service.port, 20,
+                                                             source=f"127.0.0.{i + 2}")]
+    slow = [sock for i in range(5) for sock in open_sockets(
+        service.port, 10, b"POST /alert HTTP/1.1\r\nHost: webhook\r\n", f"127.0.1.{i + 2}")]
     try:
         status, _ = http(service.url, "/alert", unified(instance("Pot high", fingerprint="a")))
         assert status == 200
