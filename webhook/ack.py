@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from webhook.annunciator import UnknownAlarm
 from webhook.auth import credentials_match, throttled_login
 from webhook.counters import count
+from webhook.csrf import cross_site_problem
 from webhook.publisher import BrokerUnavailable, get_publisher
 from webhook.refusals import refusal
 from webhook.throttle import Throttled
@@ -43,6 +44,10 @@ def ack(alert, device):
     if not config.ack_username:
         return _refuse(404, "not found", "acknowledging over HTTP is off: set ACK_USERNAME "
                        "and ACK_PASSWORD", "disabled")
+    cross_site = cross_site_problem(body_required=False)
+    if cross_site:
+        status, reason, counter = cross_site
+        return _refuse(status, None, reason, counter)
     try:
         user = _user(config)
     except Throttled as error:

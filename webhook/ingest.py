@@ -21,6 +21,7 @@ from service_common.readings import (
 )
 from webhook.auth import throttled_login
 from webhook.counters import count
+from webhook.csrf import cross_site_problem
 from webhook.publisher import BrokerUnavailable, get_publisher
 from webhook.refusals import refusal
 from webhook.throttle import Throttled
@@ -31,7 +32,7 @@ bp = Blueprint("ingest", __name__)
 
 EXTENSION = "ingest_users"
 REALM = 'Basic realm="alertloop ingest"'
-_ERRORS = {400: "malformed JSON", 413: "too large", 422: "invalid readings",
+_ERRORS = {400: "malformed JSON", 413: "too large", 415: "not JSON", 422: "invalid readings",
            503: "broker unavailable"}
 
 
@@ -48,6 +49,9 @@ def ingest():
     if not users.enabled:
         return _refuse(404, "HTTP ingest is off: set INGEST_USERNAME and INGEST_PASSWORD, or "
                        "INGEST_USERS_FILE", "disabled")
+    cross_site = cross_site_problem(body_required=True)
+    if cross_site:
+        return _refuse(*cross_site)
     auth = request.authorization
     try:
         user = throttled_login("ingest", auth.username, auth.password,

@@ -45,6 +45,8 @@ COUNTERS = (
     "ack_refused_unknown",  # 404: an alert or device never seen, or the annunciator off
     "ack_refused_broker_unavailable",  # 503
     "ack_refused_throttled",  # 429: too many failed logins
+    "ack_refused_foreign_origin",  # 403: posted from another site's page (webhook/csrf.py)
+    "ack_refused_not_json",  # 415: a form's Content-Type (webhook/csrf.py)
     "journal_dropped",  # journal entries the broker did not take, beyond JOURNAL_LIMIT
     "annunciator_forgotten",  # unacknowledged instances of forgotten devices, over the cap
 )
