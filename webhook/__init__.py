@@ -17,6 +17,7 @@ def create_app(config=None, publisher=None):
     from webhook.config import read_config
     from webhook.counters import EXTENSION as COUNTERS
     from webhook.counters import Counters
+    from webhook.ingest_devices import DeviceCap
     from webhook.ingest_users import IngestUsers
     from webhook.refusals import EXTENSION as REFUSALS
     from webhook.refusals import RefusalLog
@@ -36,6 +37,7 @@ def create_app(config=None, publisher=None):
     app.extensions[THROTTLE] = LoginThrottle()
     app.extensions[ingest.EXTENSION] = IngestUsers(config.ingest.env_user,
                                                    config.ingest.users_file)
+    app.extensions[ingest.DEVICES] = DeviceCap(config.ingest.max_devices_per_user)
     app.register_blueprint(routes.bp)
     app.register_blueprint(ack.bp)
     app.register_blueprint(ingest.bp)

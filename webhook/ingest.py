@@ -22,6 +22,7 @@ from service_common.readings import (
 from webhook.auth import throttled_login
 from webhook.counters import count
 from webhook.csrf import cross_site_problem
+from webhook.ingest_devices import is_reserved, look_problem
 from webhook.publisher import BrokerUnavailable, get_publisher
 from webhook.refusals import refusal
 from webhook.throttle import Throttled
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("ingest", __name__)
 
 EXTENSION = "ingest_users"
+DEVICES = "ingest_devices"  # the DeviceCap of webhook/ingest_devices.py
 REALM = 'Basic realm="alertloop ingest"'
 _ERRORS = {400: "malformed JSON", 413: "too large", 415: "not JSON", 422: "invalid readings",
            503: "broker unavailable"}
@@ -82,19 +84,27 @@ def ingest():
     messages, errors, forbidden = _check(readings, user, settings)
     if forbidden:
         return _refuse(403, f"user {user.name!r} may not write these devices (the services' "
-                       "own client ids are nobody's)",
+                       "own client ids, INGEST_RESERVED_DEVICES and look-alikes are nobody's)",
                        "forbidden", forbidden=forbidden)
     if errors:
         for error in errors:
             count(f"ingest_invalid_{error['kind']}")
         return _refuse(422, f"{len(errors)} of {len(readings)} readings are invalid: nothing "
                        "was published", "invalid", errors=errors)
+    devices = {reading["device"] for reading in readings}
+    cap = current_app.extensions[DEVICES]
+    over = cap.over(user.name, devices)
+    if over:
+        return _refuse(403, f"user {user.name!r} may write at most {cap.limit} devices "
+                       "(INGEST_MAX_DEVICES_PER_USER): nothing was published", "too_many_devices",
+                       new_devices=over[:20])
     try:
         get_publisher().publish_messages(messages)
     except BrokerUnavailable as error:
         log.warning("ingest answering 503: %s", error)
         return _refuse(503, f"{error}; send the request again (readings with \"ts\" are "
                        "stored once however often they are sent)", "broker_unavailable")
+    cap.record(user.name, devices)
     count("ingest_readings", len(messages))
     return jsonify(status="accepted", readings=len(messages)), 202
 
@@ -118,7 +128,9 @@ def _check(readings, user, settings):
         if problem is not None:
             errors.append({"index": index, "kind": problem.kind, "error": problem.detail})
         elif reading["device"] in settings.service_devices \
-                or not user.may_write(reading["device"]):
+                or not user.may_write(reading["device"]) \
+                or is_reserved(reading["device"], settings.reserved_names,
+                               settings.reserved_patterns):
             forbidden.append({"index": index, "device": reading["device"]})
         else:
             topic = f"{root}/{reading['device']}/{reading['measurement']}"
@@ -132,6 +144,8 @@ def _reading_problem(reading):
                          "\"measurement\" and \"value\"")
     for key in ("device", "measurement"):
         problem = name_problem(reading.get(key)) if key in reading else "is missing"
+        if problem is None and key == "device":
+            problem = look_problem(reading["device"])
         if problem:
             return Rejection("bad_name", f"\"{key}\" {problem}")
     return reserved_name(reading["measurement"])

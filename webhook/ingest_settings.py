@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 
 from service_common import service_ids
 from service_common.readings import ReadingRules, read_reading_rules
+from webhook.ingest_devices import fold
 from webhook.ingest_users import IngestUser, patterns_problem, read_users_file, split_patterns
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_MAX_READINGS = 1000
-DEFAULT_DEVICES = "*"
+DEFAULT_MAX_DEVICES_PER_USER = 100
 # The services that publish their counters on <sensors root>/<client id>/...: the prefix of their
 # <prefix>_CLIENT_ID and its default. No ingest user may write these devices, whatever its
 # patterns: it would forge their counters. Every service's default id is refused; the
@@ -26,12 +27,18 @@ class IngestSettings:
     max_readings: int = DEFAULT_MAX_READINGS
     rules: ReadingRules = field(default_factory=ReadingRules)
     service_devices: frozenset = service_ids.ALL
+    # INGEST_RESERVED_DEVICES: patterns nobody may write; with the service ids, folded
+    # (webhook/ingest_devices.py) to catch look-alikes.
+    reserved_patterns: tuple = ()
+    reserved_names: frozenset = frozenset(fold(name) for name in service_ids.ALL)
+    max_devices_per_user: int = DEFAULT_MAX_DEVICES_PER_USER
 
 
 def read_ingest_settings(env, webhook):
     """IngestSettings from INGEST_* (and the listener's ts window); problems go to `env`."""
     username, password = env.str("INGEST_USERNAME"), env.str("INGEST_PASSWORD")
-    patterns = split_patterns(env.str("INGEST_DEVICES", DEFAULT_DEVICES))
+    # By default the user writes one device, named as the user, as a board's MQTT user does.
+    patterns = split_patterns(env.str("INGEST_DEVICES") or username or "-")
     env_user = None
     if username and not password:  # a password alone (make secrets writes it) keeps it off
         env.problems.append("INGEST_USERNAME needs INGEST_PASSWORD (make secrets generates it)")
@@ -45,6 +52,13 @@ def read_ingest_settings(env, webhook):
     problem = patterns_problem(patterns)
     if problem:
         env.problems.append(f"INGEST_DEVICES {problem}")
+    reserved = split_patterns(env.str("INGEST_RESERVED_DEVICES") or "")
+    problem = reserved and patterns_problem(reserved)
+    if problem:
+        env.problems.append(f"INGEST_RESERVED_DEVICES {problem}")
+    service_devices = frozenset({*service_ids.ALL, webhook.mqtt.client_id,
+                                 *(env.str(f"{prefix}_CLIENT_ID") or default
+                                   for prefix, default in SERVICE_CLIENT_IDS.items())})
     settings = IngestSettings(
         env_user=env_user,
         users_file=env.str("INGEST_USERS_FILE"),
@@ -52,9 +66,12 @@ def read_ingest_settings(env, webhook):
                                webhook.max_body_bytes),
         max_readings=env.int("INGEST_MAX_READINGS", DEFAULT_MAX_READINGS, 1, 100_000),
         rules=read_reading_rules(env),
-        service_devices=frozenset({*service_ids.ALL, webhook.mqtt.client_id,
-                                   *(env.str(f"{prefix}_CLIENT_ID") or default
-                                     for prefix, default in SERVICE_CLIENT_IDS.items())}),
+        service_devices=service_devices,
+        reserved_patterns=reserved,
+        reserved_names=frozenset(fold(name) for name in (*service_devices, *reserved)
+                                 if not set("*?[") & set(name)),
+        max_devices_per_user=env.int("INGEST_MAX_DEVICES_PER_USER",
+                                     DEFAULT_MAX_DEVICES_PER_USER, 1, 100_000),
     )
     if settings.users_file:
         try:

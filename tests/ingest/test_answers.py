@@ -155,3 +155,40 @@ def test_too_large_body_and_too_many_readings_are_413(app_factory):
     counted = counts(client)
     assert counted["ingest_refused_too_large"] == 1
     assert counted["ingest_refused_too_many_readings"] == 1
+
+
+@pytest.mark.parametrize("device", ["webhook ", " plc-1", "plc-1\u200b", "plc\u00ad-1"])
+def test_a_device_name_with_outer_white_space_or_invisible_characters_is_422(ingest_client,
+                                                                            device):
+    status, answer = post(ingest_client, [reading(), reading(device=device)])
+    assert status == 422 and answer["errors"][0]["kind"] == "bad_name"
+    assert not published(ingest_client)
+
+
+@pytest.mark.parametrize("device", ["tic101", "TIC101", "tic-101", "ｔｉｃ１０１", "sim",
+                                    "esp32-a1", "Webhook", "LISTENER", "opcua_bridge",
+                                    "console", "actions"])
+def test_reserved_devices_and_look_alikes_are_forbidden_whatever_the_patterns(app_factory,
+                                                                             device):
+    client = client_of(app_factory(**ingest_env(INGEST_DEVICES="*",
+                                                INGEST_RESERVED_DEVICES="tic101,sim,esp32-*")))
+    status, answer = post(client, [reading(device="plc-1"), reading(device=device)])
+    assert status == 403 and answer["forbidden"] == [{"index": 1, "device": device}]
+    assert not published(client)
+    assert post(client, reading(device="tic102"))[0] == 202
+
+
+def test_one_user_creates_at_most_its_cap_of_devices(app_factory):
+    client = client_of(app_factory(**ingest_env(INGEST_DEVICES="*",
+                                                INGEST_MAX_DEVICES_PER_USER=5)))
+    assert post(client, [reading(device=f"d-{i}") for i in range(4)])[0] == 202
+    status, answer = post(client, [reading(device="d-0"), reading(device="d-4"),
+                                   reading(device="d-5")])
+    assert status == 403 and answer["new_devices"] == ["d-4", "d-5"]
+    assert "INGEST_MAX_DEVICES_PER_USER" in answer["reason"]
+    assert counts(client)["ingest_refused_too_many_devices"] == 1
+    assert post(client, [reading(device="d-4"), reading(device="d-0")])[0] == 202
+    assert post(client, reading(device="d-6"))[0] == 403
+    # Its known devices stay writable; nothing of the refused requests was published.
+    assert post(client, reading(device="d-1"))[0] == 202
+    assert {t.split("/")[1] for t, _ in published(client)} == {f"d-{i}" for i in range(5)}

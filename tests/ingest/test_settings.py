@@ -12,13 +12,14 @@ from service_common.readings import DEFAULT_RETENTION, DEFAULT_TS_MAX_FUTURE
 from webhook.config import read_config
 from webhook.ingest_settings import (
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_DEVICES_PER_USER,
     DEFAULT_MAX_READINGS,
     SERVICE_CLIENT_IDS,
 )
 
 BASE = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "grafana-password"}
 DEFAULTS = {
-    "INGEST_DEVICES": "*",
+    "INGEST_MAX_DEVICES_PER_USER": str(DEFAULT_MAX_DEVICES_PER_USER),
     "INGEST_MAX_BODY_BYTES": str(DEFAULT_MAX_BODY_BYTES),
     "INGEST_MAX_READINGS": str(DEFAULT_MAX_READINGS),
     "LISTENER_TS_MAX_FUTURE": DEFAULT_TS_MAX_FUTURE,
@@ -109,3 +110,14 @@ def test_a_password_alone_keeps_ingest_off():
     """`make secrets` generates INGEST_PASSWORD; the user name turns /ingest on."""
     assert read_config({**BASE, "INGEST_PASSWORD": "generated-by-make-secrets"}).ingest \
         .env_user is None
+
+
+def test_the_env_user_writes_its_own_device_unless_told_otherwise():
+    """Not every device (`*`, as before): one, named as the user, as a board's MQTT user."""
+    user = read_config({**BASE, "INGEST_USERNAME": "plc-7", "INGEST_PASSWORD": "x" * 32}) \
+        .ingest.env_user
+    assert user.patterns == ("plc-7",)
+    assert user.may_write("plc-7") and not user.may_write("plc-8") \
+        and not user.may_write("tic101")
+    assert read_config({**BASE, "INGEST_USERNAME": "gw", "INGEST_PASSWORD": "x" * 32,
+                        "INGEST_DEVICES": "plc-*"}).ingest.env_user.patterns == ("plc-*",)
