@@ -18,6 +18,7 @@ def create_app(config=None, publisher=None):
     from webhook.counters import EXTENSION as COUNTERS
     from webhook.counters import Counters
     from webhook.ingest_devices import DeviceCap
+    from webhook.ingest_outbox import Outbox, Stamper
     from webhook.ingest_users import IngestUsers
     from webhook.refusals import EXTENSION as REFUSALS
     from webhook.refusals import RefusalLog
@@ -38,6 +39,11 @@ def create_app(config=None, publisher=None):
     app.extensions[ingest.EXTENSION] = IngestUsers(config.ingest.env_user,
                                                    config.ingest.users_file)
     app.extensions[ingest.DEVICES] = DeviceCap(config.ingest.max_devices_per_user)
+    app.extensions[ingest.STAMPER] = Stamper()
+    if config.ingest.enabled:
+        app.extensions[ingest.OUTBOX] = Outbox(config.ingest.outbox_dir,
+                                               config.ingest.outbox_window,
+                                               config.ingest.outbox_max_bytes)
     app.register_blueprint(routes.bp)
     app.register_blueprint(ack.bp)
     app.register_blueprint(ingest.bp)
@@ -48,6 +54,9 @@ def create_app(config=None, publisher=None):
         app.extensions[REPORTER] = Reporter(config, publisher, app.extensions[REFUSALS]).start()
     else:
         publisher_module.init_app(app, publisher)
+    if ingest.OUTBOX in app.extensions:  # what was answered 202 before a restart, again
+        app.extensions[ingest.OUTBOX].start_replay(publisher.publish_messages,
+                                                   app.extensions[COUNTERS].count)
     return app
 
 
@@ -59,6 +68,9 @@ def close_app(app):
     reporter = app.extensions.get(REPORTER)
     if reporter:
         reporter.close()
+    outbox = app.extensions.get("ingest_outbox")
+    if outbox:
+        outbox.close()
     get_publisher_of(app).close()
 
 

@@ -23,6 +23,7 @@ from webhook.auth import throttled_login
 from webhook.counters import count
 from webhook.csrf import cross_site_problem
 from webhook.ingest_devices import is_reserved, look_problem
+from webhook.ingest_outbox import OutboxFull
 from webhook.publisher import BrokerUnavailable, get_publisher
 from webhook.refusals import refusal
 from webhook.throttle import Throttled
@@ -33,6 +34,8 @@ bp = Blueprint("ingest", __name__)
 
 EXTENSION = "ingest_users"
 DEVICES = "ingest_devices"  # the DeviceCap of webhook/ingest_devices.py
+OUTBOX = "ingest_outbox"  # the Outbox of webhook/ingest_outbox.py
+STAMPER = "ingest_stamper"  # its Stamper
 REALM = 'Basic realm="alertloop ingest"'
 _ERRORS = {400: "malformed JSON", 413: "too large", 415: "not JSON", 422: "invalid readings",
            503: "broker unavailable"}
@@ -99,6 +102,11 @@ def ingest():
                        "(INGEST_MAX_DEVICES_PER_USER): nothing was published", "too_many_devices",
                        new_devices=over[:20])
     try:
+        current_app.extensions[OUTBOX].append(messages)  # durable before the 202
+    except (OutboxFull, OSError) as error:
+        log.error("ingest answering 503: %s", error)
+        return _refuse(503, f"{error}; send the request again later", "outbox_unavailable")
+    try:
         get_publisher().publish_messages(messages)
     except BrokerUnavailable as error:
         log.warning("ingest answering 503: %s", error)
@@ -134,7 +142,10 @@ def _check(readings, user, settings):
             forbidden.append({"index": index, "device": reading["device"]})
         else:
             topic = f"{root}/{reading['device']}/{reading['measurement']}"
-            messages.append((topic, encode_payload(*fields)))
+            value, ts, seq = fields
+            if ts is None:  # stamped now, so that the outbox's replay stores it once
+                ts = current_app.extensions[STAMPER].stamp(topic, now_ms)
+            messages.append((topic, encode_payload(value, ts, seq)))
     return messages, errors, forbidden
 
 

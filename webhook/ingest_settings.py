@@ -11,6 +11,9 @@ from webhook.ingest_users import IngestUser, patterns_problem, read_users_file, 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_MAX_READINGS = 1000
 DEFAULT_MAX_DEVICES_PER_USER = 100
+DEFAULT_OUTBOX_DIR = "ingest-outbox"
+DEFAULT_OUTBOX_WINDOW = 600.0  # s: twice the broker's autosave_interval
+DEFAULT_OUTBOX_MAX_BYTES = 16 * 1024 * 1024
 # The services that publish their counters on <sensors root>/<client id>/...: the prefix of their
 # <prefix>_CLIENT_ID and its default. No ingest user may write these devices, whatever its
 # patterns: it would forge their counters. Every service's default id is refused; the
@@ -32,6 +35,14 @@ class IngestSettings:
     reserved_patterns: tuple = ()
     reserved_names: frozenset = frozenset(fold(name) for name in service_ids.ALL)
     max_devices_per_user: int = DEFAULT_MAX_DEVICES_PER_USER
+    # webhook/ingest_outbox.py: where accepted readings are kept, for how long, how many bytes.
+    outbox_dir: str = DEFAULT_OUTBOX_DIR
+    outbox_window: float = DEFAULT_OUTBOX_WINDOW
+    outbox_max_bytes: int = DEFAULT_OUTBOX_MAX_BYTES
+
+    @property
+    def enabled(self):
+        return self.env_user is not None or self.users_file is not None
 
 
 def read_ingest_settings(env, webhook):
@@ -72,6 +83,10 @@ def read_ingest_settings(env, webhook):
                                  if not set("*?[") & set(name)),
         max_devices_per_user=env.int("INGEST_MAX_DEVICES_PER_USER",
                                      DEFAULT_MAX_DEVICES_PER_USER, 1, 100_000),
+        outbox_dir=env.str("INGEST_OUTBOX_DIR", DEFAULT_OUTBOX_DIR),
+        outbox_window=env.float("INGEST_OUTBOX_WINDOW", DEFAULT_OUTBOX_WINDOW, 10.0, 86400.0),
+        outbox_max_bytes=env.int("INGEST_OUTBOX_MAX_BYTES", DEFAULT_OUTBOX_MAX_BYTES,
+                                 64 * 1024, 2**31),
     )
     if settings.users_file:
         try:
