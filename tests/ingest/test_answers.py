@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tests.support.ingest import INGEST_AUTH, ingest_env
+from tests.support.ingest import INGEST_AUTH, ingest_env, reading
+from tests.support.ingest import post_client as post
 from tests.support.webhook import basic
 
 NOW_MS = int(time.time() * 1000)
@@ -25,14 +26,6 @@ def client_of(app):
     return client
 
 
-def post(client, body, auth=INGEST_AUTH, raw=None, headers=None):
-    data = raw if raw is not None else json.dumps(body).encode()
-    answer = client.post("/ingest", data=data, headers={**(basic(auth) if auth else {}),
-                                                         "Content-Type": "application/json",
-                                                         **(headers or {})})
-    return answer.status_code, answer.get_json()
-
-
 def counts(client):
     return client.app.extensions["counters"].snapshot()
 
@@ -40,10 +33,6 @@ def counts(client):
 def published(client):
     """(topic, payload) of every reading the webhook published, in order."""
     return [(t, p) for t, p, _ in client.app.link.published if t.startswith("sensors/")]
-
-
-def reading(device="plc-1", measurement="temp", value=21.5, **extra):
-    return {"device": device, "measurement": measurement, "value": value, **extra}
 
 
 INVALID = [

@@ -2,32 +2,16 @@
 A sender that repeats a request, or retries after a 503 (broker stopped, or broker frozen so
 that its PUBACKs never come in time), never doubles a reading that carries `ts`."""
 
-import base64
-import json
 import os
 import signal
 import time
-import urllib.error
-import urllib.request
 
 from devstack.wait import wait_until
 from tests.support.influx import latest_stats, points, wait_count
-from tests.support.ingest import INGEST_AUTH, ingest_env
+from tests.support.ingest import ingest_env
+from tests.support.ingest import post_url as post
 
 BATCH = 20
-
-
-def post(url, readings):
-    request = urllib.request.Request(url + "/ingest", data=json.dumps(readings).encode(),  # noqa: S310
-                                     method="POST")
-    token = base64.b64encode(":".join(INGEST_AUTH).encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            return answer.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def send_until_accepted(url, readings, statuses):

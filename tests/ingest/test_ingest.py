@@ -6,27 +6,15 @@ import time
 
 from devstack.wait import wait_until
 from service_common.readings import parse_payload
-from tests.support.ingest import INGEST_AUTH, ingest_env
-from tests.support.webhook import basic
+from tests.support.ingest import ingest_env, reading
+from tests.support.ingest import post_client as post
 from webhook.config import read_config
 
 NOW_MS = int(time.time() * 1000)
 
 
-def post(client, body, auth=INGEST_AUTH, raw=None, headers=None):
-    data = raw if raw is not None else json.dumps(body).encode()
-    answer = client.post("/ingest", data=data, headers={**(basic(auth) if auth else {}),
-                                                         "Content-Type": "application/json",
-                                                         **(headers or {})})
-    return answer.status_code, answer.get_json()
-
-
 def counts(client):
     return client.app.extensions["alert_publisher"].counts_snapshot()
-
-
-def reading(device="plc-1", measurement="temp", value=21.5, **extra):
-    return {"device": device, "measurement": measurement, "value": value, **extra}
 
 
 def test_one_reading_is_published_at_qos1_not_retained(ingest_client, sensors):

@@ -4,8 +4,6 @@ killed with SIGKILL at the same moment, then started again from the same data fo
 that was answered 202 may be lost: the webhook's outbox (webhook/ingest_outbox.py) publishes it
 again, and readings carry `ts`, so nothing is stored twice either."""
 
-import base64
-import json
 import os
 import signal
 import sys
@@ -20,7 +18,8 @@ from devstack.paths import ROOT
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
 from tests.support.influx import DATABASE, points
-from tests.support.ingest import INGEST_AUTH, ingest_env, outbox_dir
+from tests.support.ingest import ingest_env, outbox_dir
+from tests.support.ingest import post_url as post
 from tests.support.listener import BROKER_CONFIG
 from tests.support.webhook import webhook_env
 
@@ -39,19 +38,6 @@ def deployed_persistence():
 @pytest.fixture
 def mosquitto(mosquitto_factory):
     return mosquitto_factory(config=BROKER_CONFIG + deployed_persistence())
-
-
-def post(url, readings):
-    request = urllib.request.Request(url + "/ingest", data=json.dumps(readings).encode(),  # noqa: S310
-                                     method="POST")
-    token = base64.b64encode(":".join(INGEST_AUTH).encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            return answer.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 class Stack:
