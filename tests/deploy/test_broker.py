@@ -422,11 +422,25 @@ def test_a_retained_flood_from_stolen_boards_keeps_nothing(broker, capsys):
     assert rss_after - rss_before < 64 * 2**20  # each message passes through, none is kept
 
 
-def test_the_broker_caps_its_heap():
-    """Whatever fills it (a service's retained messages, queues), the broker refuses memory
-    beyond memory_limit rather than being killed, and the cap leaves room for the listener's
-    queue."""
+def test_the_cap_on_the_brokers_heap_leaves_room_for_the_listeners_queue():
     assert 4 * conf_value("max_queued_bytes") <= conf_value("memory_limit") <= 512 * 2**20
+
+
+def test_the_broker_refuses_memory_beyond_its_cap_and_lives_on(mosquitto_factory):
+    """memory_limit at work (mosquitto built with memory tracking, as Debian's and the official
+    image are): a client allowed to retain that floods 4 MiB retained messages into a broker
+    capped at 32 MiB is disconnected; the broker keeps what fits and keeps serving."""
+    limit = 32 * 2**20
+    broker = mosquitto_factory(config=f"memory_limit {limit}\nmax_packet_size 4194304")
+    size = 4 * 2**20 - 1024
+    with contextlib.suppress(Exception):
+        with Probe(broker.host, broker.port) as flooder:
+            for i in range(20):
+                flooder.publish(f"flood/{i}", bytes(size), qos=1, retain=True, timeout=10)
+    assert broker.running
+    kept = [i for i in range(20) if read_retained(broker.host, broker.port, f"flood/{i}")]
+    assert 0 < len(kept) < 20, kept
+    assert psutil.Process(broker.process.pid).memory_info().rss < 3 * limit
 
 
 def conf_value(name):
