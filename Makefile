@@ -10,6 +10,7 @@ BUILD := build
 FIRMWARE_BUILD := $(BUILD)/firmware
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mosquitto mosquitto-clients influxdb influxdb-client libmosquitto-dev g++ make cmake pkg-config \
+	mosquitto-dev \
 	doctest-dev docker-compose
 PYTEST_ARGS ?=
 # Under CI=true the tests see only what the project installs: the venv's tools and the folders

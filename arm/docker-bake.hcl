@@ -14,7 +14,7 @@ variable "ALERTLOOP_TAG" {
 }
 
 group "default" {
-  targets = ["listener", "webhook", "opcua-bridge"]
+  targets = ["listener", "webhook", "opcua-bridge", "mosquitto"]
 }
 
 target "_common" {
@@ -41,4 +41,11 @@ target "opcua-bridge" {
   inherits   = ["_common"]
   dockerfile = "opcua_bridge/Dockerfile"
   tags       = ["${ALERTLOOP_REGISTRY}alertloop-opcua-bridge:${ALERTLOOP_TAG}"]
+}
+
+target "mosquitto" {
+  inherits   = ["_common"]
+  context    = "mosquitto"
+  dockerfile = "Dockerfile"
+  tags       = ["${ALERTLOOP_REGISTRY}alertloop-mosquitto:${ALERTLOOP_TAG}"]
 }

@@ -222,6 +222,8 @@ class Loop:
             self.webhook_url + path, data=b"", method="POST")
         token = base64.b64encode(":".join(self.ack_auth).encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
+        # Without it urllib says form data, which /ack refuses (webhook/csrf.py).
+        request.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
                 return answer.status, json.loads(answer.read())

@@ -12,9 +12,10 @@
   boards' users (`make device`, scripts/devices.py) are kept untouched; the shared `sensor` and
   `indicator` users of older versions are removed (docs/boards.md, "Upgrading").
 
-Both files are created readable by their owner only. Secrets are never printed. A hand-set
-secret that docker compose would read differently from how it is hashed here (`$`, `#`,
-quotes, spaces, backslashes) is refused.
+Both files are created readable by their owner only. Secrets are never printed. Refused, with
+exit code 2 and nothing changed: a hand-set secret that docker compose would read differently
+from how it is hashed here (`$`, `#`, quotes, spaces, backslashes), a hand-set secret shorter
+than 16 characters (empty it for a random one), and a `.env` that other users can read.
 """
 
 import argparse
@@ -42,7 +43,13 @@ SECRETS = (
     "GRAFANA_ADMIN_PASSWORD",
     "WEBHOOK_PASSWORD",
     "WEBHOOK_HMAC_SECRET",
+    "ACK_PASSWORD",
+    "INGEST_PASSWORD",
+    "MQTT_ACTIONS_PASSWORD",
+    "MQTT_CONSOLE_PASSWORD",
 )
+# Shorter hand-set secrets are refused: 16 random characters of letters and digits are 95 bits.
+MIN_SECRET_LENGTH = 16
 
 # The services' broker users and the `.env` setting that holds each one's password. Boards have
 # their own users (scripts/devices.py).
@@ -50,6 +57,8 @@ MQTT_USERS = {
     "listener": "MQTT_LISTENER_PASSWORD",
     "webhook": "MQTT_WEBHOOK_PASSWORD",
     "opcua-bridge": "MQTT_OPCUA_BRIDGE_PASSWORD",
+    "actions": "MQTT_ACTIONS_PASSWORD",
+    "console": "MQTT_CONSOLE_PASSWORD",
 }
 # Shared board users of older versions: every board's flash held their password.
 RETIRED_USERS = ("sensor", "indicator")
@@ -172,13 +181,29 @@ def passwd_users(text):
 
 
 def check_secrets(env):
-    """Refuse secrets that compose would pass on differently from what is hashed here."""
+    """Refuse secrets that compose would pass on differently from what is hashed here, and
+    hand-set ones too short to resist guessing."""
     unsafe = [name for name in SECRETS if UNSAFE_IN_SECRETS.search(env.get(name, ""))]
     if unsafe:
         raise SecretsError(
             f"{', '.join(unsafe)} in .env contain $, #, a quote, a backslash or a space, which "
             "docker compose would read differently: empty them and run make secrets again for "
             "new random ones, or use letters, digits, - and _ only")
+    weak = [name for name in SECRETS if 0 < len(env.get(name, "")) < MIN_SECRET_LENGTH]
+    if weak:
+        raise SecretsError(
+            f"{', '.join(weak)} in .env are shorter than {MIN_SECRET_LENGTH} characters, easy "
+            "to guess: empty them and run make secrets again for new random ones")
+
+
+def check_private(env_path):
+    """Refuse a `.env` that other users can read: its secrets are already exposed."""
+    mode = env_path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise SecretsError(
+            f"{env_path} is readable by other users (mode {mode:o}): its secrets may have been "
+            f"read. Make it private (chmod 600 {env_path}), consider changing them, then run "
+            "make secrets again")
 
 
 def render_passwd(env, old_text=""):
@@ -236,6 +261,7 @@ def make_secrets(env_path, example_path, passwd_path):
     old_env = _read(env_path)
     report = []
     if old_env is not None:
+        check_private(env_path)
         check_secrets(parse_env(old_env))
     new_env, generated = fill_env(old_env, example)
     if new_env != old_env:
@@ -244,10 +270,6 @@ def make_secrets(env_path, example_path, passwd_path):
         report.append(f"{action} {env_path} ({len(generated)} new secrets)")
     else:
         report.append(f"{env_path} is complete: nothing changed")
-        mode = env_path.stat().st_mode & 0o777
-        if mode & 0o077:
-            report.append(f"warning: {env_path} is readable by other users (mode {mode:o}); "
-                          f"make it private: chmod 600 {env_path}")
 
     old_passwd = _read(passwd_path) or ""
     new_passwd = render_passwd(parse_env(new_env), old_passwd)
@@ -275,7 +297,7 @@ def main(argv=None):
         print(f"make secrets: {error}", file=sys.stderr)
         return 2
     for line in report:
-        print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
+        print(line)
     return 0
 
 

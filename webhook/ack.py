@@ -8,31 +8,31 @@ set. The journal names the HTTP user as the one who acknowledged.
 from flask import Blueprint, current_app, jsonify, request
 
 from webhook.annunciator import UnknownAlarm
-from webhook.auth import credentials_match
+from webhook.auth import credentials_match, throttled_login
+from webhook.counters import count
+from webhook.csrf import cross_site_problem
 from webhook.publisher import BrokerUnavailable, get_publisher
-from webhook.refusals import refuse
+from webhook.refusals import refusal
+from webhook.throttle import Throttled
 from webhook.topics import topic_safe
 
 bp = Blueprint("ack", __name__)
 REALM = 'Basic realm="alertloop acknowledgements"'
 
 
-def _refuse(status, error, reason, counter):
-    refuse(status, f"ack_refused_{counter}")
-    response = jsonify(error=error, reason=reason)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = REALM
-    return response
+def _refuse(status, error, reason, counter, headers=None):
+    return refusal(status, reason, f"ack_refused_{counter}", error=error,
+                   headers={"WWW-Authenticate": REALM} if status == 401 else headers)
 
 
 def _user(config):
-    """The authenticated user, or None (compared in constant time)."""
+    """The authenticated user, or None (compared in constant time); raises Throttled."""
     auth = request.authorization
     if auth is None or auth.type != "basic":
         return None
-    return auth.username if credentials_match(auth.username, auth.password, config.ack_username,
-                                              config.ack_password) else None
+    return throttled_login("ack", auth.username, auth.password, lambda: auth.username if
+                           credentials_match(auth.username, auth.password, config.ack_username,
+                                             config.ack_password) else None)
 
 
 @bp.route("/ack/<alert>", methods=["POST"], defaults={"device": None})
@@ -40,11 +40,19 @@ def _user(config):
 def ack(alert, device):
     config = current_app.config["WEBHOOK"]
     publisher = get_publisher()
-    publisher.count("ack_requests")
+    count("ack_requests")
     if not config.ack_username:
         return _refuse(404, "not found", "acknowledging over HTTP is off: set ACK_USERNAME "
                        "and ACK_PASSWORD", "disabled")
-    user = _user(config)
+    cross_site = cross_site_problem(body_required=False)
+    if cross_site:
+        status, reason, counter = cross_site
+        return _refuse(status, None, reason, counter)
+    try:
+        user = _user(config)
+    except Throttled as error:
+        return _refuse(429, "too many requests", error.description, "throttled",
+                       {"Retry-After": str(error.retry_after)})
     if user is None:
         return _refuse(401, "unauthorized", "missing or wrong credentials", "unauthorized")
     alert = topic_safe(alert)  # `Pot high` or `pot-high`
@@ -54,7 +62,7 @@ def ack(alert, device):
         return _refuse(404, "not found", str(error), "unknown")
     except BrokerUnavailable as error:
         return _refuse(503, "broker unavailable", str(error), "broker_unavailable")
-    publisher.count("acks")
+    count("acks")
     return jsonify(
         status="ok",
         alert=alert,

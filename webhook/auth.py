@@ -6,10 +6,11 @@ import hmac
 import re
 import time
 
-from flask import current_app, jsonify
+from flask import current_app, request
 from flask_httpauth import HTTPBasicAuth
 
-from webhook.refusals import refuse
+from webhook.refusals import refusal
+from webhook.throttle import EXTENSION as THROTTLE
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 # What Grafana puts in the timestamp header: Unix seconds, ASCII digits only.
@@ -29,17 +30,26 @@ def credentials_match(username, password, expected_username, expected_password):
     return user_ok and password_ok
 
 
+def throttled_login(realm, username, password, verify):
+    """`verify()` -> the user or None, behind the login throttle (webhook/throttle.py): raises
+    Throttled (429) when this address or user has guessed too often.
+    A request without credentials guesses nothing: it is answered 401 and not throttled."""
+    if not username and not password:
+        return None
+    return current_app.extensions[THROTTLE].login(request.remote_addr or "unknown", realm,
+                                                  username, verify)
+
+
 @basic_auth.verify_password
 def verify_password(username, password):
     config = current_app.config["WEBHOOK"]
-    return username if credentials_match(username, password, config.username,
-                                         config.password) else None
+    return throttled_login("alert", username, password, lambda: username if credentials_match(
+        username, password, config.username, config.password) else None)
 
 
 @basic_auth.error_handler
 def auth_error(status):
-    refuse(status, "unauthorized")
-    return jsonify(error="unauthorized", reason="missing or wrong credentials"), status
+    return refusal(status, "missing or wrong credentials", "unauthorized")
 
 
 def signature_problem(config, headers, body, now=None):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 from webhook.annunciator import DEFAULT_MODE, MODES
-from webhook.ingest import IngestSettings, read_ingest_settings
+from webhook.ingest_settings import IngestSettings, read_ingest_settings
 from webhook.state import MAX_ENTRIES_ALLOWED, Limits
 from webhook.topics import alert_name_problem, device_problem, topic_safe
 
@@ -36,6 +36,12 @@ class WebhookConfig:
     # waitress: open connections at most, and how long one may stay idle (s).
     connection_limit: int = 500
     channel_timeout: int = 10
+    # webhook/http_server.py: a request must arrive whole within this many s of its first byte;
+    # one client address holds at most this many connections; a reverse proxy whose
+    # X-Forwarded-For names the client (exempt from the per-address cap).
+    request_timeout: int = 15
+    connections_per_address: int = 32
+    trusted_proxy: str | None = None
     stats_interval: float = 5.0
     refusal_log_interval: float = 60.0
 
@@ -77,7 +83,7 @@ def read_config(environ=None):
         env.problems.append(f"WEBHOOK_ANNUNCIATOR={annunciator!r} must be one of "
                             f"{', '.join(MODES)}")
     ack_username, ack_password = env.str("ACK_USERNAME"), env.str("ACK_PASSWORD")
-    if bool(ack_username) != bool(ack_password):
+    if ack_username and not ack_password:  # a password alone (make secrets writes it): off
         env.problems.append("ACK_USERNAME and ACK_PASSWORD must be set together")
     elif ack_username and ":" in ack_username:
         env.problems.append("ACK_USERNAME must not contain ':'")
@@ -103,6 +109,10 @@ def read_config(environ=None):
                                      1.0, 10 * 365 * 86400.0),
         connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),
         channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", d["channel_timeout"], 1, 3600),
+        request_timeout=env.int("WEBHOOK_REQUEST_TIMEOUT", d["request_timeout"], 1, 3600),
+        connections_per_address=env.int("WEBHOOK_CONNECTIONS_PER_ADDRESS",
+                                        d["connections_per_address"], 1, 10_000),
+        trusted_proxy=env.str("WEBHOOK_TRUSTED_PROXY"),
         stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),
         refusal_log_interval=env.float("WEBHOOK_REFUSAL_LOG_INTERVAL",
                                        d["refusal_log_interval"], 0.1, 86400.0),

@@ -1,7 +1,7 @@
 """Who may send readings to `POST /ingest`, and the command that manages the users file.
 
 One user may come from INGEST_USERNAME / INGEST_PASSWORD / INGEST_DEVICES; more come from the
-file INGEST_USERS_FILE, one line per user: `name:<pbkdf2 hash>:<device patterns>` (patterns
+file INGEST_USERS_FILE, one line per user: `name:<sha256 hash>:<device patterns>` (patterns
 comma-separated shell patterns such as `plc-*`; `#` starts a comment). The webhook reads the file
 again when it changes. Passwords are checked in constant time.
 
@@ -22,45 +22,65 @@ import secrets
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ITERATIONS = 200_000
-_SCHEME = "pbkdf2_sha256"
+_SCHEME = "sha256"
+# Files of older versions hold PBKDF2 hashes (`pbkdf2_sha256$<iterations>$<salt>$<hash>`): still
+# accepted, and replaced by a SHA-256 hash at the user's first good login (docs/ingest.md).
+_LEGACY = "pbkdf2_sha256"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}", re.ASCII)
 _BAD_PATTERN_CHARS = re.compile(r"[:,\s\x00-\x1f\x7f]")
 _CACHE_LIMIT = 1000
+PASSWORD_BYTES = 24  # 192 random bits: no key stretching can add to that
 
 
-def hash_password(password, iterations=ITERATIONS, salt=None):
-    """`pbkdf2_sha256$<iterations>$<salt>$<hash>` (base64), the users file's hash format."""
+def hash_password(password, salt=None):
+    """`sha256$<salt>$<hash>` (base64), the users file's hash format. The passwords are random,
+    192 bits (add_user), so one fast salted hash is right: key stretching protects nothing there
+    and would let any client burn the webhook's CPU."""
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    return "$".join((_SCHEME, str(iterations), base64.b64encode(salt).decode(),
+    digest = hashlib.sha256(salt + password.encode()).digest()
+    return "$".join((_SCHEME, base64.b64encode(salt).decode(),
                      base64.b64encode(digest).decode()))
 
 
+def is_legacy(encoded):
+    return encoded.startswith(_LEGACY + "$")
+
+
 def hash_problem(encoded):
-    """Why `encoded` is no hash_password() result, or None."""
+    """Why `encoded` is no hash_password() result (nor an older version's), or None."""
     parts = encoded.split("$")
-    if len(parts) != 4 or parts[0] != _SCHEME or not parts[1].isascii() \
-            or not parts[1].isdigit() or not 1000 <= int(parts[1]) <= 10_000_000:
-        return f"the hash must look like {_SCHEME}$<iterations>$<salt>$<hash>"
+    if is_legacy(encoded):
+        if len(parts) != 4 or not parts[1].isascii() or not parts[1].isdigit() \
+                or not 1000 <= int(parts[1]) <= 10_000_000:
+            return f"the hash must look like {_LEGACY}$<iterations>$<salt>$<hash>"
+        salt_digest = parts[2:]
+    elif len(parts) != 3 or parts[0] != _SCHEME:
+        return f"the hash must look like {_SCHEME}$<salt>$<hash>"
+    else:
+        salt_digest = parts[1:]
     try:
-        base64.b64decode(parts[2], validate=True)
-        base64.b64decode(parts[3], validate=True)
+        for part in salt_digest:
+            base64.b64decode(part, validate=True)
     except ValueError:
         return "the hash's salt or digest is not base64"
     return None
 
 
 def check_password(password, encoded):
-    _, iterations, salt, digest = encoded.split("$")
-    computed = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt),
-                                   int(iterations))
+    """True when `password` matches `encoded`, compared in constant time."""
+    if is_legacy(encoded):
+        _, iterations, salt, digest = encoded.split("$")
+        computed = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt),
+                                       int(iterations))
+    else:
+        _, salt, digest = encoded.split("$")
+        computed = hashlib.sha256(base64.b64decode(salt) + password.encode()).digest()
     return hmac.compare_digest(computed, base64.b64decode(digest))
 
 
@@ -132,8 +152,9 @@ def read_users_file(path):
 
 class IngestUsers:
     """Checks credentials against the environment's user and the users file (re-read when it
-    changes). A verified password is remembered as a keyed hash, so a sender that posts often
-    pays for PBKDF2 once, not at every request."""
+    changes). A user whose line still holds an older version's PBKDF2 hash gets a SHA-256 one at
+    its first good login (when the file is writable); until then its verified password is
+    remembered as a keyed hash, so a sender that posts often pays for PBKDF2 once."""
 
     def __init__(self, env_user=None, path=None):
         self.env_user = env_user
@@ -191,8 +212,27 @@ class IngestUsers:
             if len(self._verified) >= _CACHE_LIMIT:
                 self._verified.clear()
             self._verified[key] = encoded
+            if is_legacy(encoded):
+                self._upgrade(user, password)
             return user
         return None
+
+    def _upgrade(self, user, password):
+        """Replace `user`'s PBKDF2 hash in the file by a SHA-256 one of the same password."""
+        def change(users):
+            if name in users and users[name].password_hash == user.password_hash:
+                users[name] = replace(users[name], password_hash=hash_password(password))
+            return users
+
+        name = user.name
+        try:
+            _locked_update(self.path, change)
+        except (OSError, ValueError) as error:
+            log.warning("ingest user %r keeps its PBKDF2 hash (%s): each new connection of "
+                        "it costs more CPU; give it a new password with "
+                        "`python -m webhook.ingest_users remove/add`", name, error)
+        else:
+            log.info("ingest user %r: PBKDF2 hash replaced by a SHA-256 one", name)
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -209,7 +249,7 @@ def _locked_update(path, change):
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write("# alertloop ingest users: name:<pbkdf2 hash>:<device patterns>\n")
+                out.write("# alertloop ingest users: name:<sha256 hash>:<device patterns>\n")
                 out.writelines(user.line() for user in users.values())
                 out.flush()
                 os.fsync(out.fileno())
@@ -244,7 +284,7 @@ def add_user(path, name, patterns):
     problem = patterns_problem(patterns)
     if problem:
         raise _CommandError(f"--devices {problem}")
-    password = secrets.token_urlsafe(24)
+    password = secrets.token_urlsafe(PASSWORD_BYTES)
 
     def change(users):
         if name in users:

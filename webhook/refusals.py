@@ -1,14 +1,16 @@
-"""Refused requests (401, 400, 413, 422 ...): counted at once, and logged as one line per
-interval with the counts and the client addresses, however many there are."""
+"""Refused requests (401, 400, 413, 422 ...): one helper builds every refusal's JSON answer,
+`{"error", "reason", ...}`, counts it, and notes it for the refusal log, which writes one line
+per interval with the counts and the client addresses, however many there are."""
 
 import logging
 import threading
 import time
 from collections import Counter
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
+from werkzeug.http import HTTP_STATUS_CODES
 
-from webhook.publisher import get_publisher
+from webhook.counters import count
 
 log = logging.getLogger(__name__)
 
@@ -16,12 +18,22 @@ EXTENSION = "refusal_log"
 _ADDRESSES_SHOWN = 5
 
 
-def refuse(status, counter):
-    """Count a refused request under `counter` and note it for the next refusal log line."""
-    get_publisher().count(counter)
-    refusals = current_app.extensions.get(EXTENSION)
-    if refusals is not None:
-        refusals.note(status, counter, request.remote_addr or "unknown")
+def refusal(status, reason, counter, *, error=None, headers=None, **extra):
+    """The answer to a refused request: `{"error": <error or the status's name>, "reason":
+    reason, **extra}` with `status` and `headers`, counted under `counter` (None: not counted).
+    Counted refusals of the client's request (4xx) are also noted for the next refusal log line;
+    a 5xx is the server's own trouble and only counted."""
+    if counter is not None:
+        count(counter)
+    if counter is not None and status < 500:
+        refusals = current_app.extensions.get(EXTENSION)
+        if refusals is not None:
+            refusals.note(status, counter, request.remote_addr or "unknown")
+    response = jsonify(error=error or HTTP_STATUS_CODES.get(status, "error").lower(),
+                       reason=reason, **extra)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
 
 
 class RefusalLog:

@@ -22,6 +22,9 @@ COUNTERS = (
     "too_large",  # 413
     "not_a_notification",  # 422
     "broker_unavailable",  # 503
+    "throttled",  # 429: too many failed logins (webhook/throttle.py)
+    "connections_refused",  # closed at once: too many from one address (webhook/http_server.py)
+    "slow_requests_closed",  # closed: a request not whole within WEBHOOK_REQUEST_TIMEOUT
     "ignored_alerts",  # test and DatasourceNoData/Error alerts, acknowledged only
     "rejected_alerts",  # malformed alerts inside a valid notification
     "warnings",  # e.g. a device label that cannot be a topic level
@@ -41,6 +44,9 @@ COUNTERS = (
     "ack_refused_unauthorized",  # 401
     "ack_refused_unknown",  # 404: an alert or device never seen, or the annunciator off
     "ack_refused_broker_unavailable",  # 503
+    "ack_refused_throttled",  # 429: too many failed logins
+    "ack_refused_foreign_origin",  # 403: posted from another site's page (webhook/csrf.py)
+    "ack_refused_not_json",  # 415: a form's Content-Type (webhook/csrf.py)
     "journal_dropped",  # journal entries the broker did not take, beyond JOURNAL_LIMIT
     "annunciator_forgotten",  # unacknowledged instances of forgotten devices, over the cap
 )

@@ -6,9 +6,10 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from webhook.auth import basic_auth, signature_problem
+from webhook.counters import count
 from webhook.notification import NotANotification, parse
 from webhook.publisher import BrokerUnavailable, get_publisher
-from webhook.refusals import refuse
+from webhook.refusals import refusal
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +17,7 @@ bp = Blueprint("alerts", __name__)
 
 
 def _error(status, error, reason, counter):
-    refuse(status, counter)
-    return jsonify(error=error, reason=reason), status
+    return refusal(status, reason, counter, error=error)
 
 
 @bp.route("/alert", methods=["POST", "PUT"])
@@ -25,7 +25,7 @@ def _error(status, error, reason, counter):
 def alert():
     config = current_app.config["WEBHOOK"]
     publisher = get_publisher()
-    publisher.count("requests")
+    count("requests")
     body = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH
     problem = signature_problem(config, request.headers, body)
     if problem:
@@ -46,9 +46,8 @@ def alert():
     except BrokerUnavailable as error:
         # Not the client's fault, so not a refusal: Grafana sends it again.
         log.warning("answering 503: %s", error)
-        publisher.count("broker_unavailable")
-        return jsonify(error="broker unavailable", reason=str(error)), 503
-    publisher.count("notifications")
+        return refusal(503, str(error), "broker_unavailable", error="broker unavailable")
+    count("notifications")
     return jsonify(
         status="ok",
         format=notification.format,
@@ -60,16 +59,15 @@ def alert():
 
 
 def _log_skipped(notification):
-    publisher = get_publisher()
     for skipped in notification.ignored:
-        publisher.count("ignored_alerts")
+        count("ignored_alerts")
         log.info("acknowledged without state change: alertname=%r: %s",
                  skipped.alertname, skipped.reason)
     for skipped in notification.rejected:
-        publisher.count("rejected_alerts")
+        count("rejected_alerts")
         log.warning("rejected alert: %s", skipped.reason)
     for warning in notification.warnings:
-        publisher.count("warnings")
+        count("warnings")
         log.warning("%s", warning)
 
 

@@ -37,11 +37,30 @@ OBSERVER = ("observer", "observer-password")  # test-only user that sees everyth
 STOLEN = (SENSOR, INDICATOR)  # one board's password, as read from its flash
 
 
-def shipped_options():
+PLUGIN_SOURCE = ROOT / "mosquitto" / "plugin" / "alertloop_retain.c"
+
+
+@pytest.fixture(scope="session")
+def retain_plugin(tmp_path_factory):
+    """The alertloop_retain broker plugin built with the host's compiler and mosquitto headers
+    (Debian's mosquitto-dev), as mosquitto/Dockerfile builds it for the image."""
+    compiler = shutil.which("cc") or pytest.fail("no C compiler: make deps")
+    built = tmp_path_factory.mktemp("plugin") / "alertloop_retain.so"
+    subprocess.run([compiler, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-shared", "-fPIC", "-O2",
+                    "-Wall", "-Wextra", "-Werror", "-o", str(built), str(PLUGIN_SOURCE)],
+                   check=True, capture_output=True, timeout=120)
+    return built
+
+
+def shipped_options(plugin=None):
+    """The shipped mosquitto.conf without the harness's options; its plugin is `plugin`."""
     lines = []
     for line in (CONFIG_DIR / "mosquitto.conf").read_text().splitlines():
         words = line.split()
-        if words and not line.startswith("#") and words[0] not in HARNESS_OWNED:
+        if words and words[0] == "plugin":
+            assert plugin, "the shipped config loads a plugin: pass the built one"
+            lines.append(f"plugin {plugin}")
+        elif words and not line.startswith("#") and words[0] not in HARNESS_OWNED:
             lines.append(line)
     return lines
 
@@ -59,7 +78,7 @@ def assemble_auth(config_dir, auth_dir):
 
 
 @pytest.fixture
-def broker(mosquitto_factory, generated, make_secrets, devices, tmp_path):
+def broker(mosquitto_factory, generated, make_secrets, devices, tmp_path, retain_plugin):
     """The real broker with the shipped options and ACL, the services' users from `make
     secrets`, four clients registered with `make device`, and a test-only `observer` user that
     reads and writes all (registered after them, as a board would be)."""
@@ -77,7 +96,7 @@ def broker(mosquitto_factory, generated, make_secrets, devices, tmp_path):
         acl.write(f"\nuser {OBSERVER[0]}\ntopic readwrite #\n")
     passwords[OBSERVER[0]] = OBSERVER[1]
     assemble_auth(config_dir, auth_dir)
-    config = "\n".join(shipped_options() + [f"password_file {auth_dir}/passwd",
+    config = "\n".join(shipped_options(retain_plugin) + [f"password_file {auth_dir}/passwd",
                                             f"acl_file {auth_dir}/acl"])
     server = mosquitto_factory(config=config)
     server.passwords, server.registry = passwords, registry
@@ -185,6 +204,11 @@ def test_only_registered_clients_connect(broker, user, password, accepted):
     (SENSOR, "alerts/pot-high/ack", False),
     (SENSOR, "alerts/_webhook/webhook/journal", False),
     (INDICATOR, "alerts/pot-high/ack", True),
+    (INDICATOR, f"alerts/pot-high/ack/{INDICATOR}", True),
+    (INDICATOR, f"alerts/pot-high/{SENSOR}/ack/{INDICATOR}", True),
+    (INDICATOR, f"alerts/pot-high/ack/{OTHER_SENSOR}", False),
+    (INDICATOR, "alerts/pot-high/ack/console", False),
+    (SENSOR, f"alerts/pot-high/{SENSOR}/ack/{INDICATOR}", False),
     (INDICATOR, f"alerts/pot-high/{SENSOR}/ack", True),
     (INDICATOR, f"status/{INDICATOR}", True),
     (INDICATOR, "alerts/pot-high", False),
@@ -349,6 +373,79 @@ def test_a_200_mb_publish_is_refused_before_it_is_buffered(broker):
     growth = psutil.Process(broker.process.pid).memory_info().rss - before
     assert growth < 16 * 2**20, f"broker grew by {growth} bytes"
     assert connack(broker, SENSOR, broker.passwords[SENSOR]).is_failure is False
+
+
+# --- retained messages: only their owners keep them (issue 20 A.2) ------------------------------
+
+@pytest.mark.parametrize("publisher, topic, kept", [
+    (SENSOR, f"status/{SENSOR}", True),
+    (SENSOR, f"sensors/{SENSOR}/pot", False),
+    (INDICATOR, f"status/{INDICATOR}", True),
+    (INDICATOR, "alerts/pot-high/ack", False),
+    (INDICATOR, f"alerts/pot-high/{SENSOR}/ack", False),
+    (REPLICA, f"status/{REPLICA}", True),
+    ("webhook", "alerts/pot-high", True),
+    ("webhook", "sensors/plc-7/pressure", True),
+    ("listener", "status/listener", True),
+    ("opcua-bridge", "sensors/tic101/pv", False),
+    ("opcua-bridge", "status/opcua-bridge", True),
+], ids=lambda value: str(value))
+def test_only_the_owners_of_retained_state_retain_more_than_their_status(broker, publisher,
+                                                                         topic, kept):
+    """The ACL lets each of these write the topic (test_who_may_publish_where); the
+    alertloop_retain plugin refuses a retained publish that is not the publisher's to keep, as
+    the ACL refuses a topic: dropped whole, and the broker logs it."""
+    assert delivered(broker, publisher, topic, retain=True) == kept
+    assert (read_retained(broker.host, broker.port, topic, *OBSERVER) == b"42") == kept
+
+
+def test_a_boards_status_is_retained_only_when_small(broker):
+    with client_for(broker, SENSOR) as sensor:
+        sensor.publish(f"status/{SENSOR}", b"x" * 257, qos=1, retain=True)
+        assert read_retained(broker.host, broker.port, f"status/{SENSOR}", *OBSERVER) is None
+        sensor.publish(f"status/{SENSOR}", b"online", qos=1, retain=True)
+    assert read_retained(broker.host, broker.port, f"status/{SENSOR}", *OBSERVER) == b"online"
+
+
+def test_a_retained_flood_from_stolen_boards_keeps_nothing(broker, capsys):
+    """Issue 20's flood: 20 retained messages of 4 MiB on a sensor's own readings, then 20 on an
+    indicator's ack topics. Before the plugin they took the broker from 9 to 213 MB and were
+    saved to disk; now none is kept."""
+    size = conf_value("max_packet_size") - 1024
+    rss_before = psutil.Process(broker.process.pid).memory_info().rss
+    for user, topic in [(SENSOR, f"sensors/{SENSOR}/junk{{}}"), (INDICATOR, "alerts/junk{}/ack")]:
+        with client_for(broker, user) as board:
+            for i in range(20):
+                board.publish(topic.format(i), bytes(size), qos=1, retain=True, timeout=60)
+    rss_after = psutil.Process(broker.process.pid).memory_info().rss
+    with capsys.disabled():
+        print(f"\nretained flood 2 x 20 x {size / 2**20:.1f} MiB: broker RSS "
+              f"{rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MiB")
+    for topic in (f"sensors/{SENSOR}/junk0", f"sensors/{SENSOR}/junk19", "alerts/junk0/ack",
+                  "alerts/junk19/ack"):
+        assert read_retained(broker.host, broker.port, topic, *OBSERVER) is None
+    assert rss_after - rss_before < 64 * 2**20  # each message passes through, none is kept
+
+
+def test_the_cap_on_the_brokers_heap_leaves_room_for_the_listeners_queue():
+    assert 4 * conf_value("max_queued_bytes") <= conf_value("memory_limit") <= 512 * 2**20
+
+
+def test_the_broker_refuses_memory_beyond_its_cap_and_lives_on(mosquitto_factory):
+    """memory_limit at work (mosquitto built with memory tracking, as Debian's and the official
+    image are): a client allowed to retain that floods 4 MiB retained messages into a broker
+    capped at 32 MiB is disconnected; the broker keeps what fits and keeps serving."""
+    limit = 32 * 2**20
+    broker = mosquitto_factory(config=f"memory_limit {limit}\nmax_packet_size 4194304")
+    size = 4 * 2**20 - 1024
+    with contextlib.suppress(Exception):
+        with Probe(broker.host, broker.port) as flooder:
+            for i in range(20):
+                flooder.publish(f"flood/{i}", bytes(size), qos=1, retain=True, timeout=10)
+    assert broker.running
+    kept = [i for i in range(20) if read_retained(broker.host, broker.port, f"flood/{i}")]
+    assert 0 < len(kept) < 20, kept
+    assert psutil.Process(broker.process.pid).memory_info().rss < 3 * limit
 
 
 def conf_value(name):

@@ -639,18 +639,26 @@ def test_every_webhook_counter_is_on_the_health_dashboard():
 
 def ingest_counter_names():
     """Every counter webhook/ingest.py counts, read from its code: ingest_refused_<reason> for each
-    reason passed to _refuse, ingest_invalid_<kind> for each kind of reading, and plain names."""
+    reason passed to _refuse (which counts through refusal()) or returned by webhook/csrf.py,
+    ingest_invalid_<kind> for each kind of reading, and plain names."""
     from service_common.readings import KINDS
 
     tree = ast.parse((ROOT / "webhook" / "ingest.py").read_text())
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
     reasons = {call.args[2].value for call in calls
-               if isinstance(call.func, ast.Name) and call.func.id == "_refuse"}
+               if isinstance(call.func, ast.Name) and call.func.id == "_refuse"
+               and len(call.args) > 2 and isinstance(call.args[2], ast.Constant)}
+    # _refuse(*cross_site_problem(...)): the reasons webhook/csrf.py returns, last in a triple.
+    csrf = ast.parse((ROOT / "webhook" / "csrf.py").read_text())
+    reasons |= {node.elts[2].value for node in ast.walk(csrf)
+                if isinstance(node, ast.Tuple) and len(node.elts) == 3
+                and isinstance(node.elts[2], ast.Constant)}
     families = {"ingest_refused_": reasons, "ingest_invalid_": set(KINDS)}
     names = set()
     for call in calls:
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "count":
-            [name, *_] = call.args
+        callee = getattr(call.func, "attr", getattr(call.func, "id", None))
+        if callee in ("count", "refusal"):  # count(name), refusal(status, reason, name)
+            name = call.args[0 if callee == "count" else 2]
             if isinstance(name, ast.Constant):
                 names.add(name.value)
             else:

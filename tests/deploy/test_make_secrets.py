@@ -22,6 +22,12 @@ def run(tmp_path, *extra):
     )
 
 
+def write_env(tmp_path, text):
+    """A hand-written .env, private as make secrets requires."""
+    (tmp_path / ".env").write_text(text)
+    (tmp_path / ".env").chmod(0o600)
+
+
 def test_fills_every_secret_with_a_strong_unique_value(generated, make_secrets):
     env = generated["env"]
     values = [env[name] for name in make_secrets.SECRETS]
@@ -49,8 +55,8 @@ def test_a_second_run_changes_nothing(tmp_path):
 
 
 def test_only_empty_or_missing_settings_are_filled(tmp_path, make_secrets):
-    (tmp_path / ".env").write_text(
-        "# mine\nMQTT_LISTENER_PASSWORD=kept-by-the-user\nGRAFANA_ADMIN_PASSWORD=\n"
+    write_env(
+        tmp_path, "# mine\nMQTT_LISTENER_PASSWORD=kept-by-the-user\nGRAFANA_ADMIN_PASSWORD=\n"
         "MQTT_HOST=broker.lan\nMY_OWN_SETTING=1\n")
     assert run(tmp_path).returncode == 0
     text = (tmp_path / ".env").read_text()
@@ -70,7 +76,7 @@ def test_files_are_private_and_passwords_are_hashed(generated):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     passwd = generated["passwd_path"].read_text()
     assert [line.split(":")[0] for line in passwd.splitlines()] == \
-        ["listener", "webhook", "opcua-bridge"]
+        ["listener", "webhook", "opcua-bridge", "actions", "console"]
     for name in ("MQTT_LISTENER_PASSWORD", "MQTT_OPCUA_BRIDGE_PASSWORD"):
         assert generated["env"][name] not in passwd
     assert all(line.split(":", 1)[1].startswith("$7$101$") for line in passwd.splitlines())
@@ -84,7 +90,7 @@ def test_a_changed_password_is_hashed_again_and_the_others_kept(tmp_path, make_s
     (tmp_path / ".env").write_text(env_text.replace(old, "a-new-webhook-password"))
     assert run(tmp_path).returncode == 0
     after = (tmp_path / "passwd").read_text().splitlines()
-    assert [a == b for a, b in zip(before, after)] == [True, False, True]
+    assert [a == b for a, b in zip(before, after)] == [True, False, True, True, True]
     assert make_secrets.password_matches(after[1].split(":", 1)[1], "a-new-webhook-password")
 
 
@@ -120,25 +126,53 @@ def test_the_retired_shared_board_users_are_removed_and_said_so(tmp_path, make_s
     result = run(tmp_path)
     assert result.returncode == 0, result.stderr
     users = [line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()]
-    assert users == ["listener", "webhook", "opcua-bridge", "esp32-a1b2c3"]
+    assert users == ["listener", "webhook", "opcua-bridge", "actions", "console", "esp32-a1b2c3"]
     assert "removed the shared board users sensor, indicator" in result.stdout
 
 
-def test_warns_about_an_env_others_can_read(tmp_path):
+def test_refuses_an_env_others_can_read(tmp_path):
     assert run(tmp_path).returncode == 0
     (tmp_path / ".env").chmod(0o644)
+    before = {name: (tmp_path / name).read_bytes() for name in (".env", "passwd")}
     result = run(tmp_path)
-    assert result.returncode == 0
+    assert result.returncode == 2
     assert "readable by other users (mode 644)" in result.stderr
     assert f"chmod 600 {tmp_path / '.env'}" in result.stderr
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
     (tmp_path / ".env").chmod(0o600)
-    assert "readable" not in run(tmp_path).stderr
+    result = run(tmp_path)
+    assert result.returncode == 0 and "readable" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["WEBHOOK_PASSWORD", "ACK_PASSWORD", "INGEST_PASSWORD",
+                                  "MQTT_WEBHOOK_PASSWORD"])
+def test_refuses_a_hand_set_password_that_is_short(tmp_path, name):
+    write_env(tmp_path, f"{name}=short\n")
+    result = run(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"make secrets: {name} in .env are shorter than 16 ")
+    assert (tmp_path / ".env").read_text() == f"{name}=short\n"
+    assert not (tmp_path / "passwd").exists()
+
+
+def test_the_services_broker_users_are_the_services_client_ids(make_secrets):
+    from service_common import service_ids
+    assert set(make_secrets.MQTT_USERS) == service_ids.ALL
+
+
+def test_the_ack_and_ingest_passwords_are_generated_and_keep_them_off(generated):
+    """A password alone keeps /ack and /ingest off: the user names turn them on."""
+    from webhook.config import read_config
+    env = generated["env"]
+    assert len(env["ACK_PASSWORD"]) >= 32 and len(env["INGEST_PASSWORD"]) >= 32
+    config = read_config({**env, "MQTT_HOST": "127.0.0.1"})
+    assert config.ack_username is None and config.ingest.env_user is None
 
 
 @pytest.mark.parametrize("value", ["pa$$word", "abc#def", "it's", 'say"hi"', "back\\slash",
                                    "two words", "${HOME}"])
 def test_refuses_a_hand_set_password_compose_would_read_differently(tmp_path, value):
-    (tmp_path / ".env").write_text(f"MQTT_WEBHOOK_PASSWORD={value}\n")
+    write_env(tmp_path, f"MQTT_WEBHOOK_PASSWORD={value}\n")
     result = run(tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("make secrets: MQTT_WEBHOOK_PASSWORD in .env contain")
@@ -148,7 +182,7 @@ def test_refuses_a_hand_set_password_compose_would_read_differently(tmp_path, va
 
 
 def test_a_quoted_plain_password_is_accepted(tmp_path, make_secrets):
-    (tmp_path / ".env").write_text('MQTT_WEBHOOK_PASSWORD="plain-password_1"\n')
+    write_env(tmp_path, 'MQTT_WEBHOOK_PASSWORD="plain-password_1"\n')
     assert run(tmp_path).returncode == 0
     line = (tmp_path / "passwd").read_text().splitlines()[1]
     assert make_secrets.password_matches(line.split(":", 1)[1], "plain-password_1")

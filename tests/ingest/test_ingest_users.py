@@ -36,7 +36,7 @@ def test_add_prints_a_new_password_and_never_touches_other_users(tmp_path, capsy
     second = add(path, "node-red", "nr-*", capsys)
     assert first != second and len(first) >= 32
     lines = path.read_text().splitlines()
-    assert lines[1] == before and lines[2].startswith("node-red:pbkdf2_sha256$")
+    assert lines[1] == before and lines[2].startswith("node-red:sha256$")
     assert first not in path.read_text() and second not in path.read_text()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     users = parse_users(path.read_text())
@@ -93,7 +93,9 @@ def test_the_command_runs_as_documented(tmp_path):
 
 
 BAD_FILES = [
-    ("two fields", "plc:pbkdf2_sha256$1000$AA==$AA==\n", "expected name:<hash>"),
+    ("two fields", "plc:sha256$AA==$AA==\n", "expected name:<hash>"),
+    ("legacy hash without iterations", "plc:pbkdf2_sha256$AA==$AA==:plc-*\n",
+     r"pbkdf2_sha256\$<iterations>"),
     ("bad name", "pl c:%s:plc-*\n", "no user name"),
     ("plain password", "plc:secret:plc-*\n", "the hash must look like"),
     ("no patterns", "plc:%s:\n", "names no device pattern"),
@@ -103,13 +105,13 @@ BAD_FILES = [
 
 @pytest.mark.parametrize("text, message", [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES])
 def test_bad_users_files_name_the_line(text, message):
-    encoded = hash_password("x", iterations=1000)
+    encoded = hash_password("x")
     with pytest.raises(ValueError, match=message):
         parse_users(text.replace("%s", encoded), "users")
 
 
 def test_comments_and_blank_lines_are_ignored():
-    encoded = hash_password("x", iterations=1000)
+    encoded = hash_password("x")
     users = parse_users(f"# users\n\n  plc:{encoded}:plc-*, gw-1  \n")
     assert users["plc"].patterns == ("plc-*", "gw-1")
 
@@ -156,3 +158,80 @@ def test_the_env_user_and_the_file_users_must_have_different_names(broker_app_fa
     add(path, "plc", "plc-*", capsys)
     with pytest.raises(ConfigError, match="also a user of INGEST_USERS_FILE"):
         broker_app_factory(INGEST_USERS_FILE=path, INGEST_USERNAME="plc", INGEST_PASSWORD="x")
+
+
+def legacy_hash(password, iterations=200_000):
+    """A users-file hash as the versions before SHA-256 wrote it."""
+    import base64
+    import hashlib
+    salt = b"0123456789abcdef"
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return (f"pbkdf2_sha256${iterations}${base64.b64encode(salt).decode()}$"
+            f"{base64.b64encode(digest).decode()}")
+
+
+def test_a_generated_password_is_192_random_bits_stored_as_a_salted_sha256(tmp_path, capsys):
+    import base64
+    import hashlib
+    path = tmp_path / "ingest-users"
+    password = add(path, "plc", "plc-*", capsys)
+    assert len(base64.urlsafe_b64decode(password)) == 24
+    encoded = parse_users(path.read_text())["plc"].password_hash
+    scheme, salt, digest = encoded.split("$")
+    assert scheme == "sha256"
+    assert base64.b64decode(digest) == hashlib.sha256(base64.b64decode(salt) +
+                                                      password.encode()).digest()
+
+
+def test_an_older_pbkdf2_hash_still_logs_in_and_is_replaced_by_sha256(tmp_path):
+    path = tmp_path / "ingest-users"
+    path.write_text(f"# old\nplc:{legacy_hash('old-password')}:plc-*\n"
+                    f"gw:{hash_password('gw-password')}:gw-*\n")
+    path.chmod(0o640)
+    users = IngestUsers(None, path)
+    assert users.verify("plc", "wrong") is None
+    assert path.read_text().count("pbkdf2_sha256$") == 1  # a wrong password changes nothing
+    assert users.verify("plc", "old-password").name == "plc"
+    upgraded = parse_users(path.read_text())
+    assert upgraded["plc"].password_hash.startswith("sha256$")
+    assert check_password("old-password", upgraded["plc"].password_hash)
+    assert upgraded["gw"].password_hash.split("$")[0] == "sha256"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert IngestUsers(None, path).verify("plc", "old-password").name == "plc"
+
+
+def test_a_read_only_users_file_keeps_the_legacy_hash_and_still_logs_in(tmp_path, monkeypatch,
+                                                                       caplog):
+    path = tmp_path / "ingest-users"
+    path.write_text(f"plc:{legacy_hash('old-password', 1000)}:plc-*\n")
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(ingest_users.tempfile, "mkstemp", read_only)
+    users = IngestUsers(None, path)
+    assert users.verify("plc", "old-password").name == "plc"
+    assert "keeps its PBKDF2 hash" in caplog.text
+    assert "pbkdf2_sha256$" in path.read_text()
+
+
+def test_an_unknown_user_costs_no_more_than_a_known_one(tmp_path):
+    """Counted, not timed: the same SHA-256 work either way, never PBKDF2."""
+    import hashlib
+    path = tmp_path / "ingest-users"
+    path.write_text(f"plc:{hash_password('pw')}:plc-*\n")
+    users = IngestUsers(None, path)
+    calls = []
+    real = hashlib.sha256
+
+    def counting(*args):
+        calls.append(args)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest_users.hashlib, "sha256", counting)
+        patch.setattr(ingest_users.hashlib, "pbkdf2_hmac", None)
+        assert users.verify("plc", "wrong") is None
+        known = len(calls)
+        assert users.verify("nobody", "wrong") is None
+    assert len(calls) - known == known  # the same hashes, and no PBKDF2 (None above)

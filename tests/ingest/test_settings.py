@@ -10,11 +10,16 @@ from devstack.paths import ROOT
 from service_common.config import ConfigError
 from service_common.readings import DEFAULT_RETENTION, DEFAULT_TS_MAX_FUTURE
 from webhook.config import read_config
-from webhook.ingest import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_READINGS, SERVICE_CLIENT_IDS
+from webhook.ingest_settings import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_DEVICES_PER_USER,
+    DEFAULT_MAX_READINGS,
+    SERVICE_CLIENT_IDS,
+)
 
 BASE = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "grafana-password"}
 DEFAULTS = {
-    "INGEST_DEVICES": "*",
+    "INGEST_MAX_DEVICES_PER_USER": str(DEFAULT_MAX_DEVICES_PER_USER),
     "INGEST_MAX_BODY_BYTES": str(DEFAULT_MAX_BODY_BYTES),
     "INGEST_MAX_READINGS": str(DEFAULT_MAX_READINGS),
     "LISTENER_TS_MAX_FUTURE": DEFAULT_TS_MAX_FUTURE,
@@ -40,8 +45,7 @@ def test_compose_states_the_code_default(service, name):
 
 
 @pytest.mark.parametrize("environ, problem", [
-    ({"INGEST_USERNAME": "plc"}, "must be set together"),
-    ({"INGEST_PASSWORD": "x"}, "must be set together"),
+    ({"INGEST_USERNAME": "plc"}, "INGEST_USERNAME needs INGEST_PASSWORD"),
     ({"INGEST_USERNAME": "a:b", "INGEST_PASSWORD": "x"}, "must not contain ':'"),
     ({"INGEST_USERNAME": "grafana", "INGEST_PASSWORD": "x"}, "must differ from Grafana's"),
     ({"INGEST_DEVICES": " , "}, "INGEST_DEVICES names no device pattern"),
@@ -89,3 +93,31 @@ def test_the_configured_client_ids_are_refused_to_ingest_too():
                           "WEBHOOK_CLIENT_ID": "webhook-b"})
     assert {"listener-2", "webhook-b", "listener", "webhook", "opcua-bridge"} <= \
         config.ingest.service_devices
+
+
+def test_reading_the_settings_pulls_in_no_route():
+    """webhook.config (and so the ingest settings) can be read without the Flask routes."""
+    import subprocess
+    import sys
+    code = ("import sys, webhook.config; print(' '.join(sorted(m for m in sys.modules if m in "
+            "{'webhook.ingest', 'webhook.routes', 'webhook.ack', 'webhook.publisher'})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def test_a_password_alone_keeps_ingest_off():
+    """`make secrets` generates INGEST_PASSWORD; the user name turns /ingest on."""
+    assert read_config({**BASE, "INGEST_PASSWORD": "generated-by-make-secrets"}).ingest \
+        .env_user is None
+
+
+def test_the_env_user_writes_its_own_device_unless_told_otherwise():
+    """Not every device (`*`, as before): one, named as the user, as a board's MQTT user."""
+    user = read_config({**BASE, "INGEST_USERNAME": "plc-7", "INGEST_PASSWORD": "x" * 32}) \
+        .ingest.env_user
+    assert user.patterns == ("plc-7",)
+    assert user.may_write("plc-7") and not user.may_write("plc-8") \
+        and not user.may_write("tic101")
+    assert read_config({**BASE, "INGEST_USERNAME": "gw", "INGEST_PASSWORD": "x" * 32,
+                        "INGEST_DEVICES": "plc-*"}).ingest.env_user.patterns == ("plc-*",)

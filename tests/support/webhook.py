@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 from devstack.paths import ROOT
+from tests.support.ingest import outbox_dir
 
 PAYLOADS = ROOT / "tests" / "webhook" / "payloads"
 USER, PASSWORD = "grafana", "test-password-not-secret"
@@ -101,6 +102,8 @@ def webhook_env(broker=None, **extra):
         "WEBHOOK_HOST": "127.0.0.1",
         # These tests pin the `1`/`0` topics; tests/annunciator runs the annunciator.
         "WEBHOOK_ANNUNCIATOR": "off",
+        # /ingest's outbox in a folder of its own, never the working directory.
+        "INGEST_OUTBOX_DIR": outbox_dir(),
     }
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -1,5 +1,6 @@
-"""Fixtures that run the webhook against the harness broker, shared by the webhook and ingest
-tests (a plugin listed in tests/conftest.py)."""
+"""Fixtures that run the webhook, shared by the webhook and ingest tests (a plugin listed in
+tests/conftest.py): the Flask app on an in-memory link (no server), the app against the harness
+broker, and the real `python -m webhook` process (waitress)."""
 
 import sys
 
@@ -8,9 +9,33 @@ import pytest
 from devstack.paths import ROOT
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
+from tests.support.fakes import FakeLink
 from tests.support.webhook import webhook_env
 from webhook import close_app, create_app
 from webhook.config import read_config
+from webhook.publisher import AlertPublisher
+
+
+@pytest.fixture
+def app_factory():
+    """`app_factory(retained=None, **env)`: a Flask app whose publisher runs on a FakeLink (no
+    broker), started and restored; the link is `app.link`."""
+    publishers = []
+
+    def make(retained=None, **extra):
+        config = read_config(webhook_env(**extra))
+        link = FakeLink(retained)
+        publisher = AlertPublisher(config, link=link)
+        publishers.append(publisher)
+        app = create_app(config, publisher=publisher)
+        publisher.start()
+        wait_until(lambda: link.online, 5, message="the webhook never said online")
+        app.link = link
+        return app
+
+    yield make
+    for publisher in publishers:
+        publisher.close()
 
 
 @pytest.fixture
