@@ -67,6 +67,7 @@ def test_listens_on_loopback_unless_told_otherwise(mosquitto):
 def test_refused_requests_are_logged_once_per_interval_with_counts_and_address(webhook_service):
     service = webhook_service(WEBHOOK_REFUSAL_LOG_INTERVAL=1)
     wait_until(lambda: healthy(service), 15)
+    began = time.monotonic()
     for _ in range(14):
         assert http(service.url, "/alert", {}, auth=(USER, "wrong"))[0] == 401
     assert http(service.url, "/alert", [1])[0] == 422
@@ -76,7 +77,10 @@ def test_refused_requests_are_logged_once_per_interval_with_counts_and_address(w
 
     wait_until(lambda: sum(_count(line) for line in refusal_lines()) == 15, 10,
                message=f"refusals not all logged: {refusal_lines()}")
-    assert len(refusal_lines()) <= 3, "one line per interval, not one per request"
+    # The first refusal is logged at once, then at most one line per 1 s interval, however
+    # long a busy machine takes over the requests.
+    intervals = int(time.monotonic() - began)
+    assert len(refusal_lines()) <= 1 + intervals, "one line per interval, not one per request"
     assert all("from 127.0.0.1 x" in line for line in refusal_lines())
     assert any("401 unauthorized x" in line for line in refusal_lines())
     assert any("422 not_a_notification x1" in line for line in refusal_lines())
