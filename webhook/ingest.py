@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app, jsonify, request
 
+from service_common import service_ids
 from service_common.readings import (
     ReadingRules,
     Rejection,
@@ -39,10 +40,10 @@ bp = Blueprint("ingest", __name__)
 EXTENSION = "ingest_users"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_MAX_READINGS = 1000
-# The services that publish their counters on <sensors root>/<client id>/...: the prefix of their
-# <prefix>_CLIENT_ID and its default (tests/ingest/test_settings.py ties these to their configs).
+# The services, which publish their counters on <sensors root>/<client id>/...: the prefix of their
+# <prefix>_CLIENT_ID and its default (service_common.service_ids, the one table of them).
 # No ingest user may write these devices, whatever its patterns: it would forge their counters.
-SERVICE_CLIENT_IDS = {"LISTENER": "listener", "WEBHOOK": "webhook", "OPCUA": "opcua-bridge"}
+SERVICE_CLIENT_IDS = service_ids.BY_PREFIX
 
 
 @dataclass(frozen=True)
