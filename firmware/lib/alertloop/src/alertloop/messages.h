@@ -24,7 +24,7 @@ bool format_topic(const char *root, const char *device, const char *measurement,
 bool subtopic(const char *topic, const char *level, char *out, size_t size);
 
 // The levels the indicator adds to its alert topic: the annunciator state it follows and the
-// acknowledgements it sends (DESIGN.md, "Annunciator").
+// acknowledgements it sends (docs/annunciator.md).
 static const char *const kAnnunciatorLevel = "annunciator";
 static const char *const kAckLevel = "ack";
 
