@@ -1,4 +1,5 @@
-# Multi-arch images of our two services, for a registry the Pis pull from:
+# Multi-arch images of our services (one target each of the Dockerfile), for a registry the
+# Pis pull from:
 #   docker buildx create --use --name alertloop        # once; QEMU emulates the ARM builds
 #   ALERTLOOP_REGISTRY=registry.example.lan/ ALERTLOOP_TAG=0.1.0 docker buildx bake -f arm/docker-bake.hcl --push
 # Run it from the repository root (the build context). Without --push, `--set *.output=...`
@@ -18,29 +19,30 @@ group "default" {
 }
 
 target "_common" {
-  context   = "."
-  platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
-  labels = {
+  context    = "."
+  dockerfile = "Dockerfile"
+  platforms  = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+  labels     = {
     "org.opencontainers.image.source" = "alertloop"
   }
 }
 
 target "listener" {
-  inherits   = ["_common"]
-  dockerfile = "listener/Dockerfile"
-  tags       = ["${ALERTLOOP_REGISTRY}alertloop-listener:${ALERTLOOP_TAG}"]
+  inherits = ["_common"]
+  target   = "listener"
+  tags     = ["${ALERTLOOP_REGISTRY}alertloop-listener:${ALERTLOOP_TAG}"]
 }
 
 target "webhook" {
-  inherits   = ["_common"]
-  dockerfile = "webhook/Dockerfile"
-  tags       = ["${ALERTLOOP_REGISTRY}alertloop-webhook:${ALERTLOOP_TAG}"]
+  inherits = ["_common"]
+  target   = "webhook"
+  tags     = ["${ALERTLOOP_REGISTRY}alertloop-webhook:${ALERTLOOP_TAG}"]
 }
 
 target "opcua-bridge" {
-  inherits   = ["_common"]
-  dockerfile = "opcua_bridge/Dockerfile"
-  tags       = ["${ALERTLOOP_REGISTRY}alertloop-opcua-bridge:${ALERTLOOP_TAG}"]
+  inherits = ["_common"]
+  target   = "opcua-bridge"
+  tags     = ["${ALERTLOOP_REGISTRY}alertloop-opcua-bridge:${ALERTLOOP_TAG}"]
 }
 
 target "mosquitto" {

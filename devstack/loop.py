@@ -40,7 +40,8 @@ def led_states(log_path):
         text = Path(log_path).read_text(errors="replace")
     except OSError:
         return []
-    return [line[len(LED_PREFIX):].strip() for line in text.splitlines()
+    complete = text[:text.rfind("\n") + 1]  # not a line the simulator is still writing
+    return [line[len(LED_PREFIX):].strip() for line in complete.splitlines()
             if line.startswith(LED_PREFIX)]
 
 

@@ -86,11 +86,12 @@ class StepReporter(LedReporter):
     """Prints every new LED line with the time since the setpoint step."""
 
     def flush(self):
-        for colour in self.loop.leds()[self.seen:]:
+        shown = self.loop.leds()  # read once: a line that comes in meanwhile waits for the next
+        for colour in shown[self.seen:]:
             when = "at start-up" if self.moved_at is None else \
                 f"{time.monotonic() - self.moved_at:6.2f} s after the setpoint step"
             say(f"  LED {colour:<15} {when}")
-        self.seen = len(self.loop.leds())
+        self.seen = len(shown)
 
 
 def run(args):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from listener.measurement_cap import MAX_TRACKED
 from service_common.config import DURATION as _DURATION
-from service_common.config import EnvReader, duration_seconds, retention_problem
+from service_common.config import EnvReader, defaults, duration_seconds, retention_problem
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 from service_common.readings import DEFAULT_RETENTION, ReadingRules, read_reading_rules
 
@@ -34,7 +34,7 @@ class ListenerSettings:
 
     mqtt: MqttSettings
     influx: InfluxSettings
-    topics: tuple[str, ...]  # default: <MQTT_SENSORS_ROOT>/+/+
+    topics: tuple[str, ...]  # default: <MQTT_SENSORS_ROOT>/+/+ (computed by read_settings)
     qos: int = 1
     batch_size: int = 5000
     flush_interval: float = 0.5
@@ -73,19 +73,19 @@ def topic_filter_problem(topic):
 
 def read_settings(environ=None):
     env = EnvReader(environ)
-    mqtt = read_mqtt_settings(env, "LISTENER", "listener")
-    default = InfluxSettings()
+    mqtt = read_mqtt_settings(env, "LISTENER")
+    default = defaults(InfluxSettings)
     influx = InfluxSettings(
         url=env.str("INFLUXDB_URL", default.url),
         database=env.str("INFLUXDB_DATABASE", default.database),
         username=env.str("INFLUXDB_USERNAME", default.username),
         password=env.str("INFLUXDB_PASSWORD", default.password),
     )
-    default = ListenerSettings(mqtt, influx, topics=(f"{mqtt.sensors_root}/+/+",))
+    default = defaults(ListenerSettings)
     settings = ListenerSettings(
         mqtt=mqtt,
         influx=influx,
-        topics=tuple(env.list("LISTENER_TOPICS", default.topics)),
+        topics=tuple(env.list("LISTENER_TOPICS", (f"{mqtt.sensors_root}/+/+",))),
         qos=env.int("LISTENER_QOS", default.qos, 0, 1),
         batch_size=env.int("LISTENER_BATCH_SIZE", default.batch_size, 1, 100_000),
         flush_interval=env.float("LISTENER_FLUSH_INTERVAL", default.flush_interval, 0.01, 60),

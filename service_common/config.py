@@ -1,11 +1,19 @@
 """Typed settings from environment variables, validated before any I/O.
 
 Every problem is collected, then one ConfigError names them all.
+
+The one idiom of every service's reader: its settings are a frozen dataclass that holds each
+default once, on its field; the reader takes them from there and passes no literal default:
+
+    default = defaults(ListenerSettings)
+    batch_size = env.int("LISTENER_BATCH_SIZE", default.batch_size, 1, 100_000)
 """
 
+import dataclasses
 import math
 import os
 import re
+from types import SimpleNamespace
 
 
 class ConfigError(Exception):
@@ -35,6 +43,18 @@ def retention_problem(name, value):
     if value != "INF" and duration_seconds(value) < 3600:
         return f"{name}={value!r} must be at least 1h (InfluxDB's minimum)"
     return None
+
+
+def defaults(settings_class):
+    """The defaults of a settings dataclass by field name (`defaults(X).port`); fields without
+    one (required, or computed by the reader) are absent."""
+    values = {}
+    for field in dataclasses.fields(settings_class):
+        if field.default is not dataclasses.MISSING:
+            values[field.name] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            values[field.name] = field.default_factory()
+    return SimpleNamespace(**values)
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

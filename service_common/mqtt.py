@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
+from service_common import service_ids
+from service_common.config import defaults
+
 log = logging.getLogger(__name__)
 
 ONLINE = b"online"
@@ -30,16 +33,17 @@ class MqttSettings:
         return f"{self.status_root}/{self.client_id}"
 
 
-def read_mqtt_settings(env, prefix, default_client_id):
+def read_mqtt_settings(env, prefix, default_client_id=None):
     """MQTT_* settings shared by all services, plus `<prefix>_CLIENT_ID`; defaults from
-    MqttSettings, except the client id's."""
-    default = MqttSettings(client_id=default_client_id)
+    MqttSettings, the client id's from service_common.service_ids (by `prefix`)."""
+    default = defaults(MqttSettings)
+    client_id = default_client_id or service_ids.BY_PREFIX[prefix]
     settings = MqttSettings(
         host=env.str("MQTT_HOST", default.host),
         port=env.int("MQTT_PORT", default.port, 1, 65535),
         username=env.str("MQTT_USERNAME", default.username),
         password=env.str("MQTT_PASSWORD", default.password),
-        client_id=env.str(f"{prefix}_CLIENT_ID", default.client_id),
+        client_id=env.str(f"{prefix}_CLIENT_ID", client_id),
         keepalive=env.int("MQTT_KEEPALIVE", default.keepalive, 5, 3600),
         tls_ca=env.str("MQTT_TLS_CA", default.tls_ca),
         sensors_root=env.str("MQTT_SENSORS_ROOT", default.sensors_root).rstrip("/"),

@@ -1,5 +1,6 @@
-"""Where development code lives (docs/development.md): nothing imports a conftest file, and the
-repository root has one definition, devstack.paths.ROOT."""
+"""Where development code lives (docs/development.md): nothing imports a conftest file, the
+repository root has one definition, devstack.paths.ROOT, every package is in the layout, and
+nothing points at a design document the repository does not have."""
 
 import os
 import re
@@ -17,18 +18,18 @@ OWN_ROOT = {"devstack/paths.py", "scripts/make_secrets.py", "scripts/devices.py"
             "scripts/opcua_cert.py"}
 
 
-def python_files():
+def python_files(suffixes=(".py",)):
     for folder, subfolders, files in os.walk(ROOT):
         subfolders[:] = [name for name in subfolders if name not in SKIPPED_FOLDERS]
         for name in files:
-            if name.endswith(".py"):
+            if name.endswith(suffixes):
                 path = os.path.join(folder, name)
                 yield os.path.relpath(path, ROOT).replace(os.sep, "/"), path
 
 
-def lines_matching(pattern, allowed=()):
+def lines_matching(pattern, allowed=(), suffixes=(".py",)):
     found = []
-    for relative, path in python_files():
+    for relative, path in python_files(suffixes):
         if relative in allowed or relative == THIS_FILE:
             continue
         with open(path, encoding="utf-8", errors="replace") as source:
@@ -45,3 +46,27 @@ def test_nothing_imports_a_conftest():
 
 def test_the_repository_root_is_devstack_paths_root():
     assert lines_matching(ROOT_FROM_FILE, allowed=OWN_ROOT) == []
+
+
+# The design notes these pages grew from are not part of the repository: the docs are.
+SOURCE_SUFFIXES = (".py", ".md", ".h", ".cpp", ".ini", ".yml", ".yaml", ".toml", ".hcl", ".sh",
+                   ".txt", ".json")
+
+
+def test_nothing_refers_to_a_design_document_outside_the_repository():
+    assert lines_matching(re.compile(r"\bDESIGN\.md\b"), suffixes=SOURCE_SUFFIXES) == []
+
+
+def packages():
+    """Top-level folders with Python code, i.e. the services, service_common, devstack and the
+    rest (tests/, bench/, scripts/), and firmware/."""
+    return sorted(entry.name for entry in ROOT.iterdir()
+                  if entry.is_dir() and entry.name not in SKIPPED_FOLDERS
+                  and not entry.name.startswith(".")
+                  and (any(entry.glob("*.py")) or entry.name == "firmware"))
+
+
+def test_the_layout_in_docs_development_md_shows_every_package():
+    text = (ROOT / "docs" / "development.md").read_text()
+    layout = text[text.index("## Layout"):text.index("\n## ", text.index("## Layout") + 1)]
+    assert [name for name in packages() if f"`{name}/`" not in layout] == []

@@ -68,3 +68,38 @@ def test_every_make_target_the_docs_name_exists():
         named |= set(re.findall(r"`make ([a-z][\w-]*)", text))
         named |= set(re.findall(r"(?m)^make ([a-z][\w-]*)", code))
     assert named - targets == set()
+
+
+# --- one home for each fact ----------------------------------------------------------------------
+
+# A table row that describes a topic (its first cell is one) or an LED pattern (a colour, steady,
+# flashing or alternating): such rows live only on their home page, which the others link to.
+TOPIC_ROW = re.compile(r"\|\s*`(\$SYS|sensors|status|alerts|actions|actuators|opcua|journal)/[^`]")
+LED_ROW = re.compile(r"\|\s*(red|green|amber|yellow|blue|white)\b[^|]*"
+                     r"\b(steady|flashing|alternating)\b", re.IGNORECASE)
+HOMES = {"topic": (ROOT / "docs" / "topics.md", TOPIC_ROW),
+         "LED pattern": (ROOT / "docs" / "annunciator.md", LED_ROW)}
+
+
+def table_rows(page):
+    return [line for line in without_code_blocks(page).splitlines() if line.startswith("|")]
+
+
+@pytest.mark.parametrize("fact", HOMES)
+def test_each_table_of_a_fact_has_one_home(fact):
+    home, row = HOMES[fact]
+    assert any(row.match(line) for line in table_rows(home)), f"{home.name} lost its table"
+    copies = {}
+    for page in PAGES:
+        rows = [line[:60] for line in table_rows(page) if row.match(line)]
+        if page != home and rows:
+            copies[str(page.relative_to(ROOT))] = rows
+    assert copies == {}, f"{fact} rows belong in {home.relative_to(ROOT)} only: link to it"
+
+
+def test_the_one_home_check_finds_a_copy():
+    assert TOPIC_ROW.match("| `alerts/<alert>/ack` | indicator | ... |")
+    assert LED_ROW.match("| red flashing (2 Hz) | `unacked` | ... |")
+    assert not TOPIC_ROW.match("| `opcua-bridge` | nothing | `sensors/#` |")
+    assert not TOPIC_ROW.match("| `actions/` | `python -m actions` |")  # a folder
+    assert not LED_ROW.match("| the LED keeps flashing after a press | ... |")

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from service_common.config import ConfigError, EnvReader
-from tests.support.env_example import documented
+from tests.support.env_example import ENV_EXAMPLE, documented
 
 READERS = [
     ("listener.config", "read_settings"),
@@ -87,3 +87,9 @@ def test_documented_values_are_the_defaults(module_name, function_name):
             differ.append(f"{name}={value}")
     assert not differ, f"{module_name}: .env.example documents values that are not defaults: " \
                        f"{differ}"
+
+
+def test_each_variable_is_documented_once():
+    names = [line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines()
+             if re.fullmatch(r"[A-Z][A-Z0-9_]*=.*", line)]
+    assert [name for name in dict.fromkeys(names) if names.count(name) > 1] == []

@@ -3,9 +3,9 @@
 The dataclass holds every default; `read_config` reads the variables over them.
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
-from service_common.config import EnvReader
+from service_common.config import EnvReader, defaults
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 from webhook.annunciator import DEFAULT_MODE, MODES
 from webhook.ingest_settings import IngestSettings, read_ingest_settings
@@ -52,15 +52,11 @@ class WebhookConfig:
         return Limits(self.state_max_entries, self.state_forget_after)
 
 
-DEFAULTS = {f.name: f.default for f in fields(WebhookConfig) if f.name not in
-            ("mqtt", "username", "password", "ingest")}
-
-
 def read_config(environ=None):
     """WebhookConfig from WEBHOOK_* and MQTT_* variables; ConfigError names every bad setting."""
     env = EnvReader(environ)
-    d = DEFAULTS
-    mqtt = read_mqtt_settings(env, "WEBHOOK", "webhook")
+    default = defaults(WebhookConfig)
+    mqtt = read_mqtt_settings(env, "WEBHOOK")
     problem = device_problem(mqtt.client_id)
     if problem:
         env.problems.append(f"WEBHOOK_CLIENT_ID={mqtt.client_id!r} {problem} (it is a topic level)")
@@ -70,15 +66,15 @@ def read_config(environ=None):
     hmac_secret = env.str("WEBHOOK_HMAC_SECRET")
     if timestamp_header and not hmac_secret:
         env.problems.append("WEBHOOK_HMAC_TIMESTAMP_HEADER is set but WEBHOOK_HMAC_SECRET is not")
-    log_level = env.log_level("WEBHOOK_LOG_LEVEL", d["log_level"])
+    log_level = env.log_level("WEBHOOK_LOG_LEVEL", default.log_level)
     known_alerts = []
-    for name in env.list("WEBHOOK_KNOWN_ALERTS", d["known_alerts"]):
+    for name in env.list("WEBHOOK_KNOWN_ALERTS", default.known_alerts):
         problem = alert_name_problem(name)
         if problem:
             env.problems.append(f"WEBHOOK_KNOWN_ALERTS: {name!r} is no alert name ({problem})")
         elif topic_safe(name) not in known_alerts:
             known_alerts.append(topic_safe(name))
-    annunciator = env.str("WEBHOOK_ANNUNCIATOR", d["annunciator"]).lower()
+    annunciator = env.str("WEBHOOK_ANNUNCIATOR", default.annunciator).lower()
     if annunciator not in MODES:
         env.problems.append(f"WEBHOOK_ANNUNCIATOR={annunciator!r} must be one of "
                             f"{', '.join(MODES)}")
@@ -95,27 +91,27 @@ def read_config(environ=None):
         password=password or "",
         hmac_secret=hmac_secret,
         hmac_timestamp_header=timestamp_header,
-        hmac_max_skew=env.float("WEBHOOK_HMAC_MAX_SKEW", d["hmac_max_skew"], 1.0, 86400.0),
-        host=env.str("WEBHOOK_HOST", d["host"]),
-        port=env.int("WEBHOOK_PORT", d["port"], 1, 65535),
-        max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", d["max_body_bytes"], 1024,
+        hmac_max_skew=env.float("WEBHOOK_HMAC_MAX_SKEW", default.hmac_max_skew, 1.0, 86400.0),
+        host=env.str("WEBHOOK_HOST", default.host),
+        port=env.int("WEBHOOK_PORT", default.port, 1, 65535),
+        max_body_bytes=env.int("WEBHOOK_MAX_BODY_BYTES", default.max_body_bytes, 1024,
                                64 * 1024 * 1024),
-        publish_timeout=env.float("WEBHOOK_PUBLISH_TIMEOUT", d["publish_timeout"], 0.1, 60.0),
+        publish_timeout=env.float("WEBHOOK_PUBLISH_TIMEOUT", default.publish_timeout, 0.1, 60.0),
         log_level=log_level,
         known_alerts=tuple(known_alerts),
-        state_max_entries=env.int("WEBHOOK_STATE_MAX_ENTRIES", d["state_max_entries"], 10,
+        state_max_entries=env.int("WEBHOOK_STATE_MAX_ENTRIES", default.state_max_entries, 10,
                                   MAX_ENTRIES_ALLOWED),
-        state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", d["state_forget_after"],
+        state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", default.state_forget_after,
                                      1.0, 10 * 365 * 86400.0),
-        connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),
-        channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", d["channel_timeout"], 1, 3600),
-        request_timeout=env.int("WEBHOOK_REQUEST_TIMEOUT", d["request_timeout"], 1, 3600),
+        connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", default.connection_limit, 4, 10_000),
+        channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", default.channel_timeout, 1, 3600),
+        request_timeout=env.int("WEBHOOK_REQUEST_TIMEOUT", default.request_timeout, 1, 3600),
         connections_per_address=env.int("WEBHOOK_CONNECTIONS_PER_ADDRESS",
-                                        d["connections_per_address"], 1, 10_000),
+                                        default.connections_per_address, 1, 10_000),
         trusted_proxy=env.str("WEBHOOK_TRUSTED_PROXY"),
-        stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),
+        stats_interval=env.float("WEBHOOK_STATS_INTERVAL", default.stats_interval, 0.1, 3600.0),
         refusal_log_interval=env.float("WEBHOOK_REFUSAL_LOG_INTERVAL",
-                                       d["refusal_log_interval"], 0.1, 86400.0),
+                                       default.refusal_log_interval, 0.1, 86400.0),
         annunciator=annunciator,
         ack_username=ack_username,
         ack_password=ack_password,

@@ -16,10 +16,9 @@ DEFAULT_OUTBOX_WINDOW = 600.0  # s: twice the broker's autosave_interval
 DEFAULT_OUTBOX_MAX_BYTES = 16 * 1024 * 1024
 # The services that publish their counters on <sensors root>/<client id>/...: the prefix of their
 # <prefix>_CLIENT_ID and its default. No ingest user may write these devices, whatever its
-# patterns: it would forge their counters. Every service's default id is refused; the
-# configured ids are read for the services whose settings .env.example documents so far.
-SERVICE_CLIENT_IDS = {prefix: service_ids.BY_PREFIX[prefix]
-                      for prefix in ("LISTENER", "WEBHOOK", "OPCUA")}
+# patterns: it would forge their counters. Every service's default id is refused, and so is
+# every configured one (<PREFIX>_CLIENT_ID).
+SERVICE_CLIENT_IDS = service_ids.BY_PREFIX
 
 
 @dataclass(frozen=True)

@@ -87,18 +87,44 @@ def installed_by_pip_install(requirements):
     return seen
 
 
-def test_every_third_party_import_of_the_services_is_a_runtime_dependency():
+# The extras a service's image installs besides the core dependencies (the Dockerfile's
+# build-<extra> stage it copies its virtualenv from; tests/deploy/test_images.py ties the two).
+SERVICE_EXTRAS = {"opcua_bridge": ("opcua",)}
+OPCUA_STACK = {"asyncua", "cryptography"}
+
+
+def requirements(*extras):
+    found = list(PYPROJECT["project"]["dependencies"])
+    for extra in extras:
+        found += [text for text in PYPROJECT["project"]["optional-dependencies"][extra]
+                  if canonical(Requirement(text).name) != "alertloop"]
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(first_party()))
+def test_every_third_party_import_of_a_service_is_installed_with_it(package):
     ours = first_party()
-    third_party = set()
-    for package in ours:
-        third_party |= {name for name in imported_modules(package)
-                        if name not in sys.stdlib_module_names and name not in ours}
+    third_party = {name for name in imported_modules(package)
+                   if name not in sys.stdlib_module_names and name not in ours}
     providers = metadata.packages_distributions()
     needed = {canonical(providers[name][0]) for name in third_party}
-    installed = installed_by_pip_install(PYPROJECT["project"]["dependencies"])
-    assert needed <= installed, f"imported but not installed by `pip install .`: " \
-        f"{needed - installed}"
-    assert "waitress" in needed  # the webhook's production server
+    installed = installed_by_pip_install(requirements(*SERVICE_EXTRAS.get(package, ())))
+    assert needed <= installed, f"imported but not installed by `pip install .` with " \
+        f"{SERVICE_EXTRAS.get(package, 'no extras')}: {needed - installed}"
+    if package == "webhook":
+        assert "waitress" in needed  # the webhook's production server
+
+
+def test_a_plain_install_brings_no_opcua_stack():
+    """The listener's and the webhook's images install no extras: no asyncua, no cryptography."""
+    assert installed_by_pip_install(requirements()) & OPCUA_STACK == set()
+    assert OPCUA_STACK <= installed_by_pip_install(requirements("opcua"))
+
+
+def test_the_test_extra_brings_every_service_extra():
+    test_extra = PYPROJECT["project"]["optional-dependencies"]["test"]
+    wanted = {extra for extras in SERVICE_EXTRAS.values() for extra in extras}
+    assert f"alertloop[{','.join(sorted(wanted))}]" in test_extra
 
 
 def test_every_entry_point_is_in_a_runtime_package():

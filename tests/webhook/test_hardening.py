@@ -11,6 +11,7 @@ from devstack.paths import ROOT
 from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
 from tests.support.webhook import AUTH, USER, grouped, http, instance, unified, webhook_env
+from webhook.config import WebhookConfig
 
 STATE = "alerts/_webhook/webhook/state"
 
@@ -71,6 +72,7 @@ def test_listens_on_loopback_unless_told_otherwise(mosquitto):
 def test_refused_requests_are_logged_once_per_interval_with_counts_and_address(webhook_service):
     service = webhook_service(WEBHOOK_REFUSAL_LOG_INTERVAL=1)
     wait_until(lambda: healthy(service), 15)
+    began = time.monotonic()
     for _ in range(8):  # fewer than the login throttle's burst (tests/ingest/test_throttle.py)
         assert http(service.url, "/alert", {}, auth=(USER, "wrong"))[0] == 401
     assert http(service.url, "/alert", [1])[0] == 422
@@ -80,7 +82,12 @@ def test_refused_requests_are_logged_once_per_interval_with_counts_and_address(w
 
     wait_until(lambda: sum(_count(line) for line in refusal_lines()) == 9, 10,
                message=f"refusals not all logged: {refusal_lines()}")
-    assert len(refusal_lines()) <= 3, "one line per interval, not one per request"
+    # The first refusal is logged at once; after it a refusal logs at most one line per 1 s
+    # interval, and the stats reporter flushes what is left once per stats interval: however
+    # long a busy machine takes over the requests, that bounds the lines.
+    took = time.monotonic() - began
+    most = 2 + int(took / 1) + int(took / WebhookConfig.stats_interval)
+    assert len(refusal_lines()) <= most, "one line per interval, not one per request"
     assert all("from 127.0.0.1 x" in line for line in refusal_lines())
     assert any("401 unauthorized x" in line for line in refusal_lines())
     assert any("422 not_a_notification x1" in line for line in refusal_lines())
