@@ -7,6 +7,8 @@ import logging
 import time
 
 from opcua_bridge import readings, security
+from opcua_bridge.config import LOOP_MEASUREMENTS
+from opcua_bridge.loop_health import LoopHealth
 from opcua_bridge.nodeid import UnknownNamespace
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,11 @@ class Forwarder:
     only changes, and a setpoint unchanged for a day, or a value frozen far from it, would
     otherwise vanish from the alert rules' windows. Not after a bad or non-numeric value."""
 
-    def __init__(self, nodes, out, stats):
+    def __init__(self, nodes, out, stats, health=None):
         self.nodes = nodes        # client handle -> config.Node
         self.out = out
         self.stats = stats
+        self.health = health or {}   # loop id -> loop_health.LoopHealth
         self.topics = {handle: f"{out.settings.sensors_root}/{node.device}/{node.measurement}"
                        for handle, node in nodes.items()}
         self.last_good = {}       # handle -> [value, monotonic time it was last sent]
@@ -53,6 +56,9 @@ class Forwarder:
         if config_node is None:
             return
         kind, value, ts = readings.classify(item.Value)
+        health = self.health.get(config_node.device)
+        if health is not None and config_node.measurement in LOOP_MEASUREMENTS:
+            health.update(config_node.measurement, value, time.time())
         if kind != readings.GOOD:
             self.last_good.pop(item.ClientHandle, None)
         elif config_node.republish_interval_ms is not None:
@@ -88,6 +94,25 @@ class Forwarder:
             except Exception:  # noqa: BLE001 - the next tick tries again
                 log.exception("republishing failed")
 
+    def publish_health(self, now=None):
+        """Each loop's health figures as readings `sensors/<loop>/<figure>`, stamped now."""
+        now = time.time() if now is None else now
+        now_ms = int(now * 1000)
+        root = self.out.settings.sensors_root
+        for loop_id, health in self.health.items():
+            for name, value in health.figures(now).items():
+                if not self.out.publish(f"{root}/{loop_id}/{name}",
+                                        readings.payload(value, now_ms)):
+                    self.stats.drop(self.out.buffer_size)
+
+    async def publish_health_every(self, seconds):
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                self.publish_health()
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                log.exception("publishing loop health failed")
+
     def status_change_notification(self, status):
         log.warning("subscription status changed: %s", getattr(status.Status, "name",
                                                                 status.Status))
@@ -99,6 +124,9 @@ class Session:
         self.out = out
         self.stats = stats
         self.sessions = 0
+        # Kept across sessions: a reconnect does not empty a loop's window.
+        self.health = {loop.id: LoopHealth(loop.health) for loop in settings.loops} \
+            if settings.health_interval_ms else {}
 
     async def run(self, stopping):
         """Keep a session with live subscriptions until `stopping` (an asyncio.Event) is set."""
@@ -150,11 +178,16 @@ class Session:
             tick = _republish_tick(self.settings.nodes)
             if tick is not None:
                 tasks.append(asyncio.ensure_future(forwarder.republish_every(tick)))
+            if self.health:
+                tasks.append(asyncio.ensure_future(forwarder.publish_health_every(
+                    self.settings.health_interval_ms / 1000)))
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
                 task.cancel()
         finally:
             self.stats.session_state = 0
+            for health in self.health.values():
+                health.forget(time.time())
             try:
                 await asyncio.wait_for(client.disconnect(), self.settings.timeout)
             except Exception:  # noqa: BLE001 - the session is gone either way
@@ -174,7 +207,7 @@ class Session:
                 continue
             nodes[handle] = node
             requests.append(_request(ua, handle, node_id, node))
-        forwarder = Forwarder(nodes, self.out, self.stats)
+        forwarder = Forwarder(nodes, self.out, self.stats, self.health)
         subscription = await client.create_subscription(self.settings.publishing_interval_ms,
                                                         forwarder)
         results = await subscription.create_monitored_items(requests) if requests else []
