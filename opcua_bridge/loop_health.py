@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 
 FIGURES = ("error", "iae", "ise", "sat_pct", "osc_count", "osc_index", "travel", "manual_pct")
+MARK = "osc_mark"   # one reading per load disturbance, at its zero crossing
 BUCKETS = 120
 
 # Nodes-file defaults of a loop's health fields: the one home of these numbers.
@@ -67,6 +68,7 @@ class LoopHealth:
         self.sign = 0               # sign of the error in the current half-cycle
         self.half_iae = 0.0         # IAE of the current half-cycle, % of span x s
         self.cycles = deque()       # (end time, IAE) of each load disturbance
+        self.marks = deque(maxlen=BUCKETS)   # (end time, IAE / IAE_lim) not taken yet
 
     @property
     def error(self):
@@ -138,7 +140,15 @@ class LoopHealth:
         if sign != self.sign:
             if self.sign != 0 and self.half_iae > self.settings.iae_limit:
                 self.cycles.append((t, self.half_iae))
+                self.marks.append((t, self.half_iae / self.settings.iae_limit))
             self.sign, self.half_iae = sign, 0.0
+
+    def take_marks(self):
+        """[(time, IAE / IAE_lim)] of each load disturbance since the last call: the
+        oscillation marks (`osc_mark` readings, the drill-down's annotations)."""
+        marks = list(self.marks)
+        self.marks.clear()
+        return marks
 
     def figures(self, now):
         """{figure: value} over the window ending at `now`; a figure without data is left out

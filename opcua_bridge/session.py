@@ -8,7 +8,7 @@ import time
 
 from opcua_bridge import readings, security
 from opcua_bridge.config import LOOP_MEASUREMENTS
-from opcua_bridge.loop_health import LoopHealth
+from opcua_bridge.loop_health import MARK, LoopHealth
 from opcua_bridge.nodeid import UnknownNamespace
 
 log = logging.getLogger(__name__)
@@ -100,9 +100,10 @@ class Forwarder:
         now_ms = int(now * 1000)
         root = self.out.settings.sensors_root
         for loop_id, health in self.health.items():
-            for name, value in health.figures(now).items():
-                if not self.out.publish(f"{root}/{loop_id}/{name}",
-                                        readings.payload(value, now_ms)):
+            sent = [(name, value, now_ms) for name, value in health.figures(now).items()]
+            sent += [(MARK, severity, int(t * 1000)) for t, severity in health.take_marks()]
+            for name, value, ts in sent:
+                if not self.out.publish(f"{root}/{loop_id}/{name}", readings.payload(value, ts)):
                     self.stats.drop(self.out.buffer_size)
 
     async def publish_health_every(self, seconds):

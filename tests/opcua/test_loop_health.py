@@ -69,6 +69,10 @@ def test_a_sustained_oscillation_is_counted_with_its_severity():
     assert figures["osc_count"] in (11.0, 12.0)     # two half-cycles per period, 60 s
     assert figures["osc_index"] == pytest.approx(5.0, rel=0.02)
     assert figures["iae"] == pytest.approx(5.0 * 2 / math.pi * 60, rel=0.02)
+    marks = health.take_marks()
+    assert len(marks) in (23, 24) and health.take_marks() == []
+    assert all(mark == pytest.approx(5.0, rel=0.02) for _, mark in marks)
+    assert [t for t, _ in marks] == sorted(t for t, _ in marks)
 
 
 def test_small_or_slow_movement_is_no_oscillation():
