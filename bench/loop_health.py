@@ -68,5 +68,146 @@ def main():
     print(f"  {LOOPS} loops at {RATE_HZ:g} Hz {verdict} a Raspberry Pi 4's budget", flush=True)
 
 
+
+
+# ---- the pictures of docs/loops.md, from a real run ------------------------------------------
+
+COLOURS = {"PV": "#1f77b4", "SP": "#2ca02c", "OUT": "#ff7f0e", "error": "#d62728",
+           "iae": "#9467bd", "osc_count": "#8c564b"}
+
+
+def record(seconds=60.0):
+    """{loop: {measurement: [(t s, value)]}} of the test server's five health loops through the
+    real bridge and broker, with the settings tests/opcua/test_loop_health_e2e.py uses."""
+    import json
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from devstack.mqtt_probe import Probe
+    from devstack.paths import ROOT
+    from devstack.servers import Mosquitto, OpcUaServer, Service
+    from devstack.wait import wait_until
+    from tests.opcua.test_loop_health_e2e import NODES
+
+    with tempfile.TemporaryDirectory(prefix="loop-pictures-") as workdir, \
+            Mosquitto() as broker, OpcUaServer(security="none") as server, \
+            Probe(broker.host, broker.port, ["sensors/#"]) as probe:
+        nodes = Path(workdir) / "nodes.yaml"
+        nodes.write_text(NODES)
+        with Service("opcua-bridge", [sys.executable, "-m", "opcua_bridge"], workdir=workdir,
+                     env={"PYTHONPATH": str(ROOT), "OPCUA_ENDPOINT": server.endpoint,
+                          "OPCUA_NODES": str(nodes), "OPCUA_LOG_LEVEL": "WARNING",
+                          "OPCUA_HEARTBEAT": str(Path(workdir) / "heartbeat"),
+                          "MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port)}):
+            started = time.monotonic()
+            wait_until(lambda: time.monotonic() - started > seconds, seconds + 10, interval=0.5)
+        data = {}
+        for topic, body, _ in probe.received():
+            _, loop, measurement = topic.split("/")
+            reading = json.loads(body)
+            data.setdefault(loop, {}).setdefault(measurement, []).append(
+                (reading["ts"] / 1000.0, reading["value"]))
+    return data
+
+
+def svg(panels, width=900, panel_height=150, title=""):
+    """An SVG of stacked line charts: panels = [(title, [(name, [(t, v)])], marks, hlines)]."""
+    left, right, top, gap = 60, 110, 30, 40
+    height = top + len(panels) * (panel_height + gap)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="18" font-size="14" font-weight="bold">{title}</text>']
+    times = [t for _, series, _, _ in panels for _, points in series for t, _ in points]
+    t0, t1 = min(times), max(times)
+    for row, (name, series, marks, hlines) in enumerate(panels):
+        y0 = top + row * (panel_height + gap) + 15
+        values = [v for _, points in series for _, v in points] + list(hlines)
+        low, high = min(values), max(values)
+        if high - low < 1e-9:
+            low, high = low - 1, high + 1
+        pad = (high - low) * 0.08
+        low, high = low - pad, high + pad
+
+        def x(t):
+            return left + (t - t0) / (t1 - t0) * (width - left - right)
+
+        def y(v, y0=y0, low=low, high=high):
+            return y0 + panel_height - (v - low) / (high - low) * panel_height
+
+        out.append(f'<text x="{left}" y="{y0 - 4}" font-weight="bold">{name}</text>')
+        out.append(f'<rect x="{left}" y="{y0}" width="{width - left - right}" '
+                   f'height="{panel_height}" fill="none" stroke="#999"/>')
+        for value in (low + pad, high - pad):
+            out.append(f'<text x="{left - 5}" y="{y(value) + 4:.1f}" text-anchor="end">'
+                       f'{value:.3g}</text>')
+        for value in hlines:
+            out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" '
+                       f'y2="{y(value):.1f}" stroke="#d62728" stroke-dasharray="5,4"/>')
+        for t in marks:
+            out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y0}" '
+                       f'y2="{y0 + panel_height}" stroke="#ff7f0e" stroke-opacity="0.6"/>')
+        for i, (label, points) in enumerate(series):
+            colour = COLOURS.get(label, ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
+                                         "#8c564b"][i % 5])
+            steps = [p for a, b in zip(points, points[1:]) for p in (a, (b[0], a[1]))]
+            steps += points[-1:]       # readings hold until the next one (zero-order hold)
+            path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in steps)
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
+                       f'points="{path}"/>')
+            out.append(f'<text x="{width - right + 8}" y="{y0 + 14 + 16 * i}" '
+                       f'fill="{colour}">{label}</text>')
+        out.append(f'<text x="{width - right}" y="{y0 + panel_height + 16}" text-anchor="end">'
+                   f'{t1 - t0:.0f} s</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def pictures(folder):
+    from pathlib import Path
+
+    from tests.opcua.test_loop_health_server import MODES
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = record()
+    loops = [mode.lower() for mode in MODES]
+    modes = [(f"{loop}: PV, SP, OUT (%)",
+              [(k.upper(), data[loop].get(k, [])) for k in ("pv", "sp", "out")], [], [])
+             for loop in loops]
+    (folder / "loops-modes.svg").write_text(svg(modes, title="The test server's five loops"))
+    figures = [(f"{name} per loop", [(loop, data[loop].get(name, [])) for loop in loops], [],
+                hline) for name, hline in (("iae", []), ("sat_pct", []), ("manual_pct", []),
+                                           ("osc_count", [9.5]))]
+    (folder / "loops-figures.svg").write_text(svg(figures, title="Their health figures "
+                                                  "(window 40 s)"))
+    marks = [t for t, _ in data["oscillating"].get("osc_mark", [])]
+    osc = data["oscillating"]
+    error = [(t, sp - pv) for (t, pv), (_, sp) in zip(osc["pv"], _held(osc["sp"], osc["pv"]))]
+    oscillation = [("oscillating: error SP - PV (orange: oscillation marks)",
+                    [("error", error)], marks, [0.0]),
+                   ("oscillating: osc_count (red: the rule's 9.5)",
+                    [("osc_count", osc.get("osc_count", []))], [], [9.5])]
+    (folder / "loops-oscillation.svg").write_text(svg(oscillation, title="Hägglund's "
+                                                      "detector on the oscillating loop"))
+    return data
+
+
+def _held(series, at):
+    """`series` held (zero-order) at the times of `at`."""
+    out, i = [], 0
+    for t, _ in at:
+        while i + 1 < len(series) and series[i + 1][0] <= t:
+            i += 1
+        out.append((t, series[i][1]))
+    return out
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:2] == ["--pictures"]:
+        pictures(sys.argv[2])
+    else:
+        main()
