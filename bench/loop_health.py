@@ -152,7 +152,7 @@ def svg(panels, width=900, panel_height=150, title=""):
             colour = COLOURS.get(label, ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
                                          "#8c564b"][i % 5])
             steps = [p for a, b in zip(points, points[1:]) for p in (a, (b[0], a[1]))]
-            steps += points[-1:]       # readings hold until the next one (zero-order hold)
+            steps += [points[-1], (t1, points[-1][1])] if points else []   # values hold
             path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in steps)
             out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
                        f'points="{path}"/>')
