@@ -82,8 +82,10 @@ def run(settings):
     from opcua_bridge.stats import Stats
 
     stats = Stats()
-    out = MqttOut(settings.mqtt, settings.buffer_size).start()
+    out = MqttOut(settings.mqtt, settings.buffer_size)
     session = Session(settings, out, stats)
+    out.on_write = session.request_write   # refused unless the nodes file declares it writable
+    out.start()
 
     async def serve():
         stopping = asyncio.Event()

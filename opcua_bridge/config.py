@@ -29,7 +29,9 @@ MIN_HEALTH_INTERVAL_MS = 100.0
 _ITEM_KEYS = {"deadband", "sampling_interval_ms", "queue_size", "republish_interval_ms"}
 _FILE_KEYS = {"publishing_interval_ms", "sampling_interval_ms", "queue_size",
               "republish_interval_ms", "health_interval_ms", "nodes", "loops"}
-_NODE_KEYS = {"node", "device", "measurement", *_ITEM_KEYS}
+_WRITE_KEYS = {"writable", "min", "max"}
+_NODE_KEYS = {"node", "device", "measurement", *_ITEM_KEYS, *_WRITE_KEYS}
+_MEMBER_KEYS = {"node", *_WRITE_KEYS}   # a loop member given as a mapping
 # A loop's optional health fields (loop_health.HealthSettings; docs/loops.md).
 _HEALTH_KEYS = {"span", "out_limits", "manual_value", "window_s", "osc_amplitude_pct",
                 "osc_period_s"}
@@ -47,6 +49,10 @@ class Node:
     deadband: float | None = None
     # Re-send the last good value, stamped now, when no change came for this long; None: off.
     republish_interval_ms: float | None = REPUBLISH_INTERVAL_MS
+    # Written from opcua/<client id>/write/<device>/<measurement>, clamped to [min, max].
+    writable: bool = False
+    min: float | None = None
+    max: float | None = None
 
     @property
     def name(self):
@@ -239,7 +245,17 @@ def parse_nodes_file(document, problems, where="nodes file"):
         if "pv" not in entry:
             problems.append(f"{at}: pv is required")
         for measurement in LOOP_MEASUREMENTS:
-            if measurement in entry:
+            member = entry.get(measurement)
+            if isinstance(member, dict):   # {node, writable, min, max}
+                _unknown_keys(member, _MEMBER_KEYS, f"{at}: {measurement}", problems)
+                item = {k: entry[k] for k in _ITEM_KEYS if k in entry}
+                nodes.append(_node({**item, **member}, "node", loop_id, measurement, defaults,
+                                   f"{at}: {measurement}", problems))
+            elif measurement in entry:
+                if any(key in entry for key in _WRITE_KEYS):
+                    problems.append(f"{at}: writable, min and max belong to a member: "
+                                    f"{measurement}: {{node: ..., writable: true, min: .., "
+                                    "max: ..}")
                 nodes.append(_node(entry, measurement, loop_id, measurement, defaults, at,
                                    problems))
         health = _health(entry, at, problems)
@@ -319,6 +335,7 @@ def _node(entry, key, device, measurement, defaults, at, problems):
     deadband = entry.get("deadband")
     if deadband is not None:
         deadband = _number(entry, "deadband", None, at, problems, minimum=0)
+    writable, low, high = _write_limits(entry, at, problems)
     if device is None or measurement is None:
         return None
     return Node(
@@ -329,7 +346,30 @@ def _node(entry, key, device, measurement, defaults, at, problems):
                                minimum=1, integer=True)),
         deadband=deadband,
         republish_interval_ms=_republish(entry, defaults["republish_interval_ms"], at, problems),
+        writable=writable, min=low, max=high,
     )
+
+
+def _write_limits(entry, at, problems):
+    """(writable, min, max): a writable node needs both limits, min < max."""
+    writable = entry.get("writable", False)
+    if not isinstance(writable, bool):
+        problems.append(f"{at}: writable={writable!r} must be true or false")
+        writable = False
+    low = _number(entry, "min", None, at, problems)
+    high = _number(entry, "max", None, at, problems)
+    if not writable:
+        if "min" in entry or "max" in entry:
+            problems.append(f"{at}: min and max are the limits of a write: add writable: true")
+        return False, None, None
+    if low is None or high is None:
+        problems.append(f"{at}: writable: true needs min and max (the limits writes are clamped "
+                        "to)")
+        return False, None, None
+    if low >= high:
+        problems.append(f"{at}: min={low:g} must be below max={high:g}")
+        return False, None, None
+    return True, low, high
 
 
 def _republish(entry, default, at, problems):

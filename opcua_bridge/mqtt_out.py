@@ -28,6 +28,9 @@ class MqttOut:
         self._lock = threading.Lock()
         self.submitted = 0
         self.acked = 0
+        self.on_write = None   # (device, measurement, payload, retained), in paho's thread
+        self.write_topic = f"opcua/{settings.client_id}/write/+/+"
+        self.client.on_message = self._on_message
 
     def start(self):
         self.client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive)
@@ -80,7 +83,13 @@ class MqttOut:
             return
         log.info("connected to the broker at %s:%d", self.settings.host, self.settings.port)
         self.publish(self.settings.status_topic, ONLINE, retain=True)
+        if self.on_write is not None:
+            client.subscribe(self.write_topic, qos=1)
 
+    def _on_message(self, client, userdata, message):
+        levels = message.topic.split("/")
+        if self.on_write is not None and len(levels) == 5:
+            self.on_write(levels[3], levels[4], message.payload, bool(message.retain))
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             log.warning("broker connection lost (%s); buffering readings", reason_code)

@@ -4,6 +4,7 @@ do it all again. Only a stop request ends `run()`."""
 
 import asyncio
 import logging
+import math
 import time
 
 from opcua_bridge import readings, security
@@ -128,12 +129,66 @@ class Session:
         # Kept across sessions: a reconnect does not empty a loop's window.
         self.health = {loop.id: LoopHealth(loop.health) for loop in settings.loops} \
             if settings.health_interval_ms else {}
+        self.loop = None          # the asyncio loop, for writes coming from paho's thread
+        self.client = None        # the asyncua client while a session is open
+        self.writable = {}        # (device, measurement) -> (resolved NodeId, config.Node)
+        self._variant_types = {}  # NodeId -> the node's VariantType, read at its first write
+
+    def request_write(self, device, measurement, payload, retained=False):
+        """From paho's thread: one write request off opcua/<id>/write/<device>/<measurement>."""
+        if retained:
+            self._refuse(device, measurement, "a retained message (never re-applied)")
+            return
+        if self.loop is None:
+            self._refuse(device, measurement, "the bridge is starting")
+            return
+        asyncio.run_coroutine_threadsafe(
+            self.write(device, measurement, payload), self.loop)
+
+    async def write(self, device, measurement, payload):
+        """Write a number to a node declared writable, clamped to its limits; anything else is
+        refused (counted, logged). The value comes back as the node's normal reading."""
+        from asyncua import ua
+
+        entry = self.writable.get((device, measurement))
+        declared = any(n.writable and (n.device, n.measurement) == (device, measurement)
+                       for n in self.settings.nodes)
+        if not declared:
+            return self._refuse(device, measurement, "not declared writable in the nodes file")
+        value = _number(payload)
+        if value is None:
+            return self._refuse(device, measurement, f"{payload[:40]!r} is not a number")
+        if entry is None or self.client is None:
+            return self._refuse(device, measurement, "no OPC UA session with that node now")
+        node_id, node = entry
+        clamped = min(max(value, node.min), node.max)
+        if clamped != value:
+            log.warning("%s: write %g clamped to %g (limits %g..%g)", node.name, value, clamped,
+                        node.min, node.max)
+        try:
+            opc_node = self.client.get_node(node_id)
+            kind = self._variant_types.get(node_id)
+            if kind is None:
+                kind = await opc_node.read_data_type_as_variant_type()
+                self._variant_types[node_id] = kind
+            await opc_node.write_value(ua.DataValue(ua.Variant(_as(kind, clamped), kind)))
+        except Exception as error:  # noqa: BLE001 - the server's refusal, or a lost session
+            return self._refuse(device, measurement, f"the server refused it: {error}")
+        self.stats.writes += 1
+        log.info("%s: wrote %g", node.name, clamped)
+        return True
+
+    def _refuse(self, device, measurement, reason):
+        self.stats.write_refused += 1
+        log.warning("write to %s/%s refused: %s", device, measurement, reason)
+        return False
 
     async def run(self, stopping):
         """Keep a session with live subscriptions until `stopping` (an asyncio.Event) is set."""
         from asyncua import ua
 
         delay = FIRST_RETRY
+        self.loop = asyncio.get_running_loop()
         while not stopping.is_set():
             started = time.monotonic()
             try:
@@ -169,6 +224,7 @@ class Session:
         await client.connect()
         try:
             forwarder = await self._subscribe(client)
+            self.client = client
             self.stats.session_state = 1
             if self.sessions:
                 self.stats.reconnects += 1
@@ -187,6 +243,8 @@ class Session:
                 task.cancel()
         finally:
             self.stats.session_state = 0
+            self.client = None
+            self.writable, self._variant_types = {}, {}
             for health in self.health.values():
                 health.forget(time.time())
             try:
@@ -208,6 +266,8 @@ class Session:
                 continue
             nodes[handle] = node
             requests.append(_request(ua, handle, node_id, node))
+            if node.writable:
+                self.writable[(node.device, node.measurement)] = (node_id, node)
         forwarder = Forwarder(nodes, self.out, self.stats, self.health)
         subscription = await client.create_subscription(self.settings.publishing_interval_ms,
                                                         forwarder)
@@ -222,6 +282,27 @@ class Session:
         log.info("subscribed to %d of %d nodes (publishing every %g ms)", len(nodes),
                  len(self.settings.nodes), self.settings.publishing_interval_ms)
         return forwarder
+
+
+_INTEGERS = {"SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64"}
+
+
+def _number(payload):
+    """The finite number a write request's payload holds (plain text, e.g. `42.5`), or None."""
+    try:
+        value = float(payload.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _as(kind, value):
+    """The value in the node's own type (integers rounded; a Boolean is value != 0)."""
+    if kind.name in _INTEGERS:
+        return int(round(value))
+    if kind.name == "Boolean":
+        return value != 0
+    return value
 
 
 def _republish_tick(nodes):
