@@ -93,8 +93,10 @@ def run(settings):
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         reporter = asyncio.ensure_future(report(stopping))
+        follower = asyncio.ensure_future(session.follow_nodes_file(stopping))
         await session.run(stopping)
         await reporter
+        await follower
 
     async def report(stopping):
         while not stopping.is_set():

@@ -7,7 +7,7 @@ import logging
 import math
 import time
 
-from opcua_bridge import readings, security
+from opcua_bridge import config, readings, security
 from opcua_bridge.config import LOOP_MEASUREMENTS
 from opcua_bridge.loop_health import MARK, LoopHealth
 from opcua_bridge.nodeid import UnknownNamespace
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY = 1.0          # seconds; doubles up to settings.reconnect_max
 SESSION_TIMEOUT_MS = 60_000  # the server drops a vanished bridge's session after this
+NODES_POLL_S = 1.0         # how often the nodes file's mtime is checked
 
 
 async def make_client(settings):
@@ -129,10 +130,47 @@ class Session:
         # Kept across sessions: a reconnect does not empty a loop's window.
         self.health = {loop.id: LoopHealth(loop.health) for loop in settings.loops} \
             if settings.health_interval_ms else {}
+        self.reload = asyncio.Event()   # set by follow_nodes_file(): subscribe anew
         self.loop = None          # the asyncio loop, for writes coming from paho's thread
         self.client = None        # the asyncua client while a session is open
         self.writable = {}        # (device, measurement) -> (resolved NodeId, config.Node)
         self._variant_types = {}  # NodeId -> the node's VariantType, read at its first write
+
+    def use_nodes(self, nodes_file):
+        """Follow a changed (valid) nodes file: the open session subscribes anew; a loop whose
+        health settings did not change keeps its window."""
+        self.settings = config.with_nodes_file(self.settings, nodes_file)
+        kept = {loop.id: self.health.get(loop.id) for loop in self.settings.loops}
+        self.health = {
+            loop.id: kept[loop.id] if kept[loop.id] is not None
+            and kept[loop.id].settings == loop.health else LoopHealth(loop.health)
+            for loop in self.settings.loops} if self.settings.health_interval_ms else {}
+        self.reload.set()
+
+    async def follow_nodes_file(self, stopping, every=NODES_POLL_S):
+        """Poll the nodes file (mtime, size, inode) every `every` s; a valid new file is
+        followed, an invalid one refused with a logged error (the old nodes stay)."""
+        path = self.settings.nodes_path
+        seen = _file_id(path)
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), every)
+            except TimeoutError:
+                pass
+            current = _file_id(path)
+            if current == seen:
+                continue
+            seen = current
+            problems = []
+            parsed = config.read_nodes_file(path, problems)
+            if problems:
+                log.error("the nodes file %s changed but is invalid; keeping the %d nodes in "
+                          "use:\n%s", path, len(self.settings.nodes),
+                          "\n".join(f"  - {p}" for p in problems))
+                continue
+            log.info("the nodes file %s changed: now %d nodes and %d loops", path,
+                     len(parsed.nodes), len(parsed.loops))
+            self.use_nodes(parsed)
 
     def request_write(self, device, measurement, payload, retained=False):
         """From paho's thread: one write request off opcua/<id>/write/<device>/<measurement>."""
@@ -223,24 +261,35 @@ class Session:
         client.connection_lost_callback = on_lost
         await client.connect()
         try:
-            forwarder = await self._subscribe(client)
-            self.client = client
-            self.stats.session_state = 1
-            if self.sessions:
-                self.stats.reconnects += 1
-            self.sessions += 1
-            log.info("session open with %s", self.settings.endpoint)
-            waiters = [asyncio.ensure_future(lost.wait()), asyncio.ensure_future(stopping.wait())]
-            tasks = list(waiters)
-            tick = _republish_tick(self.settings.nodes)
-            if tick is not None:
-                tasks.append(asyncio.ensure_future(forwarder.republish_every(tick)))
-            if self.health:
-                tasks.append(asyncio.ensure_future(forwarder.publish_health_every(
-                    self.settings.health_interval_ms / 1000)))
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                task.cancel()
+            subscription = None
+            while True:
+                self.reload.clear()
+                if subscription is not None:   # the nodes file changed: subscribe anew
+                    self.writable, self._variant_types = {}, {}
+                    await subscription.delete()
+                forwarder, subscription = await self._subscribe(client)
+                self.client = client
+                if self.stats.session_state == 0:
+                    self.stats.session_state = 1
+                    if self.sessions:
+                        self.stats.reconnects += 1
+                    self.sessions += 1
+                    log.info("session open with %s", self.settings.endpoint)
+                waiters = [asyncio.ensure_future(lost.wait()),
+                           asyncio.ensure_future(stopping.wait()),
+                           asyncio.ensure_future(self.reload.wait())]
+                tasks = list(waiters)
+                tick = _republish_tick(self.settings.nodes)
+                if tick is not None:
+                    tasks.append(asyncio.ensure_future(forwarder.republish_every(tick)))
+                if self.health:
+                    tasks.append(asyncio.ensure_future(forwarder.publish_health_every(
+                        self.settings.health_interval_ms / 1000)))
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for task in tasks:
+                    task.cancel()
+                if lost.is_set() or stopping.is_set():
+                    break
         finally:
             self.stats.session_state = 0
             self.client = None
@@ -281,7 +330,15 @@ class Session:
         self.stats.unknown_nodes = len(unknown)
         log.info("subscribed to %d of %d nodes (publishing every %g ms)", len(nodes),
                  len(self.settings.nodes), self.settings.publishing_interval_ms)
-        return forwarder
+        return forwarder, subscription
+
+
+def _file_id(path):
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 _INTEGERS = {"SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64"}
