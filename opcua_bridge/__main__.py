@@ -82,7 +82,8 @@ def run(settings):
     from opcua_bridge.stats import Stats
 
     stats = Stats()
-    out = MqttOut(settings.mqtt, settings.buffer_size)
+    out = MqttOut(settings.mqtt, settings.buffer_size, replay_size=settings.replay_size,
+                  replay_delay=settings.replay_delay)
     session = Session(settings, out, stats)
     out.on_write = session.request_write   # refused unless the nodes file declares it writable
     out.start()
@@ -107,6 +108,8 @@ def run(settings):
             buffered = out.buffered
             if buffered == 0:
                 stats.buffer_drained()
+            stats.replayed = out.replayed
+            out.refresh_marker()
             out.publish_counters(stats.values(buffered), int(time.time() * 1000))
             try:
                 settings.heartbeat.write_text(f"{stats.session_state}\n")

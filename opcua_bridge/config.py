@@ -91,6 +91,8 @@ class BridgeSettings:
     username: str | None = None
     password: str | None = None
     buffer_size: int = 100_000
+    replay_size: int = 50_000    # readings kept for a replay after the broker lost its state
+    replay_delay: float = 35.0   # s after reconnecting: subscribers' back-off is at most 30 s
     reconnect_max: float = 30.0
     timeout: float = 10.0
     stats_interval: float = 10.0
@@ -138,6 +140,8 @@ def read_settings(environ=None, with_nodes=True):
         username=env.str("OPCUA_USERNAME"),
         password=env.str("OPCUA_PASSWORD"),
         buffer_size=env.int("OPCUA_BUFFER_SIZE", default.buffer_size, 1, 10_000_000),
+        replay_size=env.int("OPCUA_REPLAY_SIZE", default.replay_size, 0, 10_000_000),
+        replay_delay=env.float("OPCUA_REPLAY_DELAY", default.replay_delay, 0, 3600),
         reconnect_max=env.float("OPCUA_RECONNECT_MAX", default.reconnect_max, 0.1, 3600),
         timeout=env.float("OPCUA_TIMEOUT", default.timeout, 0.5, 300),
         stats_interval=env.float("OPCUA_STATS_INTERVAL", default.stats_interval, 0.1, 3600),

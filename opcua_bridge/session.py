@@ -69,7 +69,8 @@ class Forwarder:
             self.stats.bad(config_node, item.Value.StatusCode)
         elif kind == readings.NON_NUMERIC:
             self.stats.non_number(config_node, val)
-        elif self.out.publish(self.topics[item.ClientHandle], readings.payload(value, ts)):
+        elif self.out.publish(self.topics[item.ClientHandle], readings.payload(value, ts),
+                              replayable=True):
             self.stats.good(config_node)
         else:
             self.stats.drop(self.out.buffer_size)
@@ -83,7 +84,8 @@ class Forwarder:
                 continue
             now_ms = now_ms or time.time_ns() // 1_000_000
             last[1] = now
-            if self.out.publish(self.topics[handle], readings.payload(last[0], now_ms)):
+            if self.out.publish(self.topics[handle], readings.payload(last[0], now_ms),
+                                replayable=True):
                 self.stats.republished += 1
             else:
                 self.stats.drop(self.out.buffer_size)
@@ -105,7 +107,8 @@ class Forwarder:
             sent = [(name, value, now_ms) for name, value in health.figures(now).items()]
             sent += [(MARK, severity, int(t * 1000)) for t, severity in health.take_marks()]
             for name, value, ts in sent:
-                if not self.out.publish(f"{root}/{loop_id}/{name}", readings.payload(value, ts)):
+                if not self.out.publish(f"{root}/{loop_id}/{name}", readings.payload(value, ts),
+                                        replayable=True):
                     self.stats.drop(self.out.buffer_size)
 
     async def publish_health_every(self, seconds):

@@ -398,7 +398,8 @@ WEBHOOK_NAMES = ("ingest_requests", "ingest_readings", "ingest_refused_forbidden
                  "ingest_invalid_bad_name")
 # The OPC UA bridge's counters and gauges (opcua_bridge/stats.py, COUNTERS + GAUGES).
 BRIDGE_NAMES = ("readings", "republished", "bad_quality", "non_numeric", "dropped", "reconnects",
-                "unknown_nodes", "buffered", "session_state", "writes", "write_refused")
+                "unknown_nodes", "buffered", "session_state", "writes", "write_refused",
+                "replayed")
 AGES_MS = (25000, 5000)
 
 
