@@ -283,15 +283,8 @@ def parse_nodes_file(document, problems, where="nodes file"):
 
 def _health_interval(document, where, problems):
     """health_interval_ms: at least MIN_HEALTH_INTERVAL_MS, or 0 (None) for off."""
-    value = _number(document, "health_interval_ms", HEALTH_INTERVAL_MS, where, problems,
-                    minimum=0)
-    if value == 0:
-        return None
-    if value < MIN_HEALTH_INTERVAL_MS:
-        problems.append(f"{where}: health_interval_ms={value:g} must be 0 (off) or at least "
-                        f"{MIN_HEALTH_INTERVAL_MS:g}")
-        return HEALTH_INTERVAL_MS
-    return value
+    return _interval_or_off(document, "health_interval_ms", HEALTH_INTERVAL_MS,
+                            MIN_HEALTH_INTERVAL_MS, where, problems)
 
 
 def _health(entry, at, problems):
@@ -378,14 +371,19 @@ def _write_limits(entry, at, problems):
 
 def _republish(entry, default, at, problems):
     """republish_interval_ms: at least MIN_REPUBLISH_INTERVAL_MS, or 0 (None) for off."""
-    value = _number(entry, "republish_interval_ms", default, at, problems, minimum=0)
-    if "republish_interval_ms" not in entry or value is default:
+    return _interval_or_off(entry, "republish_interval_ms", default, MIN_REPUBLISH_INTERVAL_MS,
+                            at, problems)
+
+
+def _interval_or_off(entry, key, default, minimum, at, problems):
+    """An interval in ms of at least `minimum`, 0 for off (None), or `default` when absent."""
+    value = _number(entry, key, default, at, problems, minimum=0)
+    if key not in entry or value is default:
         return default
     if value == 0:
         return None
-    if value < MIN_REPUBLISH_INTERVAL_MS:
-        problems.append(f"{at}: republish_interval_ms={value:g} must be 0 (off) or at least "
-                        f"{MIN_REPUBLISH_INTERVAL_MS:g}")
+    if value < minimum:
+        problems.append(f"{at}: {key}={value:g} must be 0 (off) or at least {minimum:g}")
         return default
     return value
 

@@ -90,13 +90,14 @@ class Forwarder:
             else:
                 self.stats.drop(self.out.buffer_size)
 
-    async def republish_every(self, seconds):
+    async def every(self, seconds, action):
+        """Call `action()` every `seconds` until cancelled; a failure is logged, not fatal."""
         while True:
             await asyncio.sleep(seconds)
             try:
-                self.republish()
+                action()
             except Exception:  # noqa: BLE001 - the next tick tries again
-                log.exception("republishing failed")
+                log.exception("%s failed", action.__name__)
 
     def publish_health(self, now=None):
         """Each loop's health figures as readings `sensors/<loop>/<figure>`, stamped now."""
@@ -110,14 +111,6 @@ class Forwarder:
                 if not self.out.publish(f"{root}/{loop_id}/{name}", readings.payload(value, ts),
                                         replayable=True):
                     self.stats.drop(self.out.buffer_size)
-
-    async def publish_health_every(self, seconds):
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                self.publish_health()
-            except Exception:  # noqa: BLE001 - the next tick tries again
-                log.exception("publishing loop health failed")
 
     def status_change_notification(self, status):
         log.warning("subscription status changed: %s", getattr(status.Status, "name",
@@ -284,10 +277,10 @@ class Session:
                 tasks = list(waiters)
                 tick = _republish_tick(self.settings.nodes)
                 if tick is not None:
-                    tasks.append(asyncio.ensure_future(forwarder.republish_every(tick)))
+                    tasks.append(asyncio.ensure_future(forwarder.every(tick, forwarder.republish)))
                 if self.health:
-                    tasks.append(asyncio.ensure_future(forwarder.publish_health_every(
-                        self.settings.health_interval_ms / 1000)))
+                    tasks.append(asyncio.ensure_future(forwarder.every(
+                        self.settings.health_interval_ms / 1000, forwarder.publish_health)))
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
                 for task in tasks:
                     task.cancel()

@@ -5,8 +5,6 @@ loops.yaml): their shape, and the rules evaluated by the Grafana stand-in on a r
 import json
 import time
 
-import influxdb as influxdb_client
-import pytest
 import yaml
 
 from devstack.grafana_standin.__main__ import DEFAULT_FOLDER, StandIn, build, main
@@ -15,7 +13,9 @@ from devstack.grafana_standin.evaluate import ALERTING, RuleEvaluator
 from devstack.grafana_standin.rules import load_rules
 from devstack.paths import ROOT
 from opcua_bridge.loop_health import FIGURES, MARK
+from tests.devstack import test_provisioned_rules
 
+client = test_provisioned_rules.client   # the fixture: a real InfluxDB with database iot
 DASHBOARDS = ROOT / "grafana" / "dashboards"
 OVERVIEW = json.loads((DASHBOARDS / "loop-health.json").read_text())
 DETAIL = json.loads((DASHBOARDS / "loop-detail.json").read_text())
@@ -89,14 +89,6 @@ def test_the_stand_in_evaluates_a_paused_rule_only_when_named():
     assert "loop-oscillating" not in uids() and "pot-high" in uids()
     assert uids("loop-oscillating") == {"loop-oscillating"}
     assert main(["--rules", str(DEFAULT_FOLDER), "--rule", "nope", "--once"], {}) == 2
-
-
-@pytest.fixture
-def client(influxdb):
-    client = influxdb_client.InfluxDBClient(influxdb.host, influxdb.port, database="iot")
-    client.create_database("iot")
-    yield client
-    client.close()
 
 
 def firing(client, uid, now):
