@@ -289,3 +289,13 @@ def test_every_published_counter_is_documented():
     assert set(Stats().values(buffered=0)) == set(COUNTERS) | set(GAUGES)
     for name in (*COUNTERS, *GAUGES):
         assert f"| `{name}` |" in documented, name
+
+
+def test_unset_variables_give_the_settings_own_defaults():
+    """Each default is written once, in BridgeSettings (issue 21)."""
+    settings = config.read_settings({"OPCUA_ENDPOINT": "opc.tcp://plc:4840/"}, with_nodes=False)
+    default = config.BridgeSettings(mqtt=settings.mqtt, endpoint=settings.endpoint)
+    assert settings == default
+    with pytest.raises(ConfigError, match="OPCUA_LOG_LEVEL='LOUD' must be one of DEBUG"):
+        config.read_settings({"OPCUA_ENDPOINT": "opc.tcp://plc:4840/",
+                              "OPCUA_LOG_LEVEL": "loud"}, with_nodes=False)
