@@ -10,13 +10,9 @@ within 1 half-cycle and its index within 20 %."""
 
 import math
 
-import pytest
-
 from devstack.wait import wait_until
 from opcua_bridge.loop_health import HealthSettings
 from tests.support.opcua import PLANT
-
-pytestmark = pytest.mark.integration
 
 WINDOW_S = 20.0
 SETTINGS = HealthSettings(window_s=WINDOW_S, osc_amplitude_pct=1.0, osc_period_s=4.0)

@@ -4,12 +4,8 @@ old subscriptions stay. The file is replaced atomically, as the console writes i
 
 import os
 
-import pytest
-
 from devstack.wait import wait_until
 from tests.support.opcua import SIM
-
-pytestmark = pytest.mark.integration
 
 
 def nodes(*entries):

@@ -4,14 +4,10 @@ readings again: a persistent subscriber that was away (the listener) gets every 
 import json
 import shutil
 
-import pytest
-
 from devstack.mqtt_probe import Probe
 from devstack.wait import wait_until
 from opcua_bridge.replay import ReplayBuffer, parse_marker, replay_from
 from tests.opcua.test_bridge import OUTAGE, _gaps
-
-pytestmark = pytest.mark.integration
 
 
 def test_the_marker_decides_what_to_replay():

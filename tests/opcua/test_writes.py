@@ -7,8 +7,6 @@ import pytest
 from opcua_bridge import config
 from tests.support.opcua import PLANT_URI, SIM
 
-pytestmark = pytest.mark.integration
-
 NODES = f"""
 publishing_interval_ms: 100
 sampling_interval_ms: 50
