@@ -11,7 +11,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from opcua_bridge.replay import ReplayBuffer, parse_marker, replay_from
+from opcua_bridge.replay import ReplayBuffer, lost_state, parse_marker, replay_from
 from service_common.mqtt import ONLINE, make_client, publish_offline
 
 MARKER_WAIT_S = 2.0   # after subscribing: no retained marker by then means the broker has none
@@ -87,7 +87,10 @@ class MqttOut:
         if self.replay is None or not self.connected or self._marker_timer is not None:
             return
         now = time.time_ns() // 1_000_000
-        if self.publish(self.marker_topic, str(now).encode(), retain=True):
+        # QoS 0: paho never re-sends it after a reconnect, where it would overwrite the older
+        # marker a restarted broker gives back, before the bridge reads it.
+        info = self.client.publish(self.marker_topic, str(now).encode(), qos=0, retain=True)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
             self.marker_sent = now
 
     def _check_marker(self, retained):
@@ -99,9 +102,11 @@ class MqttOut:
         timer.cancel()
         since = replay_from(self.marker_sent, retained)
         if since is not None:
-            log.warning("the broker lost its state (marker %s, ours %s): replaying the readings "
-                        "sent since then in %.0f s", retained, self.marker_sent,
-                        self.replay_delay)
+            lost = lost_state(self.marker_sent, retained)
+            log.log(logging.WARNING if lost else logging.INFO,
+                    "%s (marker %s, ours %s): replaying the readings sent since then in %.0f s",
+                    "the broker lost its state" if lost else "reconnected", retained,
+                    self.marker_sent, self.replay_delay)
             replay = threading.Timer(self.replay_delay, self._replay, args=(since,))
             replay.daemon = True
             replay.start()
@@ -112,7 +117,7 @@ class MqttOut:
         for topic, payload in entries:
             if self.publish(topic, payload):
                 self.replayed += 1
-        log.warning("replayed %d readings", len(entries))
+        log.info("replayed %d readings", len(entries))
 
     def publish_counters(self, values, ts_ms):
         """The service counters as readings; skipped while the broker is away (they are not

@@ -1,11 +1,12 @@
 """Replaying the bridge's recent readings after the broker lost its state (issue 19).
 
 The bridge keeps a retained marker, `opcua/<client id>/marker` = the epoch ms when it was last
-refreshed (every stats interval). A broker that restarts from an older snapshot gives back an
-older marker; one that lost its data gives none. Either way, readings the broker acknowledged
-after that marker may be gone (queued for the listener, never saved): the bridge publishes again
-those of its bounded in-memory buffer stamped at or after the marker (all of them when the
-marker is gone). Readings carry their `ts`, so a reading stored twice is stored once.
+refreshed (every stats interval). A broker that restarts from a snapshot gives back the marker
+of that snapshot; one that lost its data gives none. Readings the broker acknowledged after that
+marker may be gone (queued for the listener, never saved, and the snapshot may be later than the
+marker): at every reconnection the bridge publishes again those of its bounded in-memory buffer
+sent at or after the marker it reads back (all of them when the marker is gone). When the broker
+lost nothing they are duplicates: readings carry their `ts`, so one stored twice is stored once.
 """
 
 import threading
@@ -13,15 +14,18 @@ from collections import deque
 
 
 def replay_from(last_sent_ms, retained_ms):
-    """Epoch ms from which to replay, or None when nothing was lost.
+    """Epoch ms from which to replay, or None at the bridge's first connection.
 
     last_sent_ms: the newest marker this process published (None: none yet, at start-up);
     retained_ms: the marker the broker gave back at (re)connect (None: it has none)."""
     if last_sent_ms is None:
         return None
-    if retained_ms is None:
-        return 0
-    return retained_ms if retained_ms < last_sent_ms else None
+    return 0 if retained_ms is None else retained_ms
+
+
+def lost_state(last_sent_ms, retained_ms):
+    """True when the broker certainly lost state: our marker is gone or went back."""
+    return last_sent_ms is not None and (retained_ms is None or retained_ms < last_sent_ms)
 
 
 class ReplayBuffer:
