@@ -16,6 +16,7 @@ BENCHMARKS = [
     "ack_latency",
     "opcua_bridge",
     "loop_health",
+    "opcua_reload",
 ]
 
 
