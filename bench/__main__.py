@@ -17,6 +17,7 @@ BENCHMARKS = [
     "opcua_bridge",
     "loop_health",
     "opcua_reload",
+    "opcua_write",
 ]
 
 
