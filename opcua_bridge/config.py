@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from opcua_bridge import loop_health, nodeid
+from service_common import service_ids
 from service_common.config import ConfigError, EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 
@@ -109,7 +110,7 @@ def read_settings(environ=None, with_nodes=True):
     Every default is BridgeSettings' own."""
     env = EnvReader(environ)
     default = BridgeSettings(mqtt=MqttSettings(), endpoint="")
-    mqtt = read_mqtt_settings(env, "OPCUA", "opcua-bridge")
+    mqtt = read_mqtt_settings(env, "OPCUA", service_ids.OPCUA_BRIDGE)
     if not _TOPIC_LEVEL.match(mqtt.client_id):
         env.problems.append(f"OPCUA_CLIENT_ID={mqtt.client_id!r} must be one topic level")
     endpoint = env.str("OPCUA_ENDPOINT", required=True)
