@@ -16,6 +16,9 @@ BENCHMARKS = [
     "ack_latency",
     "opcua_bridge",
     "webhook_guard",
+    "loop_health",
+    "opcua_reload",
+    "opcua_write",
 ]
 
 
