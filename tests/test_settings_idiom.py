@@ -9,15 +9,17 @@ import pytest
 
 from devstack.paths import ROOT
 from listener.config import ListenerSettings, read_settings
+from opcua_bridge.config import read_settings as read_bridge_settings
 from service_common import service_ids
 from service_common.config import EnvReader, defaults
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 from tests.support.tools import load_script
 from webhook.config import WebhookConfig, read_config
+from webhook.ingest_settings import read_ingest_settings
 
-# Readers that follow the idiom. opcua_bridge.config joins when its reader takes its defaults
-# from BridgeSettings; webhook.ingest when its settings leave the blueprint (issue 21, part 1).
-IDIOMATIC_READERS = [read_settings, read_config, read_mqtt_settings]
+# Readers that follow the idiom: every service's, and the MQTT settings they share.
+IDIOMATIC_READERS = [read_settings, read_config, read_mqtt_settings, read_bridge_settings,
+                     read_ingest_settings]
 ENV_METHODS = {name for name, _ in inspect.getmembers(EnvReader, inspect.isfunction)} - {
     "raw", "check", "__init__"}
 WEBHOOK_BASE = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "grafana-password"}
