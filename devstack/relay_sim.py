@@ -27,6 +27,7 @@ class RelaySim:
         self.echo = echo
         self.lock = threading.Lock()
         self.commands = 0
+        self.changes = 0  # relay switches, whoever caused them
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"sim-{uuid.uuid4().hex[:8]}")
         if username:
@@ -84,6 +85,7 @@ class RelaySim:
         """Switch relay `index` (from 0) and say so; True when it changed."""
         changed = self.relays[index] != on
         self.relays[index] = on
+        self.changes += changed
         if changed and self.echo:
             print(f"RELAY {index + 1} {'on' if on else 'off'}", flush=True)
         self.switched(index)
