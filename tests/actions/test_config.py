@@ -2,15 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from actions.config import parse_actions, read_settings
+from devstack.paths import ROOT
 from service_common.config import ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def problems_of(document):
