@@ -4,6 +4,7 @@ with real processes is tests/powercut/test_alarms.py."""
 
 import json
 import shutil
+
 import pytest
 
 from devstack.wait import wait_until
