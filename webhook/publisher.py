@@ -23,7 +23,7 @@ from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
 from webhook.state import AlertStore, changed
 from webhook.state_file import StateFile, StateFileError
-from webhook.topics import ack_filters, state_topic
+from webhook.topics import state_topic
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,7 @@ class AlertPublisher:
         self._restore_from_file()
         if self.annunciating:
             self._ack_worker.start()
-            for topic_filter in ack_filters(self.root):
-                self.link.subscribe(topic_filter, self._ack_worker.on_message)
+            self._ack_worker.subscribe(self.link)
         self.link.start(self._on_connected)
         self._heartbeat.start()
 

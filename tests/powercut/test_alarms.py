@@ -25,25 +25,11 @@ from devstack.servers import Service, free_port, port_open
 from devstack.wait import wait_until
 from service_common.status import Liveness
 from tests.support.annunciator import ACK_AUTH
+from tests.support.deployed_broker import deployed_options
 from tests.support.webhook import grouped, http, instance, webhook_env
 
 ALERT, DEVICE = "alerts/pot-high", "alerts/pot-high/esp32-a"
 STATUS = "status/webhook"
-# Options the harness sets itself (its port, folders and log) or that need the deployed users.
-HARNESS_OWNED = ("listener", "protocol", "persistence_location", "log_dest", "password_file",
-                 "acl_file", "user", "allow_anonymous", "use_username_as_clientid")
-
-
-def deployed_options():
-    """The shipped mosquitto.conf's options but the harness's own: its persistence above all."""
-    lines = []
-    for line in (ROOT / "mosquitto" / "config" / "mosquitto.conf").read_text().splitlines():
-        words = line.split()
-        if words and not line.startswith("#") and words[0] not in HARNESS_OWNED:
-            lines.append(line)
-    return "\n".join(lines)
-
-
 def cut_power(*servers):
     """SIGKILL to every process at once (all signals sent before any is waited for)."""
     for server in servers:
