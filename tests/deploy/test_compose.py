@@ -117,7 +117,7 @@ def test_data_lives_in_named_volumes(resolved):
                                     ("actions", "/data/actions-state", "actions-state")]:
         assert mounts[service][target] == (volume, False), (service, target)
     assert set(config["volumes"]) == {"mosquitto-data", "influxdb-data", "grafana-data",
-                                      "listener-spool", "actions-state"}
+                                      "listener-spool", "actions-state", "webhook-state"}
     for service, target in [("mosquitto", "/mosquitto/config"),
                             ("grafana", "/etc/grafana/provisioning"),
                             ("grafana", "/etc/grafana/dashboards")]:
