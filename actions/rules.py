@@ -259,8 +259,31 @@ def _reconcile(output, state, restored, effects):
     return state
 
 
+def summary_topic(topic):
+    """The alert's summary topic behind a per-device one: alerts/pot-high for
+    alerts/pot-high/esp32-shed, alerts/pot-high/annunciator for .../esp32-shed/annunciator;
+    None for a summary topic itself."""
+    levels = topic.split("/")
+    annunciator = levels[-1] == "annunciator"
+    if len(levels) - annunciator < 3:
+        return None
+    return "/".join(levels[:2]) + ("/annunciator" if annunciator else "")
+
+
+def alarm_value(world, topic):
+    """The retained state of a followed topic; None when unknown. The webhook publishes a
+    device's topic once its instance first fires: until then, a known summary topic (which the
+    webhook sets at start-up for its known alerts) says the device's alarm is not active."""
+    if topic in world.alarms:
+        return world.alarms[topic]
+    summary = summary_topic(topic)
+    if summary is not None and summary in world.alarms:
+        return "normal" if topic.endswith("/annunciator") else "0"
+    return None
+
+
 def _alarm_known(output, world):
-    missing = [topic for topic in output.alarm_topics if topic not in world.alarms]
+    missing = [topic for topic in output.alarm_topics if alarm_value(world, topic) is None]
     if not world.webhook_live:
         return False, "webhook not live"
     if missing:
@@ -269,7 +292,7 @@ def _alarm_known(output, world):
 
 
 def _condition(output, world):
-    on = any(world.alarms.get(f.topic) in f.on for f in output.follows)
+    on = any(alarm_value(world, f.topic) in f.on for f in output.follows)
     return on != output.invert
 
 
@@ -303,7 +326,8 @@ def _evaluate(output, world, state, now, effects):
     # 3. interlocks, 4. chatter and rate limits
     blocked = None
     if target is not None and is_on(target) and state.mode in (AUTO, HAND) and not failsafe:
-        holders = [f.topic for f in output.interlock_alerts if world.alarms.get(f.topic) in f.on]
+        holders = [f.topic for f in output.interlock_alerts
+                   if alarm_value(world, f.topic) in f.on]
         holders += [name for name in output.interlock_outputs
                     if is_on(world.outputs[name].commanded)
                     or is_on(world.outputs[name].reported)]

@@ -74,6 +74,9 @@ class ActionsService:
         self._routes = {}
         for topic in {t for output in self.outputs for t in output.alarm_topics}:
             self._routes.setdefault(topic, []).append(("alarm", None))
+            summary = rules.summary_topic(topic)
+            if summary and ("alarm", None) not in self._routes.get(summary, []):
+                self._routes.setdefault(summary, []).append(("alarm", None))
         for output_id, kind in self.kinds.items():
             for topic in kind.subscriptions():
                 self._routes.setdefault(topic, []).append(("device", output_id))
@@ -233,7 +236,8 @@ class ActionsService:
         if now - self._connected_at >= self.settings.grace_s:
             return True
         world = self.world
-        topics = all(t in world.alarms for o in self.outputs for t in o.alarm_topics)
+        topics = all(rules.alarm_value(world, t) is not None
+                     for o in self.outputs for t in o.alarm_topics)
         devices = all(o.optimistic or world.outputs[o.id].reported != rules.UNKNOWN
                       for o in self.outputs)
         return world.webhook_live and topics and devices
