@@ -8,6 +8,7 @@ runs `rules.step`, and carries out the effects: commands to the devices, journal
 import json
 import logging
 import queue
+import socket
 import threading
 import time
 from pathlib import Path
@@ -26,6 +27,18 @@ UNKNOWN_NUMBER = -1  # reported unknown, as a reading
 READINGS = ("output_commanded", "output_reported", "output_mode", "output_mismatch",
             "output_available", "output_refusals")
 _SUBSCRIBED = object()
+
+
+def _no_delay(client):
+    """Commands go out at once: without TCP_NODELAY (paho does not set it) a command written
+    right after the PUBACK of the alert that caused it waits for the broker's delayed ACK
+    (about 40 ms, Nagle's algorithm)."""
+    sock = client.socket()
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as error:
+            log.warning("cannot set TCP_NODELAY: %s", error)
 
 
 def state_topic(output_id):
@@ -103,6 +116,7 @@ class ActionsService:
         if reason_code.is_failure:
             log.warning("broker refused the connection: %s", reason_code)
             return
+        _no_delay(client)
         common_mqtt.publish_online(client, self.settings.mqtt)
         client.subscribe([(topic, 1) for topic in self.subscriptions()])
         log.info("connected to %s:%s as %s", self.settings.mqtt.host, self.settings.mqtt.port,

@@ -62,6 +62,9 @@ class ActionsLoop(Loop):
         self.actions = self._add(Service(
             "actions", [sys.executable, "-m", "actions"], env=self.actions_env(),
             ready=self.actions_heartbeat.exists))
+        # Its start-up grace ends once the webhook's next heartbeat came (HEARTBEAT_S).
+        wait_until(self.output, 30, message="the actions service published no state; its log:\n"
+                                            + self.actions.log_tail())
         return self
 
     def webhook_env(self):

@@ -4,6 +4,7 @@ line per change on standard output (`RELAY <n> on|off`), and the standard-input 
 `ignore`, `obey` and `switch <n> on|off` (a hand at the device's own button)."""
 
 import argparse
+import socket
 import sys
 import threading
 import uuid
@@ -69,6 +70,9 @@ class RelaySim:
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             return
+        # A device answers at once (paho does not set TCP_NODELAY: Nagle would hold the second
+        # of two answers for the broker's delayed ACK).
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.birth:
             client.publish(self.birth[0], self.birth[1], qos=1, retain=True)
         client.subscribe([(topic, 1) for topic in self.subscriptions()])
