@@ -264,10 +264,16 @@ class ActionsService:
             log.warning("cannot touch the heartbeat file %s: %s", path, error)
 
     def _persist(self):
-        self.store.save({output.id: {"mode": self.world.outputs[output.id].mode,
-                                     "override": self.world.outputs[output.id].override,
-                                     "commanded": self.world.outputs[output.id].commanded}
-                         for output in self.outputs})
+        """Modes and overrides on disk (fsynced) when they change. The last command only for
+        optimistic outputs: a confirmed output is reconciled from its device after a restart,
+        so a switch costs no fsync."""
+        saved = {}
+        for output in self.outputs:
+            state = self.world.outputs[output.id]
+            saved[output.id] = {"mode": state.mode, "override": state.override}
+            if output.optimistic:
+                saved[output.id]["commanded"] = state.commanded
+        self.store.save(saved)
 
     def documents(self):
         return {output.id: rules.state_document(output, self.world.outputs[output.id])

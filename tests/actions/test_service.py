@@ -151,6 +151,7 @@ def test_override_with_expiry_is_kept_on_disk(alarm_source, observer, actions_se
     assert state["override"]["by"] == "alice" and state["override"]["until"] == until
     saved = json.loads((service.state_dir / "outputs.json").read_text())
     assert saved["fan"]["mode"] == "hand"
+    assert "commanded" not in saved["fan"]  # confirmed outputs: reconciled from the device
     service.stop()
     service.heartbeat.unlink()
     service.start()
