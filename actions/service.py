@@ -181,8 +181,9 @@ class ActionsService:
             self._publish_states()
 
     def _journal(self, entry):
-        event = self.events.event(self.settings.mqtt.client_id, entry.kind, entry.subject,
-                                  entry.text[:events.MAX_TEXT], entry.by)
+        by = entry.by[:events.MAX_NAME] if entry.by else None
+        event = self.events.event(self.settings.mqtt.client_id, entry.kind,
+                                  entry.subject[:events.MAX_NAME], entry.text[:events.MAX_TEXT], by)
         self.client.publish(events.topic(self.settings.mqtt.client_id), events.encode(event), 1)
         log.info("%s %s: %s%s", entry.kind, entry.subject, entry.text,
                  f" (by {entry.by})" if entry.by else "")

@@ -6,9 +6,16 @@ real `python -m actions` and the relay: actuator-sim when `make firmware` built 
 Tasmota simulator (devstack/tasmota_sim.py). A probe plays the webhook: its status heartbeat and
 the retained alert topic, set to 1 and 0 in turn (min_on_s / min_off_s 0). Also the actions
 process's CPU time per switch.
+
+Then, as deployed: from the pot (sensor-sim) to the relay confirmed, through the listener,
+InfluxDB, the Grafana stand-in with every provisioned timing (10 s rule interval and window),
+the webhook and the actions service; a few transitions each way, each started at a random
+phase against the evaluations (about three minutes).
 """
 
 import json
+import random
+import statistics
 import sys
 import threading
 import time
@@ -16,7 +23,8 @@ import time
 import psutil
 
 from bench.figures import percentile, report, report_latencies
-from devstack.actions_loop import ACTUATOR_SIM, RELAY_DEVICE
+from devstack.actions_loop import ACTUATOR_SIM, RELAY_DEVICE, ActionsLoop
+from devstack.loop import ALERT as LOOP_ALERT
 from devstack.loop import broker_settings
 from devstack.mqtt_probe import Probe
 from devstack.paths import ROOT
@@ -126,6 +134,30 @@ def main():
     p50 = percentile([c * 1000 for c in confirmations], 0.5)
     print(f"  confirmed p50 {'meets' if p50 <= TARGET_P50_MS else 'MISSES'} the target "
           f"<= {TARGET_P50_MS} ms", flush=True)
+    deployed()
+
+
+DEPLOYED_TRANSITIONS = 4  # each direction
+ADC_MAX = 4095
+
+
+def deployed():
+    print(f"pot -> relay confirmed as deployed (provisioned rule timings), "
+          f"{DEPLOYED_TRANSITIONS} transitions each way")
+    seconds = {"on": [], "off": []}
+    with ActionsLoop(deployed_timings=True, rules=(LOOP_ALERT,)) as loop:
+        loop.set_pot(0)
+        loop.wait_output(120, commanded="off", confirmed=True)
+        for _ in range(DEPLOYED_TRANSITIONS):
+            for value, raw in (("on", ADC_MAX), ("off", 0)):
+                time.sleep(random.uniform(0, 10))  # a random phase against the evaluations
+                start = time.monotonic()
+                loop.set_pot(raw)
+                loop.wait_output(120, commanded=value, confirmed=True)
+                seconds[value].append(time.monotonic() - start)
+    for value, samples in seconds.items():
+        report(f"pot -> relay {value} confirmed, median", statistics.median(samples), "s")
+        report(f"pot -> relay {value} confirmed, worst", max(samples), "s")
 
 
 if __name__ == "__main__":

@@ -100,3 +100,17 @@ def test_missing_file_is_one_clear_error(tmp_path):
     with pytest.raises(ConfigError) as error:
         read_settings({"ACTIONS_FILE": str(tmp_path / "nope.yaml")})
     assert "cannot read it" in str(error.value)
+
+
+def test_healthcheck_follows_the_heartbeat_file(tmp_path):
+    heartbeat = tmp_path / "actions.heartbeat"
+
+    def healthcheck():
+        return subprocess.run([sys.executable, "-m", "actions", "--healthcheck"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60,
+                              env={"ACTIONS_HEARTBEAT": str(heartbeat)})
+
+    missing = healthcheck()
+    assert missing.returncode == 1 and "no heartbeat file" in missing.stderr
+    heartbeat.touch()
+    assert healthcheck().returncode == 0
