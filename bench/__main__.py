@@ -16,6 +16,7 @@ BENCHMARKS = [
     "ack_latency",
     "opcua_bridge",
     "actions_latency",
+    "loop_health",
 ]
 
 

@@ -274,7 +274,8 @@ def test_bad_quality_is_counted_by_node_and_logged_per_transition(caplog):
     assert stats.values(buffered=4) == {"readings": 1, "republished": 0, "bad_quality": 4,
                                         "non_numeric": 2,
                                         "dropped": 0, "reconnects": 0, "unknown_nodes": 0,
-                                        "buffered": 4, "session_state": 0}
+                                        "buffered": 4, "session_state": 0, "writes": 0,
+                                        "write_refused": 0, "replayed": 0}
     messages = [r.getMessage() for r in caplog.records]
     assert sum("sim/ramp1" in m and "BadSensorFailure" in m for m in messages) == 2
     assert sum("Good again after 2 bad values" in m for m in messages) == 1
