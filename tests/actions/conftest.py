@@ -78,7 +78,7 @@ def alarm_source(mosquitto):
 def observer(mosquitto):
     with Observer(mosquitto.host, mosquitto.port,
                   ["actions/#", "journal/actions", "sensors/+/+", "cmnd/#", "actuators/+/+/set",
-                   "+/rpc", "opcua/#", "/hv/#", "status/actions"]) as probe:
+                   "+/rpc", "opcua/#", "/hv/#", "status/actions", "sensors/sim/+"]) as probe:
         yield probe
 
 
