@@ -63,6 +63,12 @@ class Tick(NamedTuple):
     pass
 
 
+class Resync(NamedTuple):
+    """Reconnected to the broker: forget the alarm state (a broker that lost its retained
+    messages must not leave stale ones here) and wait, like at start-up, until it is known again
+    or the grace ends, so a broker restart toggles nothing."""
+
+
 # Effects ------------------------------------------------------------------------------------
 
 class Command(NamedTuple):
@@ -198,6 +204,8 @@ def step(outputs, world, event, now):
                                           else UNKNOWN)
     elif isinstance(event, ModeRequest):
         _mode_request(by_id, states, event, now, effects)
+    elif isinstance(event, Resync):
+        world = replace(world, alarms={}, started=False)
     elif isinstance(event, Started):
         world = replace(world, started=True)
         for output in outputs:

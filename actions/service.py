@@ -192,8 +192,9 @@ class ActionsService:
         if item is None:
             return
         if item is _SUBSCRIBED:
-            if self._connected_at is None:
-                self._connected_at = self._monotonic()
+            if self._connected_at is not None:  # a reconnection: the retained state follows
+                self._apply(rules.Resync())
+            self._connected_at = self._monotonic()
             for kind in self.kinds.values():
                 for message in kind.query():
                     self.client.publish(message.topic, message.payload, message.qos)

@@ -28,7 +28,10 @@ class AlarmSource:
 
     def _beat(self):
         while not self._stop.is_set():
-            self.probe.publish("status/webhook", b"online", retain=True)
+            try:
+                self.probe.publish("status/webhook", b"online", retain=True, timeout=2)
+            except (RuntimeError, ValueError, TimeoutError):
+                pass  # the broker is restarting: the next beat goes out once it is back
             self._stop.wait(HEARTBEAT_EVERY_S)
 
     def set(self, topic, payload):

@@ -298,3 +298,17 @@ def test_parse_mode_request(payload, expected):
         assert result == expected
     else:
         assert isinstance(result, str) and result.startswith(expected), result
+
+
+def test_a_resync_waits_and_a_broker_without_retained_state_is_fail_safe():
+    config = outputs(relay(safe_state="off"))
+    world, log = run(config, [(1, Alarm(POT, "1")), (1.1, Reported("fan", "on")),
+                              (2, rules.Resync()), (3, Tick())])
+    assert commands(log) == [(1, "fan", "on")]  # nothing while resyncing
+    same_state, log = run(config, [(1, Alarm(POT, "1")), (1.1, Reported("fan", "on")),
+                                   (2, rules.Resync()), (2.1, Alarm(POT, "1")),
+                                   (3, Started({}))])
+    assert commands(log) == [(1, "fan", "on")]  # the retained state came back: no toggle
+    lost, log = run(config, [(1, Alarm(POT, "1")), (1.1, Reported("fan", "on")),
+                             (2, rules.Resync()), (12, Started({}))])
+    assert commands(log) == [(1, "fan", "on"), (12, "fan", "off")]  # lost: the safe state

@@ -3,6 +3,7 @@ the webhook's retained output published by AlarmSource (tests/e2e_actions has th
 """
 
 import json
+import shutil
 import time
 
 import pytest
@@ -209,3 +210,26 @@ def test_flapping_alarm_is_limited_and_refusals_counted(alarm_source, observer,
     state = observer.state("fan")
     assert state["refusals"] >= 3
     assert len(observer.journal("refusal")) == state["refusals"]
+
+
+def test_broker_restart_toggles_nothing_and_lost_retained_state_is_fail_safe(
+        mosquitto, alarm_source, observer, actions_service, tasmota):
+    alarm_source.set(POT, b"1")
+    actions_service(tasmota_yaml(), ACTIONS_READINGS_INTERVAL_S=1)
+    observer.wait_state("fan", reported="on", confirmed=True)
+    changes, commands = tasmota.changes, len(observer.commands("cmnd/plug/POWER1"))
+    modes = len(observer.payloads("sensors/fan/output_mode"))
+    mosquitto.restart()  # persistence on: the retained alarm state comes back
+    # readings go out again only once the service is past its resync
+    wait_until(lambda: len(observer.payloads("sensors/fan/output_mode")) >= modes + 2, 30,
+               message="the service never resumed after the broker restart")
+    assert tasmota.changes == changes
+    assert set(observer.commands("cmnd/plug/POWER1")[commands:]) <= {b""}  # queries only
+    assert observer.state("fan")["mode"] == "auto"
+    mosquitto.stop()
+    shutil.rmtree(mosquitto.workdir / "data")  # a broker that lost every retained message
+    mosquitto.start()
+    state = observer.wait_state("fan", mode="failsafe", commanded="off", reported="off")
+    assert state["confirmed"]
+    assert "no retained state on alerts/pot-high/esp32-shed" in \
+        observer.journal("failsafe")[-1]["text"]
