@@ -169,6 +169,8 @@ class ActionsService:
 
     def _apply(self, event):
         self.world, effects = rules.step(self.outputs, self.world, event, self._clock())
+        if not isinstance(event, rules.Tick) or effects:
+            self._persist()  # an override is on disk before it acts (writes only on a change)
         for effect in effects:
             if isinstance(effect, rules.Command):
                 for message in self.kinds[effect.output_id].command(effect.value):
@@ -177,7 +179,6 @@ class ActionsService:
             else:
                 self._journal(effect)
         if effects or not isinstance(event, rules.Tick):
-            self._persist()
             self._publish_states()
 
     def _journal(self, entry):
