@@ -27,6 +27,7 @@ UNKNOWN_NUMBER = -1  # reported unknown, as a reading
 READINGS = ("output_commanded", "output_reported", "output_mode", "output_mismatch",
             "output_available", "output_refusals")
 _SUBSCRIBED = object()
+COUNTERS = ("override_refused", "device_unreadable")
 
 
 def _no_delay(client):
@@ -95,6 +96,9 @@ class ActionsService:
                 self._routes.setdefault(topic, []).append(("device", output_id))
         self._published = {}
         self._readings_at = {}
+        # Bad inputs, counted and published as readings sensors/<client id>/<name>.
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self._warned = set()
         self._connected_at = None
         self._last_heartbeat = 0.0
         self._stop = threading.Event()
@@ -216,19 +220,33 @@ class ActionsService:
             if available is not None:
                 self._apply(rules.Available(output_id, available))
             value = kind.reported(topic, payload)
+            if value == rules.UNKNOWN and payload:
+                self._count("device_unreadable", f"{topic}: {payload[:40]!r} is no state of "
+                                                  f"output {output_id}")
             if value is not None:
                 self._apply(rules.Reported(output_id, value))
 
     def _mode_request(self, output_id, payload, retained):
         if retained:
-            log.warning("ignored a retained override on actions/%s/mode/set: overrides are "
-                        "never retained", output_id)
+            self._count("override_refused", f"a retained override on actions/{output_id}/"
+                                            "mode/set: overrides are never retained")
             return
         request = rules.parse_mode_request(payload, self._clock())
         if isinstance(request, str):
+            self._count("override_refused", f"actions/{output_id}/mode/set: {request}")
             self._journal(rules.Journal("refusal", output_id, f"bad override: {request}"))
             return
+        if output_id not in self.kinds:
+            self._count("override_refused", f"actions/{output_id}/mode/set: no such output")
         self._apply(rules.ModeRequest(output_id, request))
+
+    def _count(self, name, reason):
+        """Count a bad input; log the first of each kind and topic."""
+        self.counters[name] += 1
+        key = (name, reason.split(":", 1)[0])
+        if key not in self._warned and len(self._warned) < 1000:
+            self._warned.add(key)
+            log.warning("%s (counted in %s; further ones are only counted)", reason, name)
 
     def _tick(self):
         now = self._monotonic()
@@ -293,9 +311,14 @@ class ActionsService:
                 self._publish_readings_of(output_id, document)
 
     def _publish_readings(self, force):
+        now = self._monotonic()
+        if now - self._readings_at.get(None, 0.0) >= self.settings.readings_interval_s:
+            self._readings_at[None] = now
+            root, me = self.settings.mqtt.sensors_root, self.settings.mqtt.client_id
+            for name, value in self.counters.items():
+                self.client.publish(f"{root}/{me}/{name}", str(value).encode(), 1)
         if not self.world.started:
             return
-        now = self._monotonic()
         for output_id, document in self.documents().items():
             if force or now - self._readings_at.get(output_id, 0.0) >= \
                     self.settings.readings_interval_s:

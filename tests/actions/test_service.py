@@ -167,13 +167,16 @@ def test_override_with_expiry_is_kept_on_disk(alarm_source, observer, actions_se
 def test_unknown_output_and_bad_override_are_journaled(alarm_source, observer, actions_service,
                                                        tasmota):
     alarm_source.set(POT, b"0")
-    actions_service(tasmota_yaml())
+    actions_service(tasmota_yaml(), ACTIONS_READINGS_INTERVAL_S=1)
     observer.wait_state("fan", reported="off", confirmed=True)
     observer.publish("actions/nope/mode/set", json.dumps({"mode": "off", "by": "bob"}))
     observer.publish("actions/fan/mode/set", b"{not json")
     wait_until(lambda: len(observer.journal("refusal")) == 2, 10)
     texts = [(e["subject"], e["by"]) for e in observer.journal("refusal")]
     assert texts == [("nope", "bob"), ("fan", None)]
+    observer.wait_for("sensors/actions/override_refused", b"2", timeout=20)
+    observer.publish("stat/plug/POWER1", b"MAYBE")  # not a Tasmota state: counted
+    observer.wait_for("sensors/actions/device_unreadable", b"1", timeout=20)
 
 
 def test_interlock_holds_off(alarm_source, observer, actions_service, tasmota):

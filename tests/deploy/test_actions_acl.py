@@ -60,6 +60,7 @@ def test_the_acl_block_names_the_outputs_topics(tmp_path):
     ("actions", "status/actions", True),
     ("actions", "sensors/fan/output_commanded", True),
     ("actions", "sensors/fan/output_mode", True),
+    ("actions", "sensors/actions/override_refused", True),
     ("actions", "cmnd/other/POWER1", False),
     ("actions", "cmnd/plug/Restart", False),
     ("actions", "opcua/opcua-bridge/write/tic101/sp", False),
