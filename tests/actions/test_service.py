@@ -145,7 +145,7 @@ def test_override_with_expiry_is_kept_on_disk(alarm_source, observer, actions_se
     alarm_source.set(POT, b"0")
     service = actions_service(tasmota_yaml())
     observer.wait_state("fan", reported="off", confirmed=True)
-    until = int(time.time() * 1000) + 8000
+    until = int(time.time() * 1000) + 15000  # long enough for a restart on a busy machine
     observer.publish("actions/fan/mode/set", json.dumps(
         {"mode": "hand", "value": "on", "until": until, "by": "alice", "reason": "pump test"}))
     state = observer.wait_state("fan", mode="hand", reported="on", confirmed=True)
@@ -158,7 +158,7 @@ def test_override_with_expiry_is_kept_on_disk(alarm_source, observer, actions_se
     service.start()
     observer.wait_state("fan", mode="hand", reported="on")
     observer.wait_state("fan", mode="auto", override=None, commanded="off", reported="off",
-                        timeout=30)
+                        timeout=45)
     texts = [(e["text"], e["by"]) for e in observer.journal("override")]
     assert texts[0] == (f"hand on until {until} ms: pump test", "alice")
     assert texts[-1] == ("hand expired: back to auto", "alice")
