@@ -4,6 +4,7 @@
 #   docker build --target listener     -t alertloop-listener .
 #   docker build --target webhook      -t alertloop-webhook .
 #   docker build --target opcua-bridge -t alertloop-opcua-bridge .
+#   docker build --target actions      -t alertloop-actions .
 # docker-compose.yml builds the same targets; multi-arch: arm/docker-bake.hcl.
 #
 # A new service (actions, console) adds, in this order: its package to the COPY lines of
@@ -26,6 +27,7 @@ COPY service_common/ service_common/
 COPY listener/ listener/
 COPY webhook/ webhook/
 COPY opcua_bridge/ opcua_bridge/
+COPY actions/ actions/
 # Without extras: nothing for tests or benchmarks, and no OPC UA stack (asyncua, cryptography).
 RUN /opt/venv/bin/pip install --no-cache-dir .
 
@@ -80,3 +82,19 @@ USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-m", "opcua_bridge", "--healthcheck"]
 ENTRYPOINT ["python", "-m", "opcua_bridge"]
+
+# --- actions: alarm state -> outputs (`python -m actions`) --------------------------------------
+# The actions file is mounted at run time (docker-compose.yml, profile `actions`); each output's
+# mode, override and last command (the service's truth, fsynced) live in /data/actions-state.
+FROM runtime AS actions
+RUN mkdir -p /data/actions-state \
+    && chown alertloop:alertloop /data/actions-state
+COPY --from=build /opt/venv /opt/venv
+ENV ACTIONS_FILE=/config/actions.yaml \
+    ACTIONS_STATE_DIR=/data/actions-state
+VOLUME ["/data/actions-state"]
+USER 10001:10001
+# Healthy while the service runs and is connected to the broker (a heartbeat file in /tmp).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "actions", "--healthcheck"]
+ENTRYPOINT ["python", "-m", "actions"]

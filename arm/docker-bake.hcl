@@ -15,7 +15,7 @@ variable "ALERTLOOP_TAG" {
 }
 
 group "default" {
-  targets = ["listener", "webhook", "opcua-bridge", "mosquitto"]
+  targets = ["listener", "webhook", "opcua-bridge", "actions", "mosquitto"]
 }
 
 target "_common" {
@@ -43,6 +43,12 @@ target "opcua-bridge" {
   inherits = ["_common"]
   target   = "opcua-bridge"
   tags     = ["${ALERTLOOP_REGISTRY}alertloop-opcua-bridge:${ALERTLOOP_TAG}"]
+}
+
+target "actions" {
+  inherits = ["_common"]
+  target   = "actions"
+  tags     = ["${ALERTLOOP_REGISTRY}alertloop-actions:${ALERTLOOP_TAG}"]
 }
 
 target "mosquitto" {

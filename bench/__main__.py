@@ -16,6 +16,7 @@ BENCHMARKS = [
     "ack_latency",
     "opcua_bridge",
     "webhook_guard",
+    "actions_latency",
     "loop_health",
     "opcua_reload",
     "opcua_write",

@@ -14,10 +14,12 @@ from tests.support.tools import require_tool
 
 DOCKERFILE = ROOT / "Dockerfile"
 # Each service's target and the module its entry point runs; the stages they share.
-TARGETS = {"listener": "listener", "webhook": "webhook", "opcua-bridge": "opcua_bridge"}
+TARGETS = {"listener": "listener", "webhook": "webhook", "opcua-bridge": "opcua_bridge",
+           "actions": "actions"}
 SHARED = ("build", "build-opcua", "runtime")
 # The virtualenv each target copies: the OPC UA stack (extra `opcua`) only in the bridge's.
-VENV_FROM = {"listener": "build", "webhook": "build", "opcua-bridge": "build-opcua"}
+VENV_FROM = {"listener": "build", "webhook": "build", "opcua-bridge": "build-opcua",
+             "actions": "build"}
 
 
 def instructions(path):
@@ -98,7 +100,7 @@ def test_the_build_context_is_an_allow_list():
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert allowed == {"pyproject.toml", "README.md", "service_common", "listener", "webhook",
-                       "opcua_bridge"}
+                       "opcua_bridge", "actions"}
 
 
 def test_the_pi_setup_script_passes_shellcheck():
