@@ -46,7 +46,6 @@ SECRETS = (
     "WEBHOOK_HMAC_SECRET",
     "ACK_PASSWORD",
     "INGEST_PASSWORD",
-    "MQTT_ACTIONS_PASSWORD",
     "MQTT_CONSOLE_PASSWORD",
 )
 # Shorter hand-set secrets are refused: 16 random characters of letters and digits are 95 bits.

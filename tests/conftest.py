@@ -15,7 +15,8 @@ from devstack.servers import InfluxDB, Mosquitto
 from tests.support.servers import starter
 
 # Fixtures that several test folders share.
-pytest_plugins = ["tests.support.listener_fixtures", "tests.support.webhook_fixtures"]
+pytest_plugins = ["tests.support.listener_fixtures", "tests.support.webhook_fixtures",
+                  "tests.support.broker_fixtures"]
 
 SERVER_FIXTURES = {"mosquitto", "mosquitto_factory", "influxdb", "influxdb_factory"}
 

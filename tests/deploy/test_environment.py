@@ -38,6 +38,7 @@ FIXED_IN_COMPOSE = {
     "LISTENER_MAX_UNACKED": "the broker's max_inflight_messages",
     "WEBHOOK_HOST": "Grafana calls http://webhook:5000",
     "WEBHOOK_PORT": "Grafana calls http://webhook:5000",
+    "WEBHOOK_STATE_DIR": "the webhook-data volume",
     "OPCUA_NODES": "the nodes file is mounted at /config/opcua-nodes.yaml",
     "OPCUA_HEARTBEAT": "in the container's /tmp, where its healthcheck looks",
     "ACTIONS_CLIENT_ID": "the broker makes it the username",

@@ -55,7 +55,8 @@ def test_hadolint_finds_nothing():
 
 
 def test_one_dockerfile_a_target_per_service_over_shared_stages():
-    assert sorted(ROOT.glob("*/Dockerfile")) == []
+    # The one other image is the broker (mosquitto with its retain plugin), not a Python service.
+    assert sorted(ROOT.glob("*/Dockerfile")) == [ROOT / "mosquitto" / "Dockerfile"]
     assert list(stages()) == [*SHARED, *TARGETS]
     base = dict(args.split("=", 1) for keyword, args in instructions(DOCKERFILE)
                 if keyword == "ARG" and "=" in args)

@@ -25,7 +25,7 @@ BOARDS = {SENSOR: "sensor", INDICATOR: "indicator", OTHER_INDICATOR: "indicator"
 
 
 @pytest.fixture
-def board_broker(mosquitto_factory, tmp_path):
+def board_broker(mosquitto_factory, tmp_path, retain_plugin):
     devices = load_script("devices")
     config_dir, auth_dir = tmp_path / "config", tmp_path / "auth"
     config_dir.mkdir()
@@ -40,7 +40,8 @@ def board_broker(mosquitto_factory, tmp_path):
     passwords[OBSERVER[0]] = OBSERVER[1]
     assemble_auth(config_dir, auth_dir)
     server = mosquitto_factory(config="\n".join(
-        shipped_options() + [f"password_file {auth_dir}/passwd", f"acl_file {auth_dir}/acl"]))
+        shipped_options(retain_plugin)
+        + [f"password_file {auth_dir}/passwd", f"acl_file {auth_dir}/acl"]))
     server.passwords = passwords
     return server
 
