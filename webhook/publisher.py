@@ -176,6 +176,11 @@ class AlertPublisher:
                             "as state_full; WEBHOOK_STATE_MAX_ENTRIES=%d)",
                             self.store.refused[0], self.config.state_max_entries)
             self.store.refused.clear()
+        if self.store.stale:
+            self.count("stale_updates", len(self.store.stale))
+            log.warning("ignored %d alert updates older than the state held (a replayed or late "
+                        "notification), e.g. %s", len(self.store.stale), self.store.stale[0])
+            self.store.stale.clear()
 
     def publish_messages(self, messages, timeout=None):
         """Publish [(topic, payload bytes)] at QoS 1, not retained; return once the broker
