@@ -381,7 +381,9 @@ class AlertPublisher:
         self._publish_retained(changes, timeout)
         self._dirty.clear()
         self._unannunciate.clear()
-        return {t: v for t, v in changes.items() if t != self.state_topic}
+        # What the answer to Grafana lists: the state topics, not the document or the details.
+        return {t: v for t, v in changes.items()
+                if t != self.state_topic and isinstance(v, str)}
 
     def _publish_retained(self, changes, timeout):
         missing = set(self.link.publish_and_wait(list(changes.items()), timeout, retain=True))

@@ -143,3 +143,12 @@ def test_info_of_a_firing_alarm(clocked):
     assert info["active"] is True and info["state"] == "acked"
     assert info["acked_by"] == "esp8266-b2" and info["shelved"] is None
     assert info["fired_at"] is not None and info["since"] >= info["fired_at"] - 10**9
+
+
+def test_alert_answers_with_the_state_topics_only(started):
+    app, _, _ = started()
+    answer = app.test_client().post("/alert", json=FIRE_A, auth=("grafana",
+                                                                 "test-password-not-secret"))
+    assert answer.status_code == 200, answer.json
+    assert "alerts/pot-high/annunciator" in answer.json["published"]
+    assert not any(topic.endswith("/info") for topic in answer.json["published"])
