@@ -112,10 +112,11 @@ def test_data_lives_in_named_volumes(resolved):
     for service, target, volume in [("mosquitto", "/mosquitto/data", "mosquitto-data"),
                                     ("influxdb", "/var/lib/influxdb", "influxdb-data"),
                                     ("grafana", "/var/lib/grafana", "grafana-data"),
-                                    ("listener", "/data/spool", "listener-spool")]:
+                                    ("listener", "/data/spool", "listener-spool"),
+                                    ("webhook", "/data/webhook-state", "webhook-state")]:
         assert mounts[service][target] == (volume, False), (service, target)
     assert set(config["volumes"]) == {"mosquitto-data", "influxdb-data", "grafana-data",
-                                      "listener-spool"}
+                                      "listener-spool", "webhook-state"}
     for service, target in [("mosquitto", "/mosquitto/config"),
                             ("grafana", "/etc/grafana/provisioning"),
                             ("grafana", "/etc/grafana/dashboards")]:
