@@ -135,9 +135,7 @@ class AlertPublisher:
         """
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
-            if not self.ready:
-                raise BrokerUnavailable("not connected to the MQTT broker"
-                                        if not self.connected else "state not restored yet")
+            self._require_ready()
             forgotten = self.store.forgotten
             alerts = self.store.apply(notification, self.clock())
             self._dirty |= alerts
@@ -156,9 +154,7 @@ class AlertPublisher:
         with self._lock:
             if not self.annunciating:
                 raise UnknownAlarm("the annunciator is off (WEBHOOK_ANNUNCIATOR=off)")
-            if not self.ready:
-                raise BrokerUnavailable("not connected to the MQTT broker"
-                                        if not self.connected else "state not restored yet")
+            self._require_ready()
             transitions = self.store.annunciator.acknowledge(alert, device, by)
             if transitions:
                 self._record(transitions)
@@ -178,9 +174,7 @@ class AlertPublisher:
         with self._lock:
             if not self.annunciating:
                 raise BadCommand("the annunciator is off (WEBHOOK_ANNUNCIATOR=off)")
-            if not self.ready:
-                raise BrokerUnavailable("not connected to the MQTT broker"
-                                        if not self.connected else "state not restored yet")
+            self._require_ready()
             if not self.store.annunciator.known(alert, device):
                 raise BadCommand(f"no alarm {alert}{'/' + device if device else ''} is known")
             now_ms = int(self.clock() * 1000)
@@ -250,6 +244,11 @@ class AlertPublisher:
                     "shelved": None if shelf is None else shelf.as_info(),
                 }, separators=(",", ":"), ensure_ascii=False).encode()
         return values
+
+    def _require_ready(self):
+        if not self.ready:
+            raise BrokerUnavailable("not connected to the MQTT broker"
+                                    if not self.connected else "state not restored yet")
 
     def _count_bounds(self, forgotten_before):
         if self.store.forgotten > forgotten_before:
