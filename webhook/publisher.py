@@ -7,7 +7,6 @@ journal (`journal_out`) and the boards' acknowledgements (`ack_worker`) are its 
 the routes reach it through `get_publisher()`.
 """
 
-import json
 import logging
 import threading
 import time
@@ -20,13 +19,14 @@ from service_common.status import HEARTBEAT_S
 from webhook.ack_worker import AckWorker
 from webhook.annunciator import Transition, UnknownAlarm, active_instances
 from webhook.counters import Counters
+from webhook.info import info_values
 from webhook.journal_out import Journal
 from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
 from webhook.shelving import BadCommand, parse_command
 from webhook.state import AlertStore, changed
 from webhook.state_file import StateFile, StateFileError
-from webhook.topics import info_topic, shelve_filters, state_topic
+from webhook.topics import shelve_filters, state_topic
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +191,8 @@ class AlertPublisher:
     def _expire_shelves(self):
         """Unshelve what expired (call with the lock held); returns the alerts concerned."""
         now_ms = int(self.clock() * 1000)
-        alerts = {alert for alert, _ in list(self.store.shelves.shelves)
-                  if self.store.shelves.shelves[(alert, _)].until is not None and
-                  self.store.shelves.shelves[(alert, _)].until <= now_ms}
+        alerts = {alert for (alert, _), shelf in self.store.shelves.shelves.items()
+                  if shelf.until is not None and shelf.until <= now_ms}
         before = {alert: self._shown(alert) for alert in alerts}
         self.store.shelves.expired(now_ms)
         for alert in sorted(alerts):
@@ -223,27 +222,6 @@ class AlertPublisher:
                 values["acked_by"] = transition.by
             self.store.info.setdefault(transition.alert, {}).setdefault(
                 transition.device or "", {}).update(values)
-
-    def _info_values(self, alerts):
-        """{`.../info` topic: JSON bytes} of `alerts`' summary and device instances."""
-        values = {}
-        shelves = self.store.shelves
-        for alert in sorted(alerts):
-            firing_devices = set(self.store.firing.get(alert, {}).values())
-            for device in [None, *sorted(d for d in self.store.annunciator.instances.get(alert, ())
-                                         if d is not None)]:
-                info = self.store.info.get(alert, {}).get(device or "", {})
-                shelf = shelves.get(alert, device)
-                active = bool(firing_devices) if device is None else device in firing_devices
-                values[info_topic(self.root, alert, device)] = json.dumps({
-                    "alert": alert, "device": device, "active": active,
-                    "state": self.store.annunciator.shown(alert, device, shelves),
-                    "since": info.get("since"), "fired_at": info.get("fired_at"),
-                    "value": info.get("value"), "threshold": info.get("threshold"),
-                    "summary": info.get("summary"), "acked_by": info.get("acked_by"),
-                    "shelved": None if shelf is None else shelf.as_info(),
-                }, separators=(",", ":"), ensure_ascii=False).encode()
-        return values
 
     def _require_ready(self):
         if not self.ready:
@@ -351,7 +329,7 @@ class AlertPublisher:
                                                               self.store.shelves))
         values.update(self.store.topic_values(alerts, self.root))
         if self.annunciating:
-            values.update(self._info_values(alerts))
+            values.update(info_values(self.store, alerts, self.root))
         return values
 
     def _annunciate(self, alerts):
