@@ -99,7 +99,8 @@ def main(argv=()):
                        "INGEST_USERNAME": USER, "INGEST_PASSWORD": PASSWORD,
                        "INGEST_DEVICES": "plc-*", "WEBHOOK_HOST": "127.0.0.1",
                        "WEBHOOK_PORT": str(port), "WEBHOOK_LOG_LEVEL": "WARNING",
-                       "INGEST_OUTBOX_DIR": str(influx.workdir / "ingest-outbox")}
+                       "INGEST_OUTBOX_DIR": str(influx.workdir / "ingest-outbox"),
+                       "WEBHOOK_STATE_DIR": str(influx.workdir / "webhook-state")}
         with Probe(broker.host, broker.port, ["status/#"]) as probe, \
                 Service("listener", [sys.executable, "-m", "listener"], env=listener_env,
                         ready=lambda: probe.last("status/listener") == b"online"), \

@@ -11,6 +11,7 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import socket
 import statistics
 import sys
@@ -34,6 +35,9 @@ def run(requests, use_hmac):
             "WEBHOOK_USERNAME": USER, "WEBHOOK_PASSWORD": PASSWORD,
             "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(port),
             "WEBHOOK_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+            # BENCH_STATE_DIR=/dev/shm/... shows the cost without the state file's fsync.
+            "WEBHOOK_STATE_DIR": os.environ.get("BENCH_STATE_DIR",
+                                                str(broker.workdir / "webhook-state")),
         }
         if use_hmac:
             env["WEBHOOK_HMAC_SECRET"] = SECRET

@@ -14,16 +14,19 @@ import time
 from flask import current_app
 
 from service_common import journal
+from service_common.journal import ACKED
 from service_common.status import HEARTBEAT_S
 from webhook.ack_worker import AckWorker
-from webhook.annunciator import UnknownAlarm, active_instances
+from webhook.annunciator import Transition, UnknownAlarm, active_instances
 from webhook.counters import Counters
+from webhook.info import info_values
 from webhook.journal_out import Journal
 from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
+from webhook.shelving import BadCommand, parse_command
 from webhook.state import AlertStore, changed
 from webhook.state_file import StateFile, StateFileError
-from webhook.topics import state_topic
+from webhook.topics import shelve_filters, state_topic
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,8 @@ class AlertPublisher:
         self._journal = Journal(journal.topic(self.root, config.mqtt.client_id),
                                 self.publish_messages, self.count)
         self._ack_worker = AckWorker(self.root, self.acknowledge, self.count,
-                                     lambda: self._restored.wait(config.publish_timeout))
+                                     lambda: self._restored.wait(config.publish_timeout),
+                                     shelve=self.shelve)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -93,6 +97,8 @@ class AlertPublisher:
         if self.annunciating:
             self._ack_worker.start()
             self._ack_worker.subscribe(self.link)
+            for topic_filter in shelve_filters(self.root, self._ack_worker.console_id):
+                self.link.subscribe(topic_filter, self._ack_worker.on_shelve_message)
         self.link.start(self._on_connected)
         self._heartbeat.start()
 
@@ -129,9 +135,7 @@ class AlertPublisher:
         """
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
-            if not self.ready:
-                raise BrokerUnavailable("not connected to the MQTT broker"
-                                        if not self.connected else "state not restored yet")
+            self._require_ready()
             forgotten = self.store.forgotten
             alerts = self.store.apply(notification, self.clock())
             self._dirty |= alerts
@@ -150,12 +154,10 @@ class AlertPublisher:
         with self._lock:
             if not self.annunciating:
                 raise UnknownAlarm("the annunciator is off (WEBHOOK_ANNUNCIATOR=off)")
-            if not self.ready:
-                raise BrokerUnavailable("not connected to the MQTT broker"
-                                        if not self.connected else "state not restored yet")
+            self._require_ready()
             transitions = self.store.annunciator.acknowledge(alert, device, by)
             if transitions:
-                self._journal.record(self.store.journal, transitions, self.clock())
+                self._record(transitions)
                 self._dirty.add(alert)
             self._save()
             # Also when nothing changed: a press repeated because the LED kept flashing
@@ -163,6 +165,68 @@ class AlertPublisher:
             self._publish_dirty(timeout)
             self._journal.publish(self.store.journal, timeout)
             return transitions
+
+    def shelve(self, alert, device, payload, by_prefix, timeout=None):
+        """Apply the console's shelve command `payload` (JSON) to an alert (device None) or one
+        device's instance, journal what the annunciator topics show differently, save, publish.
+        Raises BadCommand (nothing changes) or BrokerUnavailable like apply()."""
+        timeout = self.config.publish_timeout if timeout is None else timeout
+        with self._lock:
+            if not self.annunciating:
+                raise BadCommand("the annunciator is off (WEBHOOK_ANNUNCIATOR=off)")
+            self._require_ready()
+            if not self.store.annunciator.known(alert, device):
+                raise BadCommand(f"no alarm {alert}{'/' + device if device else ''} is known")
+            now_ms = int(self.clock() * 1000)
+            command = parse_command(payload, now_ms, self.config.shelve_max_s)
+            by = f"{by_prefix}:{command.by}"
+            before = self._shown(alert)
+            if self.store.shelves.apply(alert, device, command, by):
+                self._record(self._shown_changes(alert, before, by))
+                self._dirty.add(alert)
+            self._save()
+            self._publish_dirty(timeout)
+            self._journal.publish(self.store.journal, timeout)
+
+    def _expire_shelves(self):
+        """Unshelve what expired (call with the lock held); returns the alerts concerned."""
+        now_ms = int(self.clock() * 1000)
+        alerts = {alert for (alert, _), shelf in self.store.shelves.shelves.items()
+                  if shelf.until is not None and shelf.until <= now_ms}
+        before = {alert: self._shown(alert) for alert in alerts}
+        self.store.shelves.expired(now_ms)
+        for alert in sorted(alerts):
+            self._record(self._shown_changes(alert, before[alert], None))
+            self._dirty.add(alert)
+        return alerts
+
+    def _shown(self, alert):
+        """{device or None: what its annunciator topic shows} for `alert`."""
+        annunciator = self.store.annunciator
+        return {device: annunciator.shown(alert, device, self.store.shelves)
+                for device in annunciator.instances.get(alert, {None: None})}
+
+    def _shown_changes(self, alert, before, by):
+        after = self._shown(alert)
+        return [Transition(alert, device, before[device], after[device], by)
+                for device in sorted(after, key=lambda d: (d is None, d or ""))
+                if device in before and before[device] != after[device]]
+
+    def _record(self, transitions):
+        """Journal `transitions` and note, for `.../info`, when each instance last changed and
+        who acknowledged it."""
+        self._journal.record(self.store.journal, transitions, self.clock())
+        for transition in transitions:
+            values = {"since": self._journal.last_ms}
+            if transition.to_state == ACKED:
+                values["acked_by"] = transition.by
+            self.store.info.setdefault(transition.alert, {}).setdefault(
+                transition.device or "", {}).update(values)
+
+    def _require_ready(self):
+        if not self.ready:
+            raise BrokerUnavailable("not connected to the MQTT broker"
+                                    if not self.connected else "state not restored yet")
 
     def _count_bounds(self, forgotten_before):
         if self.store.forgotten > forgotten_before:
@@ -176,6 +240,18 @@ class AlertPublisher:
                             "as state_full; WEBHOOK_STATE_MAX_ENTRIES=%d)",
                             self.store.refused[0], self.config.state_max_entries)
             self.store.refused.clear()
+        if self.store.omitted:
+            self.count("resolved_by_omission", len(self.store.omitted))
+            log.warning("resolved %d firing instances only because Grafana's whole-state "
+                        "notification left them out, e.g. %s: a silence in Grafana does that to "
+                        "an instance that still fires; shelve alarms in the console instead",
+                        len(self.store.omitted), self.store.omitted[0])
+            self.store.omitted.clear()
+        if self.store.stale:
+            self.count("stale_updates", len(self.store.stale))
+            log.warning("ignored %d alert updates older than the state held (a replayed or late "
+                        "notification), e.g. %s", len(self.store.stale), self.store.stale[0])
+            self.store.stale.clear()
 
     def publish_messages(self, messages, timeout=None):
         """Publish [(topic, payload bytes)] at QoS 1, not retained; return once the broker
@@ -191,6 +267,8 @@ class AlertPublisher:
         returns True when the broker has it all (nothing dirty, the journal empty)."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
+            if self.ready and self.annunciating:
+                self._expire_shelves()
             if self.ready and self._pending():
                 try:
                     self._save()
@@ -208,7 +286,7 @@ class AlertPublisher:
     def _save(self):
         """Write the state document to the state file unless it holds it already (call with
         the lock held); raises StateNotSaved."""
-        document = self.store.document_bytes()
+        document = self.store.document_bytes(full=True)
         if document == self._saved:
             return
         try:
@@ -247,8 +325,11 @@ class AlertPublisher:
         for an instant before the alarm state."""
         values = {}
         if self.annunciating:
-            values.update(self.store.annunciator.topic_values(alerts, self.root))
+            values.update(self.store.annunciator.topic_values(alerts, self.root,
+                                                              self.store.shelves))
         values.update(self.store.topic_values(alerts, self.root))
+        if self.annunciating:
+            values.update(info_values(self.store, alerts, self.root))
         return values
 
     def _annunciate(self, alerts):
@@ -259,8 +340,7 @@ class AlertPublisher:
         for alert in sorted(alerts):
             active = active_instances(self.store.firing.get(alert, {}),
                                       self.store.devices.get(alert, ()))
-            self._journal.record(self.store.journal, self.store.annunciator.update(alert, active),
-                                 self.clock())
+            self._record(self.store.annunciator.update(alert, active))
         dropped = self.store.annunciator.forget(
             {alert: set(self.store.devices.get(alert, ())) for alert in self.store.known_alerts()},
             self.config.state_max_entries)
@@ -278,7 +358,9 @@ class AlertPublisher:
         self._publish_retained(changes, timeout)
         self._dirty.clear()
         self._unannunciate.clear()
-        return {t: v for t, v in changes.items() if t != self.state_topic}
+        # What the answer to Grafana lists: the state topics, not the document or the details.
+        return {t: v for t, v in changes.items()
+                if t != self.state_topic and isinstance(v, str)}
 
     def _publish_retained(self, changes, timeout):
         missing = set(self.link.publish_and_wait(list(changes.items()), timeout, retain=True))

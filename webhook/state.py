@@ -10,15 +10,21 @@ taken.
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 from service_common import journal
 from webhook.annunciator import Annunciator
+from webhook.shelving import Shelves
 from webhook.topics import alert_topic, device_problem, topic_safe
 
 DOCUMENT_VERSION = 2
 ON, OFF = "1", "0"
 
+
+# Instances whose times are kept to order notifications: short plain fingerprints, as Grafana's
+# (16 hex digits), so that the times add little to the bounded state document.
+_ORDERED_KEY = re.compile(r"[\w:.-]{1,32}", re.ASCII)
 
 # The most WEBHOOK_STATE_MAX_ENTRIES may be: the state document at this many entries of the
 # longest names fits the broker's max_packet_size (tests/deploy/test_broker.py).
@@ -39,22 +45,45 @@ class AlertStore:
         self.devices = {}  # alert -> {device: time of its last change}
         self.changed_at = {}  # alert -> time of its last change
         self.refused = []  # (alert, key) of firing instances refused since the last look
+        # Replays and late deliveries: the startsAt of each firing instance and the endsAt of
+        # resolved ones (epoch ms), and the updates found older than them since the last look.
+        self.starts = {}  # alert -> {key: ms}
+        self.ended = {}  # alert -> {key: ms}
+        self.stale = []  # (alert, key)
+        # Firing instances resolved only because a whole-state notification left them out (a
+        # silence in Grafana does that to a still-firing instance), since the last look.
+        self.omitted = []  # (alert, key)
         self.forgotten = 0  # entries forgotten so far
         self.annunciator = Annunciator()
+        self.shelves = Shelves()
+        # For `.../info`: per alert {device or "": {"value", "threshold", "summary",
+        # "fired_at", "since", "acked_by"}} (epoch ms), from the notifications and transitions.
+        self.info = {}
         self.journal = []  # journal.Entry not yet acknowledged by the broker, oldest first
 
     # --- changes -----------------------------------------------------------------------------
 
     def apply(self, notification, now=0.0):
         """Apply a Notification's updates at time `now`; returns the alerts it concerned."""
+        newest = notification.newest
+        listed = {(u.alert, u.key) for u in notification.updates}
         for alert, key in notification.snapshots:
             instances = self.remember(alert, now=now)
             for fingerprint in [k for k in instances
                                 if key is None or k == key or k.startswith(key + ":")]:
+                started = self.starts.get(alert, {}).get(fingerprint)
+                if newest is not None and started is not None and started > newest:
+                    self.stale.append((alert, fingerprint))  # began after this was sent
+                    continue
+                if key is None and (alert, fingerprint) not in listed:
+                    self.omitted.append((alert, fingerprint))
                 self._resolve(alert, fingerprint, now)
         room = self.limits.max_entries - self.entries()
         full = False  # nothing left to forget for a new instance
         for update in notification.updates:
+            if self._is_stale(update):
+                self.stale.append((update.alert, update.key))
+                continue
             if update.firing and update.key not in self.firing.get(update.alert, {}):
                 if room <= 0 and not full:
                     room = self.limits.max_entries - self.entries()  # the estimate ran out
@@ -66,11 +95,49 @@ class AlertStore:
                     continue
             instances = self.remember(update.alert, update.device, now)
             if update.firing:
+                if update.key not in instances:
+                    self._note(update.alert, update.device, fired_at=update.starts_at or
+                               int(now * 1000))
+                if update.details:
+                    self._note(update.alert, update.device, **update.details)
                 instances[update.key] = update.device
+                self.ended.get(update.alert, {}).pop(update.key, None)
+                if update.starts_at is not None and _ORDERED_KEY.fullmatch(update.key):
+                    self.starts.setdefault(update.alert, {})[update.key] = update.starts_at
             else:
                 self._resolve(update.alert, update.key, now)
+                if update.ends_at is not None and _ORDERED_KEY.fullmatch(update.key):
+                    self.ended.setdefault(update.alert, {})[update.key] = update.ends_at
+        self._bound_ended()
         self.forget_old(now)
         return notification.alerts
+
+    def _note(self, alert, device, **values):
+        """Record details of an instance for its `.../info` (the summary's too)."""
+        for target in {device or "", ""}:
+            self.info.setdefault(alert, {}).setdefault(target, {}).update(values)
+
+    def _is_stale(self, update):
+        """An update older than what the store holds: the resolve of an earlier firing episode
+        than the one firing now, or a firing of an episode that has ended since (a replayed or
+        late notification)."""
+        if update.starts_at is None:
+            return False
+        if update.firing:
+            ended = self.ended.get(update.alert, {}).get(update.key)
+            return ended is not None and update.starts_at < ended
+        started = self.starts.get(update.alert, {}).get(update.key)
+        return update.key in self.firing.get(update.alert, {}) and started is not None and \
+            update.starts_at < started
+
+    def _bound_ended(self):
+        """Keep at most max_entries endsAt times, the newest."""
+        times = sorted((t, alert, key) for alert, keys in self.ended.items()
+                       for key, t in keys.items())
+        for _, alert, key in times[:max(0, len(times) - self.limits.max_entries)]:
+            del self.ended[alert][key]
+        for alert in [a for a, keys in self.ended.items() if not keys]:
+            del self.ended[alert]
 
     def remember(self, alert, device=None, now=0.0):
         """Note `alert` (and `device`) as changed at `now`; returns the alert's instances."""
@@ -80,6 +147,7 @@ class AlertStore:
         return self.firing.setdefault(alert, {})
 
     def _resolve(self, alert, key, now):
+        self.starts.get(alert, {}).pop(key, None)
         device = self.firing.get(alert, {}).pop(key, None)
         if device is not None:
             self.devices.setdefault(alert, {})[device] = now
@@ -125,7 +193,8 @@ class AlertStore:
             if not self.devices[alert]:
                 del self.devices[alert]
         else:
-            for table in (self.firing, self.devices, self.changed_at):
+            for table in (self.firing, self.devices, self.changed_at, self.starts, self.ended,
+                          self.info):
                 table.pop(alert, None)
         return 1
 
@@ -158,8 +227,10 @@ class AlertStore:
 
     # --- the retained state document ---------------------------------------------------------
 
-    def document(self):
-        """The store as a JSON-ready dict (published retained, read back at start-up)."""
+    def document(self, full=False):
+        """The store as a JSON-ready dict (published retained, read back at start-up). `full`
+        adds the details of `.../info`: the state file has them, the broker's copy is kept within
+        its packet size without them."""
         return {
             "version": DOCUMENT_VERSION,
             "alerts": {
@@ -167,15 +238,21 @@ class AlertStore:
                     "firing": dict(sorted(self.firing.get(alert, {}).items())),
                     "devices": {d: int(t) for d, t in sorted(self.devices.get(alert, {}).items())},
                     "changed": int(self.changed_at.get(alert, 0)),
+                    **({"starts": dict(sorted(self.starts[alert].items()))}
+                       if self.starts.get(alert) else {}),
+                    **({"ended": dict(sorted(self.ended[alert].items()))}
+                       if self.ended.get(alert) else {}),
                 }
                 for alert in sorted(self.known_alerts())
             },
             "annunciator": self.annunciator.document(),
+            **({"shelves": self.shelves.document()} if self.shelves.shelves else {}),
+            **({"info": self.info} if full and self.info else {}),
             "journal": [journal.as_dict(entry) for entry in self.journal],
         }
 
-    def document_bytes(self):
-        return json.dumps(self.document(), separators=(",", ":"), sort_keys=True,
+    def document_bytes(self, full=False):
+        return json.dumps(self.document(full), separators=(",", ":"), sort_keys=True,
                           ensure_ascii=False).encode()
 
     @classmethod
@@ -209,8 +286,22 @@ class AlertStore:
             if not store.devices[alert]:
                 del store.devices[alert]
             store.changed_at[alert] = changed_at
+            for name in ("starts", "ended"):
+                times = entry.get(name, {})
+                if not isinstance(times, dict) or not all(
+                        isinstance(k, str) and _is_time(t) for k, t in times.items()):
+                    raise ValueError(f"state document: bad {name} for alert {alert!r}")
+                if times:
+                    getattr(store, name)[alert] = dict(times)
         # Both are missing from an older webhook's document: every alarm starts "normal".
         store.annunciator.restore(doc.get("annunciator", {}))
+        store.shelves.restore(doc.get("shelves", []))
+        info = doc.get("info", {})
+        if not isinstance(info, dict) or not all(
+                isinstance(v, dict) and all(isinstance(d, dict) for d in v.values())
+                for v in info.values()):
+            raise ValueError("state document: info must be {alert: {device: {...}}}")
+        store.info = info
         entries = doc.get("journal", [])
         if not isinstance(entries, list):
             raise ValueError("state document: journal must be an array")

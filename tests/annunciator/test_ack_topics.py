@@ -7,24 +7,12 @@ import json
 import pytest
 
 from devstack.wait import wait_until
-from tests.support.annunciator import notification, transitions
+from tests.support.annunciator import handled, notification, press, transitions
 from webhook import ack_guard
 from webhook.ack_guard import AckGuard
 from webhook.notification import parse
 
 FIRE_A = notification(("firing", "fa", "esp32-a"))
-
-
-def handled(publisher):
-    counts = publisher.counts_snapshot()
-    return sum(counts.get(name, 0) for name in ("acks", "ack_unknown", "ack_unpublished"))
-
-
-def press(publisher, link, topic, payload=b""):
-    before = handled(publisher)
-    link.deliver(topic, payload)
-    wait_until(lambda: handled(publisher) > before, 5,
-               message="the acknowledgement was never handled")
 
 
 def test_the_sender_in_the_topic_is_who_acknowledged_whatever_the_payload(started):

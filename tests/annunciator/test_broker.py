@@ -39,3 +39,16 @@ def test_a_press_from_another_client_is_acknowledged(app, mosquitto):
             ("esp32-a", "acked", "esp8266-b2"), (None, "acked", "esp8266-b2")]
         assert not any(retain for _, _, retain in probe.received(JOURNAL))
     assert read_retained(mosquitto.host, mosquitto.port, JOURNAL) is None
+
+
+def test_a_press_under_the_senders_id_names_it_whatever_the_payload(app, mosquitto):
+    publisher = app.extensions["alert_publisher"]
+    with Probe(mosquitto.host, mosquitto.port, [JOURNAL]) as probe:
+        publisher.apply(parse(notification(("firing", "fa", "esp32-a"))))
+        probe.publish("alerts/pot-high/esp32-a/ack/esp8266-b2", b"someone-else", qos=1)
+        wait_until(lambda: len(probe.received(JOURNAL)) == 4, 10)
+        entries = [json.loads(p) for _, p, _ in probe.received(JOURNAL)]
+        assert [(e["device"], e["to"], e["by"]) for e in entries][2:] == [
+            ("esp32-a", "acked", "esp8266-b2"), (None, "acked", "esp8266-b2")]
+    info = json.loads(read_retained(mosquitto.host, mosquitto.port, "alerts/pot-high/esp32-a/info"))
+    assert info["acked_by"] == "esp8266-b2" and info["state"] == "acked"

@@ -35,6 +35,7 @@ FIXED_IN_COMPOSE = {
     "WEBHOOK_CLIENT_ID": "the broker makes it the username",
     "OPCUA_CLIENT_ID": "the broker makes it the username",
     "LISTENER_SPOOL_DIR": "the listener-spool volume",
+    "WEBHOOK_STATE_DIR": "the webhook-state volume",
     "LISTENER_MAX_UNACKED": "the broker's max_inflight_messages",
     "WEBHOOK_HOST": "Grafana calls http://webhook:5000",
     "WEBHOOK_PORT": "Grafana calls http://webhook:5000",

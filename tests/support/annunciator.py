@@ -3,6 +3,7 @@ of what it published on the in-memory link."""
 
 import json
 
+from devstack.wait import wait_until
 from tests.support.webhook import instance, unified, webhook_env
 
 ACK_AUTH = ("operator", "ack-password-not-secret")
@@ -28,3 +29,17 @@ def journal_entries(link):
 def transitions(link):
     """(device, from, to, by) of every journal entry published so far."""
     return [(e["device"], e["from"], e["to"], e["by"]) for e in journal_entries(link)]
+
+
+def handled(publisher):
+    """How many acknowledgements the publisher has handled, whatever their outcome."""
+    counts = publisher.counts_snapshot()
+    return sum(counts.get(name, 0) for name in ("acks", "ack_unknown", "ack_unpublished"))
+
+
+def press(publisher, link, topic, payload=b"esp8266-b2"):
+    """Deliver an acknowledgement on `topic` and wait until the worker handled it."""
+    before = handled(publisher)
+    link.deliver(topic, payload)
+    wait_until(lambda: handled(publisher) > before, 5,
+               message="the acknowledgement was never handled")
