@@ -42,6 +42,7 @@ SECRETS = (
     "GRAFANA_ADMIN_PASSWORD",
     "WEBHOOK_PASSWORD",
     "WEBHOOK_HMAC_SECRET",
+    "CONSOLE_SECRET_KEY",  # signs the console's session cookies
 )
 
 # The services' broker users and the `.env` setting that holds each one's password. Boards have

@@ -1,0 +1,276 @@
+"""The console's Flask app: login, the alarm summary with its live stream, acknowledgement and
+shelving. `create_app(config, link=..., board=...)`: no socket is opened here."""
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    Flask,
+    Response,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+
+from console import security
+from console.alarms import OUT_OF_SERVICE, SHELVED, AlarmBoard
+from console.changes import Changes
+from console.counters import Counters
+from console.link import NotSent
+from console.security import Refused
+from console.throttle import Throttle
+from console.users import Users, name_problem
+
+log = logging.getLogger("console")
+# Endpoints anyone may reach; every other one needs a session.
+PUBLIC = {"login", "static"}
+KEEPALIVE_S = 15.0
+MAX_REASON = 200
+SHELVE_ACTIONS = {"shelve": "shelved", "out-of-service": "taken out of service",
+                  "unshelve": "unshelved", "in-service": "returned to service"}
+
+
+def _when(ms):
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _ago(ms, now_ms):
+    if ms is None:
+        return ""
+    seconds = max(0, (now_ms - ms) // 1000)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+def _number(value):
+    return "" if value is None else f"{value:.6g}"
+
+
+def create_app(config, link=None, board=None, changes=None, counters=None, users=None):
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_NAME="console_session",
+        SESSION_COOKIE_SECURE=config.cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=config.session_max_s),
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    board = board if board is not None else AlarmBoard(config.mqtt.alerts_root)
+    changes = changes if changes is not None else Changes()
+    counters = counters if counters is not None else Counters()
+    users = users if users is not None else Users(config.users_file)
+    throttle = Throttle(config.login_tries_per_minute)
+    app.extensions["console"] = {"board": board, "changes": changes, "counters": counters,
+                                 "link": link, "users": users}
+    app.jinja_env.globals.update(csrf_token=security.csrf_token, when=_when, ago=_ago,
+                                 number=_number)
+
+    def journal(kind, subject, text="", by=None):
+        if link is not None:
+            link.journal(kind, subject, text, by)
+
+    def refuse(error):
+        counters.add(error.kind)
+        journal("refused", error.kind.removeprefix("refused_"),
+                f"{request.method} {request.path}: {error.message}", by=error.user)
+        if error.status == 401:
+            flash(error.message)
+            if request.method == "GET" and not request.path.startswith("/events/"):
+                return redirect(url_for("login", next=request.path))
+            if request.path.startswith("/events/"):
+                return Response(error.message, 401, mimetype="text/plain")
+            return render_template("refused.html", message=error.message), 401
+        return render_template("refused.html", message=error.message), error.status
+
+    app.register_error_handler(Refused, refuse)
+
+    @app.before_request
+    def guard():
+        if request.endpoint not in PUBLIC:
+            # The live stream neither extends an idle session nor rewrites the cookie.
+            g.user, g.role = security.current_user(
+                config, users, touch=not request.path.startswith("/events/"))
+        if request.method not in ("GET", "HEAD"):
+            security.check_csrf()
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "GET":
+            return render_template("login.html", next=request.args.get("next", ""))
+        name = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        address = request.remote_addr or "?"
+        keys = (f"user:{name.lower()}", f"addr:{address}")
+        wait = throttle.retry_after(*keys)
+        shown = name if not name_problem(name) else None
+        if wait:
+            counters.add("refused_login_throttled")
+            journal("login_refused", "login", f"too many tries from {address}", by=shown)
+            flash(f"Too many tries: wait {int(wait) + 1} s before the next one.")
+            return render_template("login.html"), 429
+        role = users.check(name, password)
+        if role is None:
+            throttle.failed(*keys)
+            counters.add("refused_login")
+            journal("login_refused", "login", f"wrong user name or password from {address}",
+                    by=shown)
+            flash("Wrong user name or password.")
+            return render_template("login.html"), 401
+        throttle.succeeded(keys[0])
+        security.start_session(name, role)
+        journal("login", "login", f"{role} from {address}", by=name)
+        target = request.form.get("next", "")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("alarms")
+        return redirect(target)
+
+    @app.post("/logout")
+    def logout():
+        journal("logout", "login", "", by=g.user)
+        session.clear()
+        flash("Logged out.")
+        return redirect(url_for("login"))
+
+    def alarm_context():
+        listed = board.alarms()
+        now_ms = time.time_ns() // 1_000_000
+        return {"active": [a for a in listed if not a.suppressed],
+                "suppressed": [a for a in listed if a.suppressed],
+                "now_ms": now_ms, "can_operate": g.role in ("operator", "engineer"),
+                "connected": link is None or link.connected(),
+                "shelve_max_min": int(config.shelve_max_s // 60)}
+
+    @app.get("/")
+    def alarms():
+        return render_template("alarms.html", **alarm_context())
+
+    @app.get("/events/alarms")
+    def alarm_events():
+        role, user = g.role, g.user
+        expires = session.get("login_at", 0) + config.session_max_s
+
+        def stream():
+            seen = None
+            yield "retry: 1000\n\n"
+            while time.time() < expires:
+                version = changes.wait(seen, KEEPALIVE_S) if seen is not None else changes.version
+                if version == seen:
+                    yield ": keepalive\n\n"
+                    continue
+                seen = version
+                with app.app_context():
+                    g.role, g.user = role, user
+                    html = render_template("alarm_tables.html", **alarm_context())
+                yield "event: alarms\n" + "".join(f"data: {line}\n" for line in
+                                                  html.splitlines()) + "\n"
+
+        return Response(stream_with_context(stream()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    def _selected(field):
+        idents = request.form.getlist(field)
+        found = [board.find(i) for i in idents]
+        return [a for a in found if a is not None], len(idents) - sum(a is not None for a in found)
+
+    @app.post("/alarms/ack")
+    @security.needs("operator")
+    def acknowledge():
+        selected, unknown = _selected("alarm")
+        waiting = [a for a in selected if a.waiting]
+        if not selected and not unknown:
+            flash("Nothing selected to acknowledge.")
+        try:
+            for alarm in waiting:
+                link.acknowledge(alarm, g.user)
+                journal("ack", alarm.ident, f"acknowledged ({alarm.state})", by=g.user)
+        except NotSent as error:
+            counters.add("not_sent")
+            flash(f"Not acknowledged: {error}")
+            return redirect(url_for("alarms"), 303)
+        if waiting:
+            flash(f"Acknowledged {len(waiting)} alarm{'s' if len(waiting) != 1 else ''}.")
+        elif selected:
+            flash("Already acknowledged: nothing to do.")
+        if unknown:
+            flash(f"{unknown} alarm{'s' if unknown != 1 else ''} no longer listed: left alone.")
+        return redirect(url_for("alarms"), 303)
+
+    @app.post("/alarms/shelve")
+    @security.needs("operator")
+    def shelve():
+        ident = request.form.get("alarm", "")
+        action = request.form.get("action", "")
+        reason = request.form.get("reason", "").strip()
+        alarm = board.find(ident)
+        problem = None
+        until_ms = None
+        if alarm is None:
+            problem = "That alarm is no longer listed."
+        elif action not in SHELVE_ACTIONS:
+            problem = f"Unknown action {action[:40]!r}."
+        elif action in ("shelve", "out-of-service") and not reason:
+            problem = "Give a reason: it is journaled and shown to the next shift."
+        elif len(reason) > MAX_REASON:
+            problem = f"The reason is longer than {MAX_REASON} characters."
+        elif action == "shelve":
+            minutes_text = request.form.get("minutes", "").strip()
+            try:
+                minutes = float(minutes_text)
+            except ValueError:
+                minutes = -1
+            limit = config.shelve_max_s / 60
+            if not 1 <= minutes <= limit:
+                problem = (f"Shelve for 1 to {limit:g} minutes (the maximum is "
+                           f"CONSOLE_SHELVE_MAX_S), not {minutes_text[:20]!r}.")
+            else:
+                until_ms = int((time.time() + minutes * 60) * 1000)
+        if problem:
+            counters.add("refused_bad_input")
+            flash(f"Not done: {problem}")
+            return redirect(url_for("alarms"), 303)
+        try:
+            link.shelve(alarm, action, g.user, reason, until_ms)
+        except NotSent as error:
+            counters.add("not_sent")
+            flash(f"Not done: {error}")
+            return redirect(url_for("alarms"), 303)
+        until = f" until {_when(until_ms)}" if until_ms else ""
+        journal(action, alarm.ident, f"{SHELVE_ACTIONS[action]}{until}: {reason}", by=g.user)
+        flash(f"{alarm.ident} {SHELVE_ACTIONS[action]}{until}.")
+        return redirect(url_for("alarms"), 303)
+
+    @app.get("/counters")
+    @security.needs("engineer")
+    def show_counters():
+        return jsonify({**counters.snapshot(), "bad_alarm_messages": board.bad_messages})
+
+    app.jinja_env.globals.update(SHELVED=SHELVED, OUT_OF_SERVICE=OUT_OF_SERVICE)
+    return app
