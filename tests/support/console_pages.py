@@ -1,0 +1,106 @@
+"""Page objects of the console: what an operator sees and does, one class per page. Every wait
+is on something visible on the page, with a deadline."""
+
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+TIMEOUT = 15
+_IGNORED = (NoSuchElementException, StaleElementReferenceException)
+
+
+def wait(driver, condition, message, timeout=TIMEOUT):
+    return WebDriverWait(driver, timeout, poll_frequency=0.02,
+                         ignored_exceptions=_IGNORED).until(condition, message)
+
+
+def _css(ident):
+    return ident.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class LoginPage:
+    def __init__(self, driver, base_url):
+        self.driver, self.base_url = driver, base_url
+
+    def open(self):
+        self.driver.get(self.base_url + "/login")
+        return self
+
+    def login(self, name, password):
+        self.driver.find_element(By.ID, "username").send_keys(name)
+        self.driver.find_element(By.ID, "password").send_keys(password)
+        self.driver.find_element(By.ID, "login").click()
+        page = AlarmPage(self.driver, self.base_url)
+        wait(self.driver, lambda d: d.find_element(By.ID, "live").text == "Live",
+             "the alarm page did not go live")
+        return page
+
+    def message(self):
+        return self.driver.find_element(By.CSS_SELECTOR, ".messages").text
+
+
+class AlarmPage:
+    def __init__(self, driver, base_url):
+        self.driver, self.base_url = driver, base_url
+
+    def row(self, ident, table="alarms"):
+        """The alarm's row once it is listed in `table` (alarms or shelved)."""
+        return wait(self.driver, lambda d: d.find_element(
+            By.CSS_SELECTOR, f'#{table} tr[data-alarm="{_css(ident)}"]'),
+            f"{ident} not listed in #{table}")
+
+    def cells(self, ident, table="alarms"):
+        return wait(self.driver, lambda d: [c.text for c in d.find_elements(
+            By.CSS_SELECTOR, f'#{table} tr[data-alarm="{_css(ident)}"] td')],
+            f"{ident} not listed in #{table}")
+
+    def wait_state(self, ident, text):
+        wait(self.driver, lambda d: text in self.cells(ident)[0],
+             f"{ident} never showed {text!r}")
+
+    def wait_gone(self, ident, table="alarms"):
+        wait(self.driver, lambda d: not d.find_elements(
+            By.CSS_SELECTOR, f'#{table} tr[data-alarm="{_css(ident)}"]'),
+            f"{ident} still listed in #{table}")
+
+    def acknowledge(self, ident):
+        self.row(ident).find_element(By.CSS_SELECTOR, "button.ack").click()
+        return self.wait_message()
+
+    def shelve(self, ident, minutes, reason, out_of_service=False):
+        row = self.row(ident)
+        row.find_element(By.CSS_SELECTOR, "details.shelve summary").click()
+        if out_of_service:
+            row.find_element(By.CSS_SELECTOR, 'input[value="out-of-service"]').click()
+        else:
+            minutes_field = row.find_element(By.CSS_SELECTOR, "input.minutes")
+            minutes_field.clear()
+            minutes_field.send_keys(str(minutes))
+        row.find_element(By.CSS_SELECTOR, "input.reason").send_keys(reason)
+        row.find_element(By.CSS_SELECTOR, "button.do-shelve").click()
+        return self.wait_message()
+
+    def has_operator_controls(self):
+        return bool(self.driver.find_elements(By.CSS_SELECTOR, "button.ack, details.shelve"))
+
+    def wait_message(self):
+        return wait(self.driver, lambda d: d.find_element(By.CSS_SELECTOR, ".messages").text,
+                    "no message after the action")
+
+    def refusal(self):
+        return wait(self.driver, lambda d: d.find_element(By.ID, "refusal").text,
+                    "no refusal shown")
+
+    def post_as_crafted_form(self, path, fields):
+        """What a user could send by hand: a form built in the page, with the page's token."""
+        self.driver.execute_script("""
+            const form = document.createElement("form");
+            form.method = "post"; form.action = arguments[0];
+            const fields = {csrf_token: document.querySelector('meta[name=csrf-token]').content,
+                            ...arguments[1]};
+            for (const [name, value] of Object.entries(fields)) {
+              const input = document.createElement("input");
+              input.type = "hidden"; input.name = name; input.value = value;
+              form.appendChild(input);
+            }
+            document.body.appendChild(form); form.submit();""", path, fields)
