@@ -13,6 +13,7 @@ from console.changes import Changes
 from console.config import read_config
 from console.counters import Counters
 from console.link import Link
+from console.outputs import OutputBoard
 from service_common.config import ConfigError
 from service_common.logs import setup_logging
 
@@ -31,8 +32,10 @@ def main():
         return 2
     setup_logging(config.log_level)
     board, changes, counters = AlarmBoard(config.mqtt.alerts_root), Changes(), Counters()
-    link = Link(config.mqtt, board, changes, counters)
-    app = create_app(config, link=link, board=board, changes=changes, counters=counters)
+    outputs = OutputBoard()
+    link = Link(config.mqtt, [board, outputs], changes, counters)
+    app = create_app(config, link=link, board=board, changes=changes, counters=counters,
+                     outputs=outputs)
     server = waitress.create_server(
         app, host=config.host, port=config.port, ident="alertloop-console",
         threads=config.threads, clear_untrusted_proxy_headers=True,

@@ -119,6 +119,9 @@ class AlarmBoard:
         self.version = 0
         self.bad_messages = 0
 
+    def subscription(self):
+        return f"{self.root}/#"
+
     def message(self, topic, payload):
         """Apply one message; True when it changed the board."""
         parsed = parse_topic(topic, self.root)

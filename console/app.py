@@ -2,6 +2,7 @@
 shelving. `create_app(config, link=..., board=...)`: no socket is opened here."""
 
 import logging
+import math
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,7 @@ from console.alarms import OUT_OF_SERVICE, SHELVED, AlarmBoard
 from console.changes import Changes
 from console.counters import Counters
 from console.link import NotSent
+from console.outputs import SETTABLE, OutputBoard
 from console.security import Refused
 from console.throttle import Throttle
 from console.users import Users, name_problem
@@ -32,6 +34,8 @@ log = logging.getLogger("console")
 # Endpoints anyone may reach; every other one needs a session.
 PUBLIC = {"login", "static"}
 KEEPALIVE_S = 15.0
+RENDER_INTERVAL_S = 0.1
+MAX_OVERRIDE_MIN = 7 * 24 * 60
 MAX_REASON = 200
 SHELVE_ACTIONS = {"shelve": "shelved", "out-of-service": "taken out of service",
                   "unshelve": "unshelved", "in-service": "returned to service"}
@@ -60,7 +64,48 @@ def _number(value):
     return "" if value is None else f"{value:.6g}"
 
 
-def create_app(config, link=None, board=None, changes=None, counters=None, users=None):
+def read_mode_request(form):
+    """(mode, value, minutes or None, reason) of a Hand/Off/Auto form, or what is wrong."""
+    mode = form.get("mode", "")
+    if mode not in SETTABLE:
+        return f"the mode must be one of {', '.join(SETTABLE)}, not {mode[:20]!r}"
+    value = None
+    if mode == "hand":
+        text = form.get("value", "on").strip() or "on"
+        if text in ("on", "off"):
+            value = text
+        else:
+            try:
+                value = float(text)
+            except ValueError:
+                return f"a hand value is on, off or a number, not {text[:20]!r}"
+            if not math.isfinite(value):
+                return "a hand value must be finite"
+    minutes_text = form.get("minutes", "").strip()
+    minutes = None
+    if minutes_text:
+        try:
+            minutes = float(minutes_text)
+        except ValueError:
+            minutes = -1
+        if not 1 <= minutes <= MAX_OVERRIDE_MIN:
+            return f"the expiry is 1 to {MAX_OVERRIDE_MIN} minutes, or empty for none"
+    reason = form.get("reason", "").strip()
+    if mode != "auto" and not reason:
+        return "give a reason: it is journaled and shown to the next shift"
+    if len(reason) > MAX_REASON:
+        return f"the reason is longer than {MAX_REASON} characters"
+    return mode, value, minutes, reason
+
+
+def describe_mode(mode, value, until_ms):
+    words = {"auto": "back to auto", "off": "off (hand)",
+             "hand": f"hand {value if isinstance(value, str) else _number(value)}"}[mode]
+    return words + (f" until {_when(until_ms)}" if until_ms else "")
+
+
+def create_app(config, link=None, board=None, changes=None, counters=None, users=None,
+               outputs=None, clock=time.time):
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=config.secret_key,
@@ -75,9 +120,10 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
     changes = changes if changes is not None else Changes()
     counters = counters if counters is not None else Counters()
     users = users if users is not None else Users(config.users_file)
+    outputs = outputs if outputs is not None else OutputBoard()
     throttle = Throttle(config.login_tries_per_minute)
     app.extensions["console"] = {"board": board, "changes": changes, "counters": counters,
-                                 "link": link, "users": users}
+                                 "link": link, "users": users, "outputs": outputs}
     app.jinja_env.globals.update(csrf_token=security.csrf_token, when=_when, ago=_ago,
                                  number=_number)
 
@@ -105,7 +151,7 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
         if request.endpoint not in PUBLIC:
             # The live stream neither extends an idle session nor rewrites the cookie.
             g.user, g.role = security.current_user(
-                config, users, touch=not request.path.startswith("/events/"))
+                config, users, now=clock(), touch=not request.path.startswith("/events/"))
         if request.method not in ("GET", "HEAD"):
             security.check_csrf()
 
@@ -172,28 +218,74 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
     def alarms():
         return render_template("alarms.html", **alarm_context())
 
-    @app.get("/events/alarms")
-    def alarm_events():
-        role, user = g.role, g.user
+    def live(template, context, version):
+        """A server-sent event stream of `template` rendered again whenever `version()` moves;
+        it ends when the login does, and the page then shows the login."""
         expires = session.get("login_at", 0) + config.session_max_s
 
         def stream():
             seen = None
             yield "retry: 1000\n\n"
             while time.time() < expires:
-                version = changes.wait(seen, KEEPALIVE_S) if seen is not None else changes.version
-                if version == seen:
+                tick = changes.version  # read before version(): a change in between wakes us
+                current = version()
+                if current != seen:
+                    seen = current
+                    html = render_template(template, **context())
+                    yield "event: update\n" + "".join(f"data: {line}\n" for line in
+                                                      html.splitlines()) + "\n"
+                    time.sleep(RENDER_INTERVAL_S)  # at most a few renders a second per page
+                if changes.wait(tick, KEEPALIVE_S) == tick:
                     yield ": keepalive\n\n"
-                    continue
-                seen = version
-                with app.app_context():
-                    g.role, g.user = role, user
-                    html = render_template("alarm_tables.html", **alarm_context())
-                yield "event: alarms\n" + "".join(f"data: {line}\n" for line in
-                                                  html.splitlines()) + "\n"
 
         return Response(stream_with_context(stream()), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @app.get("/events/alarms")
+    def alarm_events():
+        return live("alarm_tables.html", alarm_context, lambda: board.version)
+
+    def output_context():
+        return {"outputs": outputs.outputs(), "now_ms": time.time_ns() // 1_000_000,
+                "can_operate": g.role in ("operator", "engineer"),
+                "connected": link is None or link.connected()}
+
+    @app.get("/outputs")
+    def outputs_page():
+        return render_template("outputs.html", **output_context())
+
+    @app.get("/events/outputs")
+    def output_events():
+        return live("output_table.html", output_context, lambda: outputs.version)
+
+    @app.post("/outputs/<output_id>/mode")
+    @security.needs("operator")
+    def set_mode(output_id):
+        output = outputs.find(output_id)
+        if output is None:
+            raise Refused("refused_unknown_output", 404,
+                          f"There is no output {output_id[:64]!r}: the actions service has not "
+                          "published it.", user=g.user)
+        request_ = read_mode_request(request.form)
+        if isinstance(request_, str):
+            counters.add("refused_bad_input")
+            flash(f"Not done: {request_}")
+            return redirect(url_for("outputs_page"), 303)
+        mode, value, minutes, reason = request_
+        until_ms = int((time.time() + minutes * 60) * 1000) if minutes else None
+        words = describe_mode(mode, value, until_ms)
+        if request.form.get("confirm") != "yes":
+            return render_template("confirm_mode.html", output=output, mode=mode, value=value,
+                                   minutes=minutes, reason=reason, words=words)
+        try:
+            link.set_mode(output, mode, g.user, reason, value, until_ms)
+        except NotSent as error:
+            counters.add("not_sent")
+            flash(f"Not done: {error}")
+            return redirect(url_for("outputs_page"), 303)
+        journal("override", output.id, f"{words}: {reason}", by=g.user)
+        flash(f"{output.id}: {words} requested; the page shows when the output follows.")
+        return redirect(url_for("outputs_page"), 303)
 
     def _selected(field):
         idents = request.form.getlist(field)
@@ -267,10 +359,18 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
         flash(f"{alarm.ident} {SHELVE_ACTIONS[action]}{until}.")
         return redirect(url_for("alarms"), 303)
 
+    @app.errorhandler(404)
+    def not_found(error):
+        counters.add("not_found")
+        journal("refused", "not_found", f"{request.method} {request.path[:200]}",
+                by=g.get("user"))
+        return render_template("refused.html", message="No such page."), 404
+
     @app.get("/counters")
     @security.needs("engineer")
     def show_counters():
-        return jsonify({**counters.snapshot(), "bad_alarm_messages": board.bad_messages})
+        return jsonify({**counters.snapshot(), "bad_alarm_messages": board.bad_messages,
+                        "bad_output_messages": outputs.bad_messages})
 
     app.jinja_env.globals.update(SHELVED=SHELVED, OUT_OF_SERVICE=OUT_OF_SERVICE)
     return app

@@ -18,11 +18,12 @@ class NotSent(RuntimeError):
 
 
 class Link:
-    def __init__(self, settings, board, changes, counters):
+    def __init__(self, settings, boards, changes, counters):
         self.settings = settings
-        self.board = board
+        self.boards = list(boards)  # each has subscription() and message(topic, payload)
         self.changes = changes
         self.counters = counters
+        self.actions_root = "actions"
         self.clock = events.EventClock()
         self.client = make_client(settings)
         self.client.on_connect = self._on_connect
@@ -54,12 +55,13 @@ class Link:
         log.info("connected to %s:%s as %s", self.settings.host, self.settings.port,
                  self.settings.client_id)
         # Subscribed at every connect: a reconnect with a clean session loses them.
-        client.subscribe(f"{self.settings.alerts_root}/#", qos=1)
+        client.subscribe([(board.subscription(), 1) for board in self.boards])
         publish_online(client, self.settings)
 
     def _on_message(self, client, userdata, message):
         try:
-            changed = self.board.message(message.topic, message.payload)
+            changed = any(board.message(message.topic, message.payload)
+                          for board in self.boards)
         except Exception:  # noqa: BLE001 - one bad message must not stop the link
             log.exception("message on %s", message.topic)
             return
@@ -96,6 +98,12 @@ class Link:
         if until_ms is not None:
             document["until"] = until_ms
         self._publish(self.alarm_topic(alarm, "shelve"), document)
+
+    def set_mode(self, output, mode, user, reason, value=None, until_ms=None):
+        document = {"mode": mode, "by": user, "reason": reason, "until": until_ms}
+        if value is not None:
+            document["value"] = value
+        self._publish(f"{self.actions_root}/{output.id}/mode/set", document)
 
     def journal(self, kind, subject, text="", by=None):
         """Journal one event on `journal/<client id>`; also logged, so none is silent."""

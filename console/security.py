@@ -56,7 +56,11 @@ def current_user(config, users, now=None, touch=True):
     role = users.role(user)  # the users file wins: a removed user or a changed role applies now
     if (now - login_at > config.session_max_s or now - seen_at > config.session_idle_s
             or role is None):
+        # The CSRF token stays: a login form opened meanwhile (another tab) must still work.
+        token = session.get("csrf")
         session.clear()
+        if token:
+            session["csrf"] = token
         raise Refused("refused_expired_session", 401,
                       "Your session has expired: log in again. Nothing was done.", user=user)
     if touch:

@@ -26,7 +26,7 @@ function editing(container) {
 }
 
 function follow(live) {
-  const container = document.getElementById("alarm-tables");
+  const container = document.getElementById(live.dataset.target);
   let pending = null;
   const apply = () => {
     if (pending === null || editing(container)) return;
@@ -36,7 +36,7 @@ function follow(live) {
   };
   const source = new EventSource(live.dataset.stream);
   source.addEventListener("open", () => { live.textContent = "Live"; live.className = "live on"; });
-  source.addEventListener("alarms", (event) => { pending = event.data; apply(); });
+  source.addEventListener("update", (event) => { pending = event.data; apply(); });
   source.addEventListener("error", () => {
     live.textContent = "Reconnecting…";
     live.className = "live off";

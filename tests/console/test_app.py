@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from console import security
 from console.alarms import AlarmBoard
 from console.app import create_app
 from console.changes import Changes
 from console.config import read_config
 from console.counters import Counters
 from console.link import Link
+from console.outputs import OutputBoard
 from devstack.mqtt_probe import Probe
 from devstack.wait import wait_until
 from tests.support.console import console_env, info, info_topic, make_users
@@ -23,13 +23,17 @@ from tests.support.console import console_env, info, info_topic, make_users
 def console(mosquitto, tmp_path):
     config = read_config(console_env(mosquitto, make_users(tmp_path / "users.json"), 0,
                                      CONSOLE_LOGIN_TRIES_PER_MINUTE="3"))
-    board, changes, counters = AlarmBoard(), Changes(), Counters()
-    link = Link(config.mqtt, board, changes, counters)
+    board, changes, counters, outputs = AlarmBoard(), Changes(), Counters(), OutputBoard()
+    link = Link(config.mqtt, [board, outputs], changes, counters)
     link.start()
     wait_until(link.connected, 10, message="console not connected")
-    app = create_app(config, link=link, board=board, changes=changes, counters=counters)
+    skipped = [0.0]  # seconds the sessions' clock is ahead of the real one
+    app = create_app(config, link=link, board=board, changes=changes, counters=counters,
+                     outputs=outputs, clock=lambda: time.time() + skipped[0])
+    app.skip = lambda seconds: skipped.__setitem__(0, skipped[0] + seconds)
     with Probe(mosquitto.host, mosquitto.port, ["alerts/+/+/ack/+", "alerts/+/ack/+",
-                                                "alerts/+/+/shelve/+", "journal/+"]) as probe:
+                                                "alerts/+/+/shelve/+", "journal/+",
+                                                "actions/+/mode/set"]) as probe:
         app.probe = probe
         yield app
     link.close()
@@ -114,7 +118,7 @@ def test_shelve_and_out_of_service_requests(console):
     client = console.test_client()
     login(client)
     csrf = token(client.get("/"))
-    before = time.time() * 1000
+    before = int(time.time() * 1000)
     client.post("/alarms/shelve", data={"alarm": "pv-high/plc", "action": "shelve",
                                         "minutes": "30", "reason": "sensor repair",
                                         "csrf_token": csrf})
@@ -182,12 +186,11 @@ def test_a_viewer_may_look_but_not_acknowledge(console):
     assert console.probe.received("alerts/pot-high/d/ack/console") == []
 
 
-def test_an_expired_session_is_refused(console, monkeypatch):
+def test_an_expired_session_is_refused(console):
     client = console.test_client()
     login(client)
     csrf = token(client.get("/"))
-    later = time.time() + 3601  # the default idle limit is an hour
-    monkeypatch.setattr(security.time, "time", lambda: later)
+    console.skip(3601)  # the default idle limit is an hour
     response = client.post("/alarms/ack", data={"alarm": "x", "csrf_token": csrf})
     assert response.status_code == 401 and b"expired" in response.data
     assert console.extensions["console"]["counters"].snapshot()["refused_expired_session"] == 1
@@ -201,3 +204,115 @@ def test_names_from_boards_are_shown_as_text(console):
     login(client)
     page = client.get("/").data
     assert evil.encode() not in page and b"&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_acknowledge_all_shown(console):
+    for device in ("d1", "d2", "d3"):
+        publish_alarm(console, console.probe, "pot-high", device)
+    publish_alarm(console, console.probe, "pot-low", "d4", state="acked")
+    client = console.test_client()
+    login(client)
+    page = client.get("/")
+    assert b"Acknowledge all shown (3)" in page.data
+    fields = re.findall(rb'id="ack-all".*', page.data, re.S)
+    assert fields
+    client.post("/alarms/ack", data={"alarm": ["pot-high/d1", "pot-high/d2", "pot-high/d3",
+                                               "pot-low/d4", "gone/d9"],
+                                     "csrf_token": token(page)})
+    for device in ("d1", "d2", "d3"):
+        console.probe.wait_for(f"alerts/pot-high/{device}/ack/console")
+    after = client.get("/").data
+    assert b"Acknowledged 3 alarms" in after and b"1 alarm no longer listed" in after
+    assert console.probe.received("alerts/pot-low/d4/ack/console") == []
+
+
+def publish_output(app, probe, output_id, **fields):
+    board = app.extensions["console"]["outputs"]
+    version = board.version
+    document = {"id": output_id, "kind": "board", "mode": "auto", "commanded": "off",
+                "reported": "off", "confirmed": True, "optimistic": False, "mismatch": False,
+                "available": True, "since": 1_700_000_000_000, "override": None, **fields}
+    probe.publish(f"actions/{output_id}/state", json.dumps(document), retain=True)
+    wait_until(lambda: board.version != version, 10, message="output not seen")
+
+
+def test_outputs_show_mode_and_mismatch(console):
+    publish_output(console, console.probe, "shed-fan")
+    publish_output(console, console.probe, "pump", mode="hand", commanded="on",
+                   reported="off", confirmed=False, mismatch=True,
+                   override={"mode": "hand", "value": "on", "until": None, "by": "olga",
+                             "reason": "<b>test</b>"})
+    client = console.test_client()
+    login(client, "vic")
+    page = client.get("/outputs").data.decode()
+    assert page.index("pump") < page.index("shed-fan")  # the abnormal one first
+    assert "MISMATCH" in page and "HAND" in page and "&lt;b&gt;test&lt;/b&gt;" in page
+    assert "Review" not in page  # a viewer has no controls
+
+
+def test_hand_with_a_confirmation_step_and_expiry(console):
+    publish_output(console, console.probe, "shed-fan")
+    client = console.test_client()
+    login(client)
+    csrf = token(client.get("/outputs"))
+    form = {"mode": "hand", "value": "on", "minutes": "30", "reason": "pump test",
+            "csrf_token": csrf}
+    review = client.post("/outputs/shed-fan/mode", data=form)
+    assert review.status_code == 200 and b"Confirm" in review.data
+    assert console.probe.received("actions/shed-fan/mode/set") == []
+    before = int(time.time() * 1000)
+    client.post("/outputs/shed-fan/mode", data={**form, "confirm": "yes"})
+    console.probe.wait_for("actions/shed-fan/mode/set")
+    sent = json.loads(console.probe.last("actions/shed-fan/mode/set"))
+    assert sent["mode"] == "hand" and sent["value"] == "on" and sent["by"] == "olga"
+    assert sent["reason"] == "pump test"
+    assert before + 30 * 60_000 <= sent["until"] <= time.time() * 1000 + 30 * 60_000
+    client.post("/outputs/shed-fan/mode", data={"mode": "auto", "confirm": "yes",
+                                                "csrf_token": csrf})
+    wait_until(lambda: len(console.probe.payloads("actions/shed-fan/mode/set")) == 2, 10)
+    assert json.loads(console.probe.last("actions/shed-fan/mode/set")) == {
+        "mode": "auto", "by": "olga", "reason": "", "until": None}
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"mode": "turbo"}, b"the mode must be one of"),
+    ({"mode": "hand", "value": "lots", "reason": "r"}, b"a hand value is on, off or a number"),
+    ({"mode": "off", "reason": ""}, b"give a reason"),
+    ({"mode": "off", "reason": "r", "minutes": "0"}, b"the expiry is 1 to"),
+])
+def test_bad_mode_requests_are_refused(console, form, message):
+    publish_output(console, console.probe, "shed-fan")
+    client = console.test_client()
+    login(client)
+    csrf = token(client.get("/outputs"))
+    client.post("/outputs/shed-fan/mode", data={**form, "confirm": "yes", "csrf_token": csrf})
+    assert message in client.get("/outputs").data
+    assert console.probe.received("actions/shed-fan/mode/set") == []
+
+
+def test_an_unknown_output_is_404_and_journaled(console):
+    client = console.test_client()
+    login(client)
+    csrf = token(client.get("/outputs"))
+    response = client.post("/outputs/nope/mode", data={"mode": "off", "reason": "r",
+                                                       "confirm": "yes", "csrf_token": csrf})
+    assert response.status_code == 404 and b"There is no output" in response.data
+    wait_until(lambda: journal(console.probe, "refused"), 10)
+    assert journal(console.probe, "refused")[0]["subject"] == "unknown_output"
+
+
+def test_an_expired_session_keeps_the_login_forms_token(console):
+    """A tab's request that finds the session expired must not void a login form opened
+    meanwhile in another tab."""
+    client = console.test_client()
+    login(client)
+    form_token = token(client.get("/login"))
+    console.skip(3601)
+    assert client.get("/").status_code == 302  # expired
+    assert login_with(client, form_token).status_code == 302
+
+
+def login_with(client, csrf):
+    from tests.support.console import PASSWORDS
+    return client.post("/login", data={"username": "olga", "password": PASSWORDS["olga"][1],
+                                       "csrf_token": csrf})

@@ -13,7 +13,7 @@ from devstack.mqtt_probe import Probe
 from devstack.wait import wait_until
 from tests.support.browser import screenshot, start_chromium
 from tests.support.console import PASSWORDS, ConsoleServer, info, info_topic
-from tests.support.console_pages import AlarmPage, LoginPage
+from tests.support.console_pages import AlarmPage, LoginPage, OutputPage
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,7 +28,8 @@ def chromium():
 
 @pytest.fixture
 def browser(chromium):
-    chromium.delete_all_cookies()
+    # Every console of the tests is on localhost: clear the cookies of all of them.
+    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
     yield chromium
     chromium.get("about:blank")
 
@@ -160,3 +161,33 @@ def test_login_page_says_wrong_password(browser, console):
     assert "Wrong user name or password" in login.message()
     screenshot(browser, "console-login-refused")
     assert isinstance(AlarmPage(browser, console.url), AlarmPage)
+
+
+def output_state(webhook, output_id, **fields):
+    document = {"id": output_id, "kind": "board", "mode": "auto", "commanded": "off",
+                "reported": "off", "confirmed": True, "optimistic": False, "mismatch": False,
+                "available": True, "since": 1_700_000_000_000, "override": None, **fields}
+    webhook.publish(f"actions/{output_id}/state", json.dumps(document), retain=True)
+
+
+def test_the_operator_puts_an_output_in_hand_after_confirming(browser, console, mosquitto):
+    with Probe(mosquitto.host, mosquitto.port, ["actions/+/mode/set"]) as actions:
+        output_state(actions, "shed-fan")
+        log_in(browser, console)
+        page = OutputPage(browser, console.url).open()
+        assert "AUTO" in page.cells("shed-fan")[2]
+        question = page.request("shed-fan", "hand", value="on", minutes=20, reason="fan test")
+        assert "Set shed-fan" in question and "hand on until" in question
+        screenshot(browser, "console-output-confirm")
+        assert actions.received("actions/shed-fan/mode/set") == []  # nothing before confirming
+        assert "hand on until" in page.confirm()
+        actions.wait_for("actions/shed-fan/mode/set")
+        sent = json.loads(actions.last("actions/shed-fan/mode/set"))
+        assert (sent["mode"], sent["value"], sent["by"]) == ("hand", "on", "olga")
+        # The actions service's answer: hand, commanded on, the board not following yet.
+        output_state(actions, "shed-fan", mode="hand", commanded="on", confirmed=False,
+                     mismatch=True, override={"mode": "hand", "value": "on", "by": "olga",
+                                              "until": sent["until"], "reason": "fan test"})
+        page.wait_mode("shed-fan", "HAND")
+        assert "MISMATCH" in page.cells("shed-fan")[5]
+        screenshot(browser, "console-outputs")

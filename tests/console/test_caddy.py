@@ -119,7 +119,7 @@ def test_the_console_logs_in_and_streams_through_tls(caddy, mosquitto):
     with session.get(caddy.url("/events/alarms"), stream=True, timeout=20) as stream, \
             Probe(mosquitto.host, mosquitto.port) as probe:
         lines = stream.iter_lines(decode_unicode=True)
-        assert next(line for line in lines if line.startswith("event:")) == "event: alarms"
+        assert next(line for line in lines if line.startswith("event:")) == "event: update"
         probe.publish(info_topic("pot-high", "tls-dev"), info("pot-high", "tls-dev"),
                       retain=True)
         assert any("tls-dev" in line for line in lines)

@@ -104,3 +104,45 @@ class AlarmPage:
               form.appendChild(input);
             }
             document.body.appendChild(form); form.submit();""", path, fields)
+
+
+class OutputPage:
+    def __init__(self, driver, base_url):
+        self.driver, self.base_url = driver, base_url
+
+    def open(self):
+        self.driver.get(self.base_url + "/outputs")
+        wait(self.driver, lambda d: d.find_element(By.ID, "live").text == "Live",
+             "the outputs page did not go live")
+        return self
+
+    def cells(self, output_id):
+        return wait(self.driver, lambda d: [c.text for c in d.find_elements(
+            By.CSS_SELECTOR, f'#outputs tr[data-output="{_css(output_id)}"] td')],
+            f"{output_id} not listed")
+
+    def wait_mode(self, output_id, text):
+        wait(self.driver, lambda d: text in self.cells(output_id)[2],
+             f"{output_id} never showed mode {text!r}")
+
+    def request(self, output_id, mode, value=None, minutes=None, reason=""):
+        """Fill in the Hand/Off/Auto form and review it: returns the confirmation's question."""
+        row = wait(self.driver, lambda d: d.find_element(
+            By.CSS_SELECTOR, f'#outputs tr[data-output="{_css(output_id)}"]'), "no row")
+        row.find_element(By.CSS_SELECTOR, "details.mode-set summary").click()
+        row.find_element(By.CSS_SELECTOR, f'input[name="mode"][value="{mode}"]').click()
+        if value is not None:
+            field = row.find_element(By.CSS_SELECTOR, "input.value")
+            field.clear()
+            field.send_keys(str(value))
+        if minutes is not None:
+            row.find_element(By.CSS_SELECTOR, "input.minutes").send_keys(str(minutes))
+        row.find_element(By.CSS_SELECTOR, "input.reason").send_keys(reason)
+        row.find_element(By.CSS_SELECTOR, "button.review").click()
+        return wait(self.driver, lambda d: d.find_element(By.ID, "question").text,
+                    "no confirmation step")
+
+    def confirm(self):
+        self.driver.find_element(By.ID, "confirm").click()
+        return wait(self.driver, lambda d: d.find_element(By.CSS_SELECTOR, ".messages").text,
+                    "no message after confirming")
