@@ -12,8 +12,10 @@ from console.app import create_app
 from console.changes import Changes
 from console.config import read_config
 from console.counters import Counters
+from console.history import History
 from console.link import Link
 from console.outputs import OutputBoard
+from console.values import ValueBoard
 from service_common.config import ConfigError
 from service_common.logs import setup_logging
 
@@ -31,11 +33,11 @@ def main():
         print(f"console: {error}", file=sys.stderr)
         return 2
     setup_logging(config.log_level)
-    board, changes, counters = AlarmBoard(config.mqtt.alerts_root), Changes(), Counters()
-    outputs = OutputBoard()
-    link = Link(config.mqtt, [board, outputs], changes, counters)
-    app = create_app(config, link=link, board=board, changes=changes, counters=counters,
-                     outputs=outputs)
+    board, counters, outputs = AlarmBoard(config.mqtt.alerts_root), Counters(), OutputBoard()
+    values = ValueBoard(Changes(), config.mqtt.sensors_root, config.mqtt.status_root)
+    link = Link(config.mqtt, board, outputs, values, counters)
+    app = create_app(config, link=link, board=board, counters=counters, outputs=outputs,
+                     values=values, history=History(config.influx))
     server = waitress.create_server(
         app, host=config.host, port=config.port, ident="alertloop-console",
         threads=config.threads, clear_untrusted_proxy_headers=True,

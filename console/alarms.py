@@ -11,6 +11,8 @@ import math
 import threading
 from dataclasses import dataclass
 
+from console.changes import Changes
+
 INFO, ANNUNCIATOR = "info", "annunciator"
 UNACKED, ACKED, CLEARED_UNACKED, NORMAL = "unacked", "acked", "cleared-unacked", "normal"
 SHELVED, OUT_OF_SERVICE = "shelved", "out-of-service"
@@ -116,8 +118,12 @@ class AlarmBoard:
         self._info = {}  # (alert, device) -> Alarm from its info document
         self._bare = {}  # (alert, device) -> Alarm from its annunciator state alone
         self._lock = threading.Lock()
-        self.version = 0
+        self.changes = Changes()
         self.bad_messages = 0
+
+    @property
+    def version(self):
+        return self.changes.version
 
     def subscription(self):
         return f"{self.root}/#"
@@ -134,7 +140,7 @@ class AlarmBoard:
             with self._lock:
                 if table.pop(key, None) is None:
                     return False
-                self.version += 1
+                self.changes.bump()
                 return True
         try:
             if kind == INFO:
@@ -152,7 +158,7 @@ class AlarmBoard:
             if table.get(key) == alarm:
                 return False
             table[key] = alarm
-            self.version += 1
+            self.changes.bump()
             return True
 
     def alarms(self):
@@ -179,5 +185,5 @@ class AlarmBoard:
         with self._lock:
             self._info = {a.key: a for a in alarms}
             self._bare = {}
-            self.version += 1
+            self.changes.bump()
 

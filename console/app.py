@@ -24,17 +24,21 @@ from console import security
 from console.alarms import OUT_OF_SERVICE, SHELVED, AlarmBoard
 from console.changes import Changes
 from console.counters import Counters
+from console.history import SPARK_WINDOW_S, HistoryError, polyline
 from console.link import NotSent
 from console.outputs import SETTABLE, OutputBoard
 from console.security import Refused
 from console.throttle import Throttle
 from console.users import Users, name_problem
+from console.values import ValueBoard
 
 log = logging.getLogger("console")
 # Endpoints anyone may reach; every other one needs a session.
 PUBLIC = {"login", "static"}
 KEEPALIVE_S = 15.0
 RENDER_INTERVAL_S = 0.1
+VALUES_INTERVAL_S = 1.0  # readings flow all the time: a page shows them once a second
+STALE_MS = 5 * 60_000
 MAX_OVERRIDE_MIN = 7 * 24 * 60
 MAX_REASON = 200
 SHELVE_ACTIONS = {"shelve": "shelved", "out-of-service": "taken out of service",
@@ -104,8 +108,8 @@ def describe_mode(mode, value, until_ms):
     return words + (f" until {_when(until_ms)}" if until_ms else "")
 
 
-def create_app(config, link=None, board=None, changes=None, counters=None, users=None,
-               outputs=None, clock=time.time):
+def create_app(config, link=None, board=None, counters=None, users=None, outputs=None,
+               values=None, history=None, clock=time.time):
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=config.secret_key,
@@ -117,13 +121,14 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     board = board if board is not None else AlarmBoard(config.mqtt.alerts_root)
-    changes = changes if changes is not None else Changes()
     counters = counters if counters is not None else Counters()
     users = users if users is not None else Users(config.users_file)
     outputs = outputs if outputs is not None else OutputBoard()
+    values = values if values is not None else ValueBoard(Changes())
     throttle = Throttle(config.login_tries_per_minute)
-    app.extensions["console"] = {"board": board, "changes": changes, "counters": counters,
-                                 "link": link, "users": users, "outputs": outputs}
+    app.extensions["console"] = {"board": board, "counters": counters, "link": link,
+                                 "users": users, "outputs": outputs, "values": values,
+                                 "history": history}
     app.jinja_env.globals.update(csrf_token=security.csrf_token, when=_when, ago=_ago,
                                  number=_number)
 
@@ -218,23 +223,23 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
     def alarms():
         return render_template("alarms.html", **alarm_context())
 
-    def live(template, context, version):
-        """A server-sent event stream of `template` rendered again whenever `version()` moves;
-        it ends when the login does, and the page then shows the login."""
+    def live(template, context, changes, interval=RENDER_INTERVAL_S):
+        """A server-sent event stream of `template` rendered again whenever `changes` moves (at
+        most once per `interval` s); it ends when the login does, and the page then shows the
+        login."""
         expires = session.get("login_at", 0) + config.session_max_s
 
         def stream():
             seen = None
             yield "retry: 1000\n\n"
             while time.time() < expires:
-                tick = changes.version  # read before version(): a change in between wakes us
-                current = version()
-                if current != seen:
-                    seen = current
+                tick = changes.version
+                if tick != seen:
+                    seen = tick
                     html = render_template(template, **context())
                     yield "event: update\n" + "".join(f"data: {line}\n" for line in
                                                       html.splitlines()) + "\n"
-                    time.sleep(RENDER_INTERVAL_S)  # at most a few renders a second per page
+                    time.sleep(interval)  # a burst of changes makes one render, not many
                 if changes.wait(tick, KEEPALIVE_S) == tick:
                     yield ": keepalive\n\n"
 
@@ -243,7 +248,7 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
 
     @app.get("/events/alarms")
     def alarm_events():
-        return live("alarm_tables.html", alarm_context, lambda: board.version)
+        return live("alarm_tables.html", alarm_context, board.changes)
 
     def output_context():
         return {"outputs": outputs.outputs(), "now_ms": time.time_ns() // 1_000_000,
@@ -256,7 +261,58 @@ def create_app(config, link=None, board=None, changes=None, counters=None, users
 
     @app.get("/events/outputs")
     def output_events():
-        return live("output_table.html", output_context, lambda: outputs.version)
+        return live("output_table.html", output_context, outputs.changes)
+
+    def value_context():
+        now_ms = time.time_ns() // 1_000_000
+        lines = history.sparklines() if history is not None else {}
+        rows = []
+        for series in values.series():
+            status = values.status(series.device)
+            points = lines.get((series.device, series.measurement), [])
+            rows.append({"series": series, "status": status,
+                         "stale": now_ms - series.at_ms > STALE_MS,
+                         "spark": polyline(points, 120, 28,
+                                           x_range=(now_ms - SPARK_WINDOW_S * 1000, now_ms))})
+        return {"rows": rows, "now_ms": now_ms, "loops": values.loops(),
+                "connected": link is None or link.connected(), "history": history is not None}
+
+    @app.get("/values")
+    def values_page():
+        return render_template("values.html", **value_context())
+
+    @app.get("/events/values")
+    def value_events():
+        return live("value_table.html", value_context, values.changes, VALUES_INTERVAL_S)
+
+    @app.get("/loops/<loop>")
+    def loop_page(loop):
+        if loop not in values.loops():
+            raise Refused("refused_unknown_loop", 404, f"There is no PID loop {loop[:64]!r}.",
+                          user=g.user)
+        problem, lines, ranges = None, {}, {}
+        now_ms = time.time_ns() // 1_000_000
+        window = (now_ms - SPARK_WINDOW_S * 1000, now_ms)
+        try:
+            trend = history.loop_trend(loop) if history is not None else {}
+        except HistoryError as error:
+            trend, problem = {}, str(error)
+        process = [v for m in ("pv", "sp") for _, v in trend.get(m, [])]
+        outs = [v for _, v in trend.get("out", [])]
+        for member, points in trend.items():
+            low, high = ((min(outs), max(outs)) if member == "out" and outs
+                         else (min(process), max(process)) if process else (None, None))
+            ranges[member] = (low, high)
+            lines[member] = polyline(points, 900, 300, low, high, x_range=window)
+        return render_template("loop.html", loop=loop, lines=lines, ranges=ranges,
+                               problem=problem, latest={m: values_latest(loop, m)
+                                                        for m in ("pv", "sp", "out")})
+
+    def values_latest(device, measurement):
+        for series in values.series():
+            if (series.device, series.measurement) == (device, measurement):
+                return series.value
+        return None
 
     @app.post("/outputs/<output_id>/mode")
     @security.needs("operator")

@@ -4,7 +4,9 @@ The dataclass holds every default; `read_config` reads the variables over them.
 """
 
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
 
+from console.history import InfluxSettings
 from service_common import service_ids
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
@@ -16,6 +18,7 @@ MIN_SECRET_KEY = 32
 class ConsoleConfig:
     mqtt: MqttSettings
     secret_key: str
+    influx: InfluxSettings = InfluxSettings()
     # Loopback: Caddy is the one front (docs/console.md); compose sets 0.0.0.0 in its network.
     host: str = "127.0.0.1"
     port: int = 5080
@@ -34,7 +37,7 @@ class ConsoleConfig:
 
 
 DEFAULTS = {f.name: f.default for f in fields(ConsoleConfig)
-            if f.name not in ("mqtt", "secret_key")}
+            if f.name not in ("mqtt", "secret_key", "influx")}
 
 
 def read_config(environ=None):
@@ -48,9 +51,23 @@ def read_config(environ=None):
                             "(make secrets writes one)")
     session_max_s = env.float("CONSOLE_SESSION_MAX_S", d["session_max_s"], 1.0, 7 * 86400.0)
     session_idle_s = env.float("CONSOLE_SESSION_IDLE_S", d["session_idle_s"], 1.0, 7 * 86400.0)
+    default_influx = InfluxSettings()
+    influx = InfluxSettings(
+        url=env.str("INFLUXDB_URL", default_influx.url),
+        database=env.str("INFLUXDB_DATABASE", default_influx.database),
+        username=env.str("CONSOLE_INFLUXDB_USERNAME", default_influx.username),
+        password=env.str("CONSOLE_INFLUXDB_PASSWORD", default_influx.password),
+    )
+    url = urlsplit(influx.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        env.problems.append(f"INFLUXDB_URL={influx.url!r} must look like http://host:8086")
+    if influx.password and not influx.username:
+        env.problems.append("CONSOLE_INFLUXDB_PASSWORD is set but CONSOLE_INFLUXDB_USERNAME "
+                            "is not")
     config = ConsoleConfig(
         mqtt=mqtt,
         secret_key=secret_key,
+        influx=influx,
         host=env.str("CONSOLE_HOST", d["host"]),
         port=env.int("CONSOLE_PORT", d["port"], 0, 65535),
         users_file=env.str("CONSOLE_USERS_FILE", d["users_file"]),

@@ -4,6 +4,7 @@ publishes acknowledgements, shelve requests and its journal, and its own livenes
 import json
 import logging
 import threading
+import time
 
 from service_common import events
 from service_common.mqtt import make_client, publish_offline, publish_online
@@ -18,10 +19,9 @@ class NotSent(RuntimeError):
 
 
 class Link:
-    def __init__(self, settings, boards, changes, counters):
+    def __init__(self, settings, alarms, outputs, values, counters):
         self.settings = settings
-        self.boards = list(boards)  # each has subscription() and message(topic, payload)
-        self.changes = changes
+        self.alarms, self.outputs, self.values = alarms, outputs, values
         self.counters = counters
         self.actions_root = "actions"
         self.clock = events.EventClock()
@@ -55,18 +55,23 @@ class Link:
         log.info("connected to %s:%s as %s", self.settings.host, self.settings.port,
                  self.settings.client_id)
         # Subscribed at every connect: a reconnect with a clean session loses them.
-        client.subscribe([(board.subscription(), 1) for board in self.boards])
+        topics = [self.alarms.subscription(), self.outputs.subscription(),
+                  *self.values.subscriptions()]
+        client.subscribe([(topic, 1) for topic in topics])
         publish_online(client, self.settings)
 
     def _on_message(self, client, userdata, message):
+        topic = message.topic
         try:
-            changed = any(board.message(message.topic, message.payload)
-                          for board in self.boards)
+            if topic.startswith(self.alarms.root + "/"):
+                self.alarms.message(topic, message.payload)
+            elif topic.startswith(self.outputs.root + "/"):
+                self.outputs.message(topic, message.payload)
+            else:
+                self.values.message(topic, message.payload, bool(message.retain),
+                                    time.time_ns() // 1_000_000)
         except Exception:  # noqa: BLE001 - one bad message must not stop the link
-            log.exception("message on %s", message.topic)
-            return
-        if changed:
-            self.changes.bump()
+            log.exception("message on %s", topic)
 
     def _beat(self):
         while not self._stop.wait(HEARTBEAT_S):

@@ -7,6 +7,8 @@ import re
 import threading
 from dataclasses import dataclass
 
+from console.changes import Changes
+
 MODES = ("auto", "hand", "off", "failsafe")
 SETTABLE = ("auto", "hand", "off")
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -78,8 +80,12 @@ class OutputBoard:
         self.root = root
         self._outputs = {}
         self._lock = threading.Lock()
-        self.version = 0
+        self.changes = Changes()
         self.bad_messages = 0
+
+    @property
+    def version(self):
+        return self.changes.version
 
     def subscription(self):
         return f"{self.root}/+/state"
@@ -93,7 +99,7 @@ class OutputBoard:
             with self._lock:
                 if self._outputs.pop(output_id, None) is None:
                     return False
-                self.version += 1
+                self.changes.bump()
                 return True
         try:
             output = parse_state(output_id, payload)
@@ -105,7 +111,7 @@ class OutputBoard:
             if self._outputs.get(output_id) == output:
                 return False
             self._outputs[output_id] = output
-            self.version += 1
+            self.changes.bump()
             return True
 
     def outputs(self):

@@ -14,6 +14,7 @@ from console.config import read_config
 from console.counters import Counters
 from console.link import Link
 from console.outputs import OutputBoard
+from console.values import ValueBoard
 from devstack.mqtt_probe import Probe
 from devstack.wait import wait_until
 from tests.support.console import console_env, info, info_topic, make_users
@@ -23,17 +24,18 @@ from tests.support.console import console_env, info, info_topic, make_users
 def console(mosquitto, tmp_path):
     config = read_config(console_env(mosquitto, make_users(tmp_path / "users.json"), 0,
                                      CONSOLE_LOGIN_TRIES_PER_MINUTE="3"))
-    board, changes, counters, outputs = AlarmBoard(), Changes(), Counters(), OutputBoard()
-    link = Link(config.mqtt, [board, outputs], changes, counters)
+    board, counters, outputs = AlarmBoard(), Counters(), OutputBoard()
+    values = ValueBoard(Changes())
+    link = Link(config.mqtt, board, outputs, values, counters)
     link.start()
     wait_until(link.connected, 10, message="console not connected")
     skipped = [0.0]  # seconds the sessions' clock is ahead of the real one
-    app = create_app(config, link=link, board=board, changes=changes, counters=counters,
-                     outputs=outputs, clock=lambda: time.time() + skipped[0])
+    app = create_app(config, link=link, board=board, counters=counters, outputs=outputs,
+                     values=values, clock=lambda: time.time() + skipped[0])
     app.skip = lambda seconds: skipped.__setitem__(0, skipped[0] + seconds)
     with Probe(mosquitto.host, mosquitto.port, ["alerts/+/+/ack/+", "alerts/+/ack/+",
                                                 "alerts/+/+/shelve/+", "journal/+",
-                                                "actions/+/mode/set"]) as probe:
+                                                "actions/+/mode/set", "status/+"]) as probe:
         app.probe = probe
         yield app
     link.close()
@@ -316,3 +318,23 @@ def login_with(client, csrf):
     from tests.support.console import PASSWORDS
     return client.post("/login", data={"username": "olga", "password": PASSWORDS["olga"][1],
                                        "csrf_token": csrf})
+
+
+def test_live_values_with_status_and_names_as_text(console):
+    values = console.extensions["console"]["values"]
+    version = values.version
+    console.probe.publish("sensors/esp32-shed/pot", b"42.5")
+    console.probe.publish("sensors/<i>x/temp", b'{"value": 21, "ts": 1700000000000}')
+    console.probe.publish("sensors/esp32-shed/pot", b"not a number")
+    console.probe.publish("status/esp32-shed", b"offline", retain=True)
+    console.probe.publish("sensors/tic101/pv", b"50")
+    wait_until(lambda: len(values.series()) == 3 and values.status("esp32-shed"), 10)
+    assert values.version != version and values.bad_messages == 1
+    client = console.test_client()
+    login(client, "vic")
+    page = client.get("/values").data.decode()
+    assert "42.5" in page and "OFFLINE" in page and "&lt;i&gt;x" in page and "<i>x" not in page
+    assert 'href="/loops/tic101"' in page
+    loop = client.get("/loops/tic101")
+    assert loop.status_code == 200 and b"PV 50" in loop.data
+    assert client.get("/loops/nope").status_code == 404
