@@ -62,8 +62,8 @@ class History:
             if self._clock() - at < SPARK_CACHE_S:
                 return cached
             try:
-                result = self._query(  # noqa: S608 - constants only
-                    f'SELECT mean("value") FROM /.*/ WHERE time > now() - {SPARK_WINDOW_S}s '
+                result = self._query(
+                    f'SELECT mean("value") FROM /.*/ WHERE time > now() - {SPARK_WINDOW_S}s '  # noqa: S608
                     f'GROUP BY time({SPARK_BUCKET_S}s), "device" fill(none)')
             except HistoryError as error:
                 log.warning("sparklines: %s", error)
@@ -81,8 +81,8 @@ class History:
     def series(self, device, measurement, start_ms, end_ms, bucket_s):
         """[(ms, mean, min, max)] of one series between two instants, in buckets of bucket_s."""
         # The measurement is quoted as an identifier, numbers are integers, the device is bound.
-        result = self._query(  # noqa: S608
-            f'SELECT mean("value"), min("value"), max("value") FROM {_quote(measurement)} '
+        result = self._query(
+            f'SELECT mean("value"), min("value"), max("value") FROM {_quote(measurement)} '  # noqa: S608
             f'WHERE "device" = $device AND time >= {int(start_ms)}ms AND time < {int(end_ms)}ms '
             f'GROUP BY time({int(bucket_s)}s) fill(none)', {"device": device})
         return [(p["time"], p["mean"], p["min"], p["max"]) for p in result.get_points()]
