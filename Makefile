@@ -33,6 +33,7 @@ help:
 	@echo "               broker user and PlatformIO env) or an HTTP sender; prints its password"
 	@echo "make device-remove NAME=<device id> [ROLE=http]   remove one"
 	@echo "make user NAME=<name> ROLE=viewer|operator|engineer   a console user; prints its password"
+	@echo "make token NAME=<name>   a read-API token for the console; prints it"
 	@echo "make unit      only the tests that need no server"
 	@echo "make lint      ruff"
 	@echo "make firmware  build the firmware host tests and simulators into $(FIRMWARE_BUILD)/"
@@ -112,6 +113,13 @@ user:
 user-remove:
 	@$(MAKE) -s venv
 	@$(PY) -m console.users $(CONSOLE_USERS) remove "$(NAME)"
+
+# The console's read-API tokens (console/tokens.py), in CONSOLE_TOKENS_FILE; prints the token.
+CONSOLE_TOKENS := $(if $(CONSOLE_TOKENS_FILE),--file "$(CONSOLE_TOKENS_FILE)")
+.PHONY: token
+token:
+	@$(MAKE) -s venv
+	@$(PY) -m console.tokens $(CONSOLE_TOKENS) add "$(NAME)"
 
 unit: venv
 	$(TEST_ENV) $(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

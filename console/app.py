@@ -22,6 +22,7 @@ from flask import (
 
 from console import security
 from console.alarms import OUT_OF_SERVICE, SHELVED, AlarmBoard
+from console.api import api
 from console.changes import Changes
 from console.counters import Counters
 from console.history import SPARK_WINDOW_S, HistoryError, polyline
@@ -29,6 +30,7 @@ from console.link import NotSent
 from console.outputs import SETTABLE, OutputBoard
 from console.security import Refused
 from console.throttle import Throttle
+from console.tokens import Tokens
 from console.users import Users, name_problem
 from console.values import ValueBoard
 
@@ -126,9 +128,12 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
     outputs = outputs if outputs is not None else OutputBoard()
     values = values if values is not None else ValueBoard(Changes())
     throttle = Throttle(config.login_tries_per_minute)
+    app.config["CONSOLE"] = config
     app.extensions["console"] = {"board": board, "counters": counters, "link": link,
                                  "users": users, "outputs": outputs, "values": values,
-                                 "history": history}
+                                 "history": history, "tokens": Tokens(config.tokens_file),
+                                 "api_throttle": Throttle(config.login_tries_per_minute)}
+    app.register_blueprint(api)
     app.jinja_env.globals.update(csrf_token=security.csrf_token, when=_when, ago=_ago,
                                  number=_number)
 
@@ -153,6 +158,8 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
 
     @app.before_request
     def guard():
+        if request.path.startswith("/api/"):
+            return  # read only, with its own bearer tokens (console/api.py)
         if request.endpoint not in PUBLIC:
             # The live stream neither extends an idle session nor rewrites the cookie.
             g.user, g.role = security.current_user(

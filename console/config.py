@@ -33,6 +33,11 @@ class ConsoleConfig:
     shelve_max_s: float = 8 * 3600.0
     # Waitress worker threads: every open page holds one for its live updates.
     threads: int = 48
+    tokens_file: str = "var/console/tokens.json"
+    # The read API's bounds: the longest range, the most points of a series, journal entries.
+    api_max_range_s: float = 31 * 86400.0
+    api_max_points: int = 1000
+    api_max_entries: int = 1000
     log_level: str = "INFO"
 
 
@@ -78,6 +83,11 @@ def read_config(environ=None):
                                        d["login_tries_per_minute"], 1, 60),
         shelve_max_s=env.float("CONSOLE_SHELVE_MAX_S", d["shelve_max_s"], 60.0, 7 * 86400.0),
         threads=env.int("CONSOLE_THREADS", d["threads"], 4, 1000),
+        tokens_file=env.str("CONSOLE_TOKENS_FILE", d["tokens_file"]),
+        api_max_range_s=env.float("CONSOLE_API_MAX_RANGE_S", d["api_max_range_s"], 60.0,
+                                  10 * 365 * 86400.0),
+        api_max_points=env.int("CONSOLE_API_MAX_POINTS", d["api_max_points"], 10, 100_000),
+        api_max_entries=env.int("CONSOLE_API_MAX_ENTRIES", d["api_max_entries"], 10, 100_000),
         log_level=env.log_level("CONSOLE_LOG_LEVEL", d["log_level"]),
     )
     env.check()

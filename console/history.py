@@ -87,6 +87,15 @@ class History:
             f'GROUP BY time({int(bucket_s)}s) fill(none)', {"device": device})
         return [(p["time"], p["mean"], p["min"], p["max"]) for p in result.get_points()]
 
+    def alarm_journal(self, start_ms, end_ms, limit):
+        """The webhook's alarm journal (docs/annunciator.md) between two instants, newest first."""
+        result = self._query(
+            f'SELECT * FROM "alarm_journal" WHERE time >= {int(start_ms)}ms '  # noqa: S608
+            f"AND time < {int(end_ms)}ms ORDER BY time DESC LIMIT {int(limit)}")
+        return [{"t": p["time"], "alert": p.get("alert"), "device": p.get("device"),
+                 "from": p.get("from"), "to": p.get("to"), "by": p.get("by")}
+                for p in result.get_points()]
+
     def loop_trend(self, loop, window_s=SPARK_WINDOW_S, bucket_s=SPARK_BUCKET_S // 4):
         """{"pv": [(ms, v)], "sp": [...], "out": [...]} of a loop's last hour."""
         now_ms = time.time_ns() // 1_000_000

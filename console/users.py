@@ -91,13 +91,17 @@ def read_file(path):
 
 
 def write_file(path, users):
-    """Replace the users file atomically (temporary file, fsync, rename), readable by us only."""
+    write_json_atomically(path, {"users": users})
+
+
+def write_json_atomically(path, document):
+    """Replace a file atomically (temporary file, fsync, rename), readable by its owner only."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".users-")
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
         with os.fdopen(fd, "w") as file:
-            json.dump({"users": users}, file, indent=1, sort_keys=True)
+            json.dump(document, file, indent=1, sort_keys=True)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

@@ -42,7 +42,7 @@ def test_users_file_is_hashed_and_atomic(tmp_path):
     assert users.role("alice") == "viewer"  # re-read: no restart needed
     remove_user(path, "alice")
     assert users.role("alice") is None
-    assert not list(tmp_path.glob(".users-*"))
+    assert not list(tmp_path.glob(".users.json-*"))
 
 
 @pytest.mark.parametrize("name, role", [("bad name", "viewer"), ("<script>", "viewer"),
