@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from console import security
+from console import security, tagmap
 from console.alarms import OUT_OF_SERVICE, SHELVED, AlarmBoard
 from console.api import api
 from console.changes import Changes
@@ -320,6 +320,89 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
             if (series.device, series.measurement) == (device, measurement):
                 return series.value
         return None
+
+    def tag_context(**extra):
+        document, problem = {}, None
+        try:
+            document = tagmap.read_document(config.opcua.nodes_path)
+        except (tagmap.MappingError, OSError, ValueError) as error:
+            problem = str(error)
+        return {"rows": tagmap.mapped(document), "problem": problem,
+                "nodes_path": str(config.opcua.nodes_path), "roles": tagmap.ROLES, **extra}
+
+    def browser():
+        if config.opcua is None:
+            raise Refused("refused_no_opcua", 404, "Tag mapping is off: OPCUA_ENDPOINT is not "
+                          "set for the console.", user=g.user)
+        return tagmap.Browser(config.opcua)
+
+    @app.get("/tags")
+    @security.needs("engineer")
+    def tags_page():
+        tags = browser()
+        node, path, query = (request.args.get("node", ""), request.args.get("path", "Objects"),
+                             request.args.get("q", "").strip())
+        children, error = [], None
+        try:
+            if query:
+                children = tags.search(query[:100])
+            else:
+                children = tags.children(node or None, path[:500])
+        except tagmap.MappingError as problem:
+            error = str(problem)
+        return render_template("tags.html", **tag_context(
+            children=children, node=node, path=path, query=query, error=error))
+
+    @app.post("/tags/add")
+    @security.needs("engineer")
+    def tags_add():
+        tags = browser()
+        form = request.form
+        deadband_text = form.get("deadband", "").strip()
+        try:
+            deadband = None
+            if deadband_text:
+                try:
+                    deadband = float(deadband_text)
+                except ValueError:
+                    deadband = -1.0
+                if not (math.isfinite(deadband) and deadband >= 0):
+                    raise tagmap.MappingError(
+                        f"the deadband is a number of at least 0, not {deadband_text[:20]!r}")
+            variable = tags.variable(form.get("node", "")[:500])
+            document = tagmap.add(tagmap.read_document(config.opcua.nodes_path), variable,
+                                  form.get("role", ""), form.get("device", "").strip(),
+                                  form.get("measurement", "").strip(), deadband)
+            tagmap.save(config.opcua.nodes_path, document)
+        except tagmap.MappingError as error:
+            counters.add("refused_tag_mapping")
+            journal("refused", "tag_mapping", str(error), by=g.user)
+            flash(f"Not saved: {error}")
+            return redirect(url_for("tags_page", node=form.get("parent", ""),
+                                    path=form.get("path", "Objects")), 303)
+        role = form.get("role")
+        target = (f"{form.get('device')}/{form.get('measurement')}" if role == "reading"
+                  else f"{form.get('device')}/{role}")
+        journal("tag_mapped", target, f"{variable.node_id} ({variable.data_type})", by=g.user)
+        flash(f"Saved: {variable.node_id} feeds {target}. The bridge follows within 5 s.")
+        return redirect(url_for("tags_page", node=form.get("parent", ""),
+                                path=form.get("path", "Objects")), 303)
+
+    @app.post("/tags/remove")
+    @security.needs("engineer")
+    def tags_remove():
+        browser()
+        device, measurement = request.form.get("device", ""), request.form.get("measurement", "")
+        try:
+            document = tagmap.read_document(config.opcua.nodes_path)
+            tagmap.save(config.opcua.nodes_path, tagmap.remove(document, device, measurement))
+        except tagmap.MappingError as error:
+            counters.add("refused_tag_mapping")
+            flash(f"Not saved: {error}")
+            return redirect(url_for("tags_page"), 303)
+        journal("tag_unmapped", f"{device}/{measurement}"[:128], "", by=g.user)
+        flash(f"Removed {device}/{measurement}.")
+        return redirect(url_for("tags_page"), 303)
 
     @app.post("/outputs/<output_id>/mode")
     @security.needs("operator")

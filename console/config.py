@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from console.history import InfluxSettings
 from service_common import service_ids
-from service_common.config import EnvReader
+from service_common.config import ConfigError, EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
 
 MIN_SECRET_KEY = 32
@@ -19,6 +19,9 @@ class ConsoleConfig:
     mqtt: MqttSettings
     secret_key: str
     influx: InfluxSettings = InfluxSettings()
+    # The OPC UA server and nodes file of the bridge (its OPCUA_* settings): tag mapping is on
+    # when OPCUA_ENDPOINT is set.
+    opcua: object = None
     # Loopback: Caddy is the one front (docs/console.md); compose sets 0.0.0.0 in its network.
     host: str = "127.0.0.1"
     port: int = 5080
@@ -42,7 +45,7 @@ class ConsoleConfig:
 
 
 DEFAULTS = {f.name: f.default for f in fields(ConsoleConfig)
-            if f.name not in ("mqtt", "secret_key", "influx")}
+            if f.name not in ("mqtt", "secret_key", "influx", "opcua")}
 
 
 def read_config(environ=None):
@@ -69,10 +72,19 @@ def read_config(environ=None):
     if influx.password and not influx.username:
         env.problems.append("CONSOLE_INFLUXDB_PASSWORD is set but CONSOLE_INFLUXDB_USERNAME "
                             "is not")
+    opcua = None
+    if env.raw("OPCUA_ENDPOINT"):
+        from opcua_bridge.config import read_settings
+
+        try:
+            opcua = read_settings(env.environ, with_nodes=False)
+        except ConfigError as error:
+            env.problems.extend(error.problems)
     config = ConsoleConfig(
         mqtt=mqtt,
         secret_key=secret_key,
         influx=influx,
+        opcua=opcua,
         host=env.str("CONSOLE_HOST", d["host"]),
         port=env.int("CONSOLE_PORT", d["port"], 0, 65535),
         users_file=env.str("CONSOLE_USERS_FILE", d["users_file"]),
