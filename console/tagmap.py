@@ -192,7 +192,7 @@ def add(document, variable, role, device, measurement, deadband):
         if problem:
             raise MappingError(f"the {label} must be {problem}")
     rows = mapped(document)
-    for row_role, row_device, row_measurement, row_node, _ in rows:
+    for _, row_device, row_measurement, row_node, _ in rows:
         if row_node == variable.node_id:
             raise MappingError(f"{variable.node_id} is already mapped to "
                                f"{row_device}/{row_measurement}")
