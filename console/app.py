@@ -20,7 +20,8 @@ from flask import (
     url_for,
 )
 
-from console import security, tagmap
+from console import api as api_module
+from console import performance, security, tagmap
 from console.alarms import OUT_OF_SERVICE, SHELVED, AlarmBoard
 from console.api import api
 from console.changes import Changes
@@ -41,6 +42,7 @@ KEEPALIVE_S = 15.0
 RENDER_INTERVAL_S = 0.1
 VALUES_INTERVAL_S = 1.0  # readings flow all the time: a page shows them once a second
 STALE_MS = 5 * 60_000
+PERFORMANCE_MAX_ENTRIES = 100_000
 MAX_OVERRIDE_MIN = 7 * 24 * 60
 MAX_REASON = 200
 SHELVE_ACTIONS = {"shelve": "shelved", "out-of-service": "taken out of service",
@@ -320,6 +322,27 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
             if (series.device, series.measurement) == (device, measurement):
                 return series.value
         return None
+
+    @app.get("/performance")
+    def performance_page():
+        now_ms = time.time_ns() // 1_000_000
+        figures, problem = None, None
+        try:
+            start, end = api_module.time_range(
+                {"from": request.args.get("from") or str(now_ms - 86_400_000),
+                 "to": request.args.get("to") or ""}, config.api_max_range_s, now_ms)
+            if history is None:
+                raise HistoryError("no InfluxDB configured")
+            entries = history.alarm_journal(start, end, PERFORMANCE_MAX_ENTRIES)
+            figures = performance.report(entries, start, end, config.operators, board.alarms(),
+                                         now_ms)
+            if len(entries) == PERFORMANCE_MAX_ENTRIES:
+                problem = (f"Only the newest {PERFORMANCE_MAX_ENTRIES} journal entries were "
+                           "counted: choose a shorter range.")
+        except (api_module.BadRequest, HistoryError) as error:
+            problem = str(error)
+        return render_template("performance.html", figures=figures, problem=problem,
+                               limits=performance)
 
     def tag_context(**extra):
         document, problem = {}, None

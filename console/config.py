@@ -41,6 +41,8 @@ class ConsoleConfig:
     api_max_range_s: float = 31 * 86400.0
     api_max_points: int = 1000
     api_max_entries: int = 1000
+    # Operators sharing the alarm load, for the alarm rate per operator (performance page).
+    operators: int = 1
     log_level: str = "INFO"
 
 
@@ -100,6 +102,7 @@ def read_config(environ=None):
                                   10 * 365 * 86400.0),
         api_max_points=env.int("CONSOLE_API_MAX_POINTS", d["api_max_points"], 10, 100_000),
         api_max_entries=env.int("CONSOLE_API_MAX_ENTRIES", d["api_max_entries"], 10, 100_000),
+        operators=env.int("CONSOLE_OPERATORS", d["operators"], 1, 100),
         log_level=env.log_level("CONSOLE_LOG_LEVEL", d["log_level"]),
     )
     env.check()

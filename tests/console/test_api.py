@@ -2,6 +2,7 @@
 points, entries) and a 400 naming what is wrong."""
 
 import json
+import re
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from console.config import read_config
 from console.history import History, InfluxSettings
 from console.outputs import OutputBoard
 from console.tokens import Tokens, add_token, main, remove_token
-from tests.support.console import SECRET_KEY, info
+from tests.support.console import PASSWORDS, SECRET_KEY, info, make_users
 
 NOW_MS = time.time_ns() // 1_000_000
 
@@ -135,3 +136,18 @@ def test_token_command(tmp_path, capsys):
     token = capsys.readouterr().out.rsplit(": ", 1)[1].strip()
     assert Tokens(path).check(token) == "scada" and token not in path.read_text()
     assert main(["--file", str(path), "add", "bad.name"]) == 2
+
+
+def test_the_performance_page_from_the_journal(api):
+    client = api.test_client()
+    make_users(api.config["CONSOLE"].users_file)
+    page = client.get("/login")
+    csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    client.post("/login", data={"username": "vic", "password": PASSWORDS["vic"][1],
+                                "csrf_token": csrf})
+    text = client.get("/performance").data.decode()
+    assert 'id="rate">0.01<' in text  # one alarm in 24 h: 1 / 144 windows
+    assert "pot-high" in text and 'id="flood">0.0 %' in text
+    assert "from must be before to" in client.get(
+        "/performance", query_string={"from": "2000000000000", "to": "1900000000000"}
+    ).data.decode()
