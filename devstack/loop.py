@@ -163,6 +163,7 @@ class Loop:
             "WEBHOOK_KNOWN_ALERTS": ALERT, "WEBHOOK_LOG_LEVEL": "WARNING",
             "WEBHOOK_ANNUNCIATOR": self.annunciator,
             "ACK_USERNAME": self.ack_auth[0], "ACK_PASSWORD": self.ack_auth[1],
+            "WEBHOOK_STATE_DIR": str(self.influx.workdir / "webhook-state"),
         }
 
     def close(self):

@@ -4,6 +4,7 @@ The dataclass holds every default; `read_config` reads the variables over them.
 """
 
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
@@ -33,6 +34,8 @@ class WebhookConfig:
     ack_password: str | None = None
     state_max_entries: int = Limits.max_entries
     state_forget_after: float = Limits.forget_after
+    # The folder of the state file (the webhook's truth on disk; retained topics are its cache).
+    state_dir: Path = Path("webhook-state")
     # waitress: open connections at most, and how long one may stay idle (s).
     connection_limit: int = 500
     channel_timeout: int = 10
@@ -101,6 +104,7 @@ def read_config(environ=None):
                                   MAX_ENTRIES_ALLOWED),
         state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", d["state_forget_after"],
                                      1.0, 10 * 365 * 86400.0),
+        state_dir=Path(env.str("WEBHOOK_STATE_DIR", d["state_dir"])),
         connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),
         channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", d["channel_timeout"], 1, 3600),
         stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),

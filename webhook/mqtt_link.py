@@ -88,6 +88,14 @@ class MqttLink:
         handler must not block. Call before start()."""
         self._handlers[topic_filter] = handler
 
+    def unsubscribe(self, topic_filters):
+        """Stop receiving `topic_filters` until resubscribe() or the next connect."""
+        self.client.unsubscribe(list(topic_filters))
+
+    def resubscribe(self, topic_filters):
+        if self.client.is_connected():
+            self.client.subscribe([(topic_filter, 1) for topic_filter in topic_filters])
+
     def read_retained(self, topics, done):
         """Read the retained messages of `topics` (no wildcards) once, then call
         `done({topic: payload})` in the network thread (an empty dict when the broker refuses

@@ -5,7 +5,9 @@ Pure functions: `parse(payload)` takes the decoded JSON and returns a `Notificat
 valid notification is rejected on its own (with a reason) and the others still count.
 """
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from webhook.topics import MAX_ALERT_CHARS, alert_name_problem, device_problem, topic_safe
 
@@ -36,6 +38,10 @@ class InstanceUpdate:
     key: str  # the instance's fingerprint
     firing: bool
     device: str | None = None
+    # Grafana's startsAt (the start of this firing episode) and, once resolved, endsAt, in
+    # epoch ms; None when absent or the zero time. They order replayed notifications.
+    starts_at: int | None = field(default=None, compare=False)
+    ends_at: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,14 @@ class Notification:
     def alerts(self):
         return {u.alert for u in self.updates} | {alert for alert, _ in self.snapshots}
 
+    @property
+    def newest(self):
+        """The latest time this notification knows of (ms): its alerts' startsAt and its
+        resolved alerts' endsAt; None when it carries none. An instance that started after it
+        cannot be in it."""
+        times = [t for u in self.updates for t in (u.starts_at, u.ends_at) if t is not None]
+        return max(times) if times else None
+
 
 def _short(value, limit=60):
     text = repr(value)
@@ -79,6 +93,25 @@ def labels_fingerprint(labels):
             for byte in part.encode(errors="surrogatepass") + b"\xff":
                 digest = ((digest ^ byte) * _FNV64_PRIME) & 0xFFFFFFFFFFFFFFFF
     return f"{digest:016x}"
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def time_ms(value):
+    """Grafana's RFC 3339 time (nanoseconds allowed) -> epoch ms; None for anything else and for
+    times before 1971 (Go's zero time `0001-01-01T00:00:00Z` means "none")."""
+    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if not match:
+        return None
+    whole, fraction, zone = match.groups()
+    fraction = (fraction or ".0")[:7]
+    try:
+        moment = datetime.fromisoformat(whole + fraction + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        return None
+    ms = int(moment.timestamp() * 1000)
+    return ms if ms >= 365 * 86400 * 1000 else None
 
 
 def parse(payload):
@@ -170,8 +203,10 @@ def _parse_unified_alert(index, alert, notification):
             notification.warnings.append(
                 f"alerts[{index}] device label {_short(device)} {problem}: no device topic")
             device = None
-    notification.updates.append(
-        InstanceUpdate(topic_safe(name), fingerprint, UNIFIED_STATUSES[status], device))
+    firing = UNIFIED_STATUSES[status]
+    notification.updates.append(InstanceUpdate(
+        topic_safe(name), fingerprint, firing, device, time_ms(alert.get("startsAt")),
+        None if firing else time_ms(alert.get("endsAt"))))
     return None
 
 

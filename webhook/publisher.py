@@ -1,6 +1,7 @@
-"""The alert state and its publication: notifications applied to the store, the topics that
-changed published retained at QoS 1 over the MQTT link, the state restored at start-up. The
-alarm journal (`journal_out`) and the boards' acknowledgements (`ack_worker`) are its parts.
+"""The alert state and its publication: notifications applied to the store, saved to the state
+file (`state_file`, the truth) before the topics that changed are published retained at QoS 1
+over the MQTT link (a cache of it), the state restored at start-up from that file. The alarm
+journal (`journal_out`) and the boards' acknowledgements (`ack_worker`) are its parts.
 
 `init_app(app, publisher=None)` attaches one (a new one on the real broker when none is given);
 the routes reach it through `get_publisher()`.
@@ -13,6 +14,7 @@ import time
 from flask import current_app
 
 from service_common import journal
+from service_common.status import HEARTBEAT_S
 from webhook.ack_worker import AckWorker
 from webhook.annunciator import UnknownAlarm, active_instances
 from webhook.counters import Counters
@@ -20,7 +22,8 @@ from webhook.journal_out import Journal
 from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
 from webhook.state import AlertStore, changed
-from webhook.topics import ack_filters, state_topic
+from webhook.state_file import StateFile, StateFileError
+from webhook.topics import state_topic
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,10 @@ def get_publisher_of(app):
     return app.extensions[EXTENSION]
 
 
+class StateNotSaved(BrokerUnavailable):
+    """The state file could not be written: nothing is reported as done (answered 503)."""
+
+
 class AlertPublisher:
     def __init__(self, config, link=None, counters=None):
         self.config = config
@@ -66,6 +73,11 @@ class AlertPublisher:
         self._lock = threading.Lock()
         self._restored = threading.Event()
         self._closed = threading.Event()
+        self._state_file = StateFile(config.state_dir)
+        self._saved = None  # the document bytes last saved
+        self._online = False  # `online` said since the last connect: the heartbeat repeats it
+        self._heartbeat = threading.Thread(target=self._beat, name="webhook-heartbeat",
+                                           daemon=True)
         self.annunciating = config.annunciator != "off"
         self._journal = Journal(journal.topic(self.root, config.mqtt.client_id),
                                 self.publish_messages, self.count)
@@ -75,11 +87,14 @@ class AlertPublisher:
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self):
+        """Restore from the state file (when there is one), then connect; raises StateFileError
+        when the state folder cannot be read."""
+        self._restore_from_file()
         if self.annunciating:
             self._ack_worker.start()
-            for topic_filter in ack_filters(self.root):
-                self.link.subscribe(topic_filter, self._ack_worker.on_message)
+            self._ack_worker.subscribe(self.link)
         self.link.start(self._on_connected)
+        self._heartbeat.start()
 
     def close(self, timeout=2.0):
         self._closed.set()
@@ -122,6 +137,7 @@ class AlertPublisher:
             self._dirty |= alerts
             self._count_bounds(forgotten)
             self._annunciate(alerts)
+            self._save()
             published = self._publish_dirty(timeout)
             self._journal.publish(self.store.journal, timeout)
             return published
@@ -141,6 +157,7 @@ class AlertPublisher:
             if transitions:
                 self._journal.record(self.store.journal, transitions, self.clock())
                 self._dirty.add(alert)
+            self._save()
             # Also when nothing changed: a press repeated because the LED kept flashing
             # publishes what an earlier one could not.
             self._publish_dirty(timeout)
@@ -159,6 +176,11 @@ class AlertPublisher:
                             "as state_full; WEBHOOK_STATE_MAX_ENTRIES=%d)",
                             self.store.refused[0], self.config.state_max_entries)
             self.store.refused.clear()
+        if self.store.stale:
+            self.count("stale_updates", len(self.store.stale))
+            log.warning("ignored %d alert updates older than the state held (a replayed or late "
+                        "notification), e.g. %s", len(self.store.stale), self.store.stale[0])
+            self.store.stale.clear()
 
     def publish_messages(self, messages, timeout=None):
         """Publish [(topic, payload bytes)] at QoS 1, not retained; return once the broker
@@ -176,14 +198,53 @@ class AlertPublisher:
         with self._lock:
             if self.ready and self._pending():
                 try:
+                    self._save()
                     self._publish_dirty(timeout)
                     self._journal.publish(self.store.journal, timeout)
                 except BrokerUnavailable as error:
                     log.warning("could not republish the alert state: %s", error)
+                    return False
             return not self._pending()
 
     def _pending(self):
-        return bool(self._dirty or self.store.journal or self._unannunciate)
+        return bool(self._dirty or self.store.journal or self._unannunciate or
+                    self._saved is None)
+
+    def _save(self):
+        """Write the state document to the state file unless it holds it already (call with
+        the lock held); raises StateNotSaved."""
+        document = self.store.document_bytes()
+        if document == self._saved:
+            return
+        try:
+            self._state_file.save(document)
+        except StateFileError as error:
+            self.count("state_unsaved")
+            log.error("%s", error)
+            raise StateNotSaved(str(error)) from None
+        self._saved = document
+
+    def _restore_from_file(self):
+        """The state as the file holds it: every topic is published again at the first connect
+        (the broker's retained copies may be older). Without a file (a first start, or a
+        webhook that kept its state only in the broker) the connect reads the broker's."""
+        raw = self._state_file.load()
+        if raw is None:
+            log.info("no state file in %s: restoring from the broker's retained state",
+                     self.config.state_dir)
+            return
+        retained = {self.state_topic: raw}
+        restored = restore(retained, self.root, self.config.mqtt.client_id,
+                           self.config.known_alerts, self.config.limits, self.clock())
+        if restored.problems:
+            for problem in restored.problems:
+                log.error("state file %s: %s; restoring from the broker instead",
+                          self._state_file.path, problem)
+            return
+        restored.published = {}
+        restored.dirty = restored.store.known_alerts()
+        self._adopt(restored, "the state file")
+        self._saved = raw
 
     def _desired(self, alerts):
         """{topic: value} of `alerts`, annunciator topics first: the broker passes one client's
@@ -243,6 +304,7 @@ class AlertPublisher:
     def _on_connected(self):
         """At every connect (network thread): restore first; after a reconnect publish every
         topic again (the broker may have restarted without its latest retained values)."""
+        self._online = False
         if not self._restored.is_set():
             self.link.read_retained(
                 topics_to_read(self.root, self.config.mqtt.client_id, self.config.known_alerts),
@@ -255,6 +317,10 @@ class AlertPublisher:
                            self.config.known_alerts, self.config.limits, self.clock())
         for problem in restored.problems:
             log.warning("%s", problem)
+        self._adopt(restored, "the broker")
+        self._in_background(self._sync_then_online)
+
+    def _adopt(self, restored, source):
         with self._lock:
             self.store, self._published, self._dirty = (restored.store, restored.published,
                                                          restored.dirty)
@@ -268,10 +334,9 @@ class AlertPublisher:
             elif self.store.annunciator.instances:
                 self._drop_annunciator_states()
         firing = sum(len(i) for i in restored.store.firing.values())
-        log.info("alert state restored: %d alerts, %d firing instances",
+        log.info("alert state restored from %s: %d alerts, %d firing instances", source,
                  len(restored.store.known_alerts()), firing)
         self._restored.set()
-        self._in_background(self._sync_then_online)
 
     def _drop_annunciator_states(self):
         """The annunciator is off but an earlier run left its states: delete their retained
@@ -299,10 +364,18 @@ class AlertPublisher:
             if self.sync():
                 if self.connected:
                     self.link.publish_online()
+                    self._online = True
                 return
             if self._closed.wait(delay):
                 return
             delay = min(delay * 2, SYNC_RETRY_CAP)
+
+    def _beat(self):
+        """`online` again every HEARTBEAT_S while it holds: followers trust only a live one
+        (service_common.status), never the copy a broker reloads after a power cut."""
+        while not self._closed.wait(HEARTBEAT_S):
+            if self._online and self.connected:
+                self.link.publish_online()
 
     @staticmethod
     def _in_background(work):

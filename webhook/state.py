@@ -10,6 +10,7 @@ taken.
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 from service_common import journal
@@ -19,6 +20,10 @@ from webhook.topics import alert_topic, device_problem, topic_safe
 DOCUMENT_VERSION = 2
 ON, OFF = "1", "0"
 
+
+# Instances whose times are kept to order notifications: short plain fingerprints, as Grafana's
+# (16 hex digits), so that the times add little to the bounded state document.
+_ORDERED_KEY = re.compile(r"[\w:.-]{1,32}", re.ASCII)
 
 # The most WEBHOOK_STATE_MAX_ENTRIES may be: the state document at this many entries of the
 # longest names fits the broker's max_packet_size (tests/deploy/test_broker.py).
@@ -39,6 +44,11 @@ class AlertStore:
         self.devices = {}  # alert -> {device: time of its last change}
         self.changed_at = {}  # alert -> time of its last change
         self.refused = []  # (alert, key) of firing instances refused since the last look
+        # Replays and late deliveries: the startsAt of each firing instance and the endsAt of
+        # resolved ones (epoch ms), and the updates found older than them since the last look.
+        self.starts = {}  # alert -> {key: ms}
+        self.ended = {}  # alert -> {key: ms}
+        self.stale = []  # (alert, key)
         self.forgotten = 0  # entries forgotten so far
         self.annunciator = Annunciator()
         self.journal = []  # journal.Entry not yet acknowledged by the broker, oldest first
@@ -47,14 +57,22 @@ class AlertStore:
 
     def apply(self, notification, now=0.0):
         """Apply a Notification's updates at time `now`; returns the alerts it concerned."""
+        newest = notification.newest
         for alert, key in notification.snapshots:
             instances = self.remember(alert, now=now)
             for fingerprint in [k for k in instances
                                 if key is None or k == key or k.startswith(key + ":")]:
+                started = self.starts.get(alert, {}).get(fingerprint)
+                if newest is not None and started is not None and started > newest:
+                    self.stale.append((alert, fingerprint))  # began after this was sent
+                    continue
                 self._resolve(alert, fingerprint, now)
         room = self.limits.max_entries - self.entries()
         full = False  # nothing left to forget for a new instance
         for update in notification.updates:
+            if self._is_stale(update):
+                self.stale.append((update.alert, update.key))
+                continue
             if update.firing and update.key not in self.firing.get(update.alert, {}):
                 if room <= 0 and not full:
                     room = self.limits.max_entries - self.entries()  # the estimate ran out
@@ -67,10 +85,38 @@ class AlertStore:
             instances = self.remember(update.alert, update.device, now)
             if update.firing:
                 instances[update.key] = update.device
+                self.ended.get(update.alert, {}).pop(update.key, None)
+                if update.starts_at is not None and _ORDERED_KEY.fullmatch(update.key):
+                    self.starts.setdefault(update.alert, {})[update.key] = update.starts_at
             else:
                 self._resolve(update.alert, update.key, now)
+                if update.ends_at is not None and _ORDERED_KEY.fullmatch(update.key):
+                    self.ended.setdefault(update.alert, {})[update.key] = update.ends_at
+        self._bound_ended()
         self.forget_old(now)
         return notification.alerts
+
+    def _is_stale(self, update):
+        """An update older than what the store holds: the resolve of an earlier firing episode
+        than the one firing now, or a firing of an episode that has ended since (a replayed or
+        late notification)."""
+        if update.starts_at is None:
+            return False
+        if update.firing:
+            ended = self.ended.get(update.alert, {}).get(update.key)
+            return ended is not None and update.starts_at < ended
+        started = self.starts.get(update.alert, {}).get(update.key)
+        return update.key in self.firing.get(update.alert, {}) and started is not None and \
+            update.starts_at < started
+
+    def _bound_ended(self):
+        """Keep at most max_entries endsAt times, the newest."""
+        times = sorted((t, alert, key) for alert, keys in self.ended.items()
+                       for key, t in keys.items())
+        for _, alert, key in times[:max(0, len(times) - self.limits.max_entries)]:
+            del self.ended[alert][key]
+        for alert in [a for a, keys in self.ended.items() if not keys]:
+            del self.ended[alert]
 
     def remember(self, alert, device=None, now=0.0):
         """Note `alert` (and `device`) as changed at `now`; returns the alert's instances."""
@@ -80,6 +126,7 @@ class AlertStore:
         return self.firing.setdefault(alert, {})
 
     def _resolve(self, alert, key, now):
+        self.starts.get(alert, {}).pop(key, None)
         device = self.firing.get(alert, {}).pop(key, None)
         if device is not None:
             self.devices.setdefault(alert, {})[device] = now
@@ -125,7 +172,7 @@ class AlertStore:
             if not self.devices[alert]:
                 del self.devices[alert]
         else:
-            for table in (self.firing, self.devices, self.changed_at):
+            for table in (self.firing, self.devices, self.changed_at, self.starts, self.ended):
                 table.pop(alert, None)
         return 1
 
@@ -167,6 +214,10 @@ class AlertStore:
                     "firing": dict(sorted(self.firing.get(alert, {}).items())),
                     "devices": {d: int(t) for d, t in sorted(self.devices.get(alert, {}).items())},
                     "changed": int(self.changed_at.get(alert, 0)),
+                    **({"starts": dict(sorted(self.starts[alert].items()))}
+                       if self.starts.get(alert) else {}),
+                    **({"ended": dict(sorted(self.ended[alert].items()))}
+                       if self.ended.get(alert) else {}),
                 }
                 for alert in sorted(self.known_alerts())
             },
@@ -209,6 +260,13 @@ class AlertStore:
             if not store.devices[alert]:
                 del store.devices[alert]
             store.changed_at[alert] = changed_at
+            for name in ("starts", "ended"):
+                times = entry.get(name, {})
+                if not isinstance(times, dict) or not all(
+                        isinstance(k, str) and _is_time(t) for k, t in times.items()):
+                    raise ValueError(f"state document: bad {name} for alert {alert!r}")
+                if times:
+                    getattr(store, name)[alert] = dict(times)
         # Both are missing from an older webhook's document: every alarm starts "normal".
         store.annunciator.restore(doc.get("annunciator", {}))
         entries = doc.get("journal", [])

@@ -11,8 +11,9 @@ _BAD_TOPIC_LEVEL = re.compile(r"[/+#]")
 # What mosquitto refuses in a topic (it drops the connection of a client that sends one):
 # control characters, UTF-16 surrogates (not encodable) and Unicode noncharacters.
 _NOT_MQTT_UTF8 = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef]")
-# The last level of the annunciator state and acknowledgement topics: no device may be called so.
-ANNUNCIATOR_LEVEL, ACK_LEVEL = "annunciator", "ack"
+# Topic levels under an alert or device of its own: no device may be called so.
+ANNUNCIATOR_LEVEL, ACK_LEVEL, SHELVE_LEVEL, INFO_LEVEL = "annunciator", "ack", "shelve", "info"
+RESERVED_LEVELS = (ANNUNCIATOR_LEVEL, ACK_LEVEL, SHELVE_LEVEL, INFO_LEVEL)
 
 
 def topic_safe(name):
@@ -30,7 +31,7 @@ def device_problem(device):
         return "contains '/', '+' or '#'"
     if _NOT_MQTT_UTF8.search(device) or any(ord(c) & 0xFFFE == 0xFFFE for c in device):
         return "contains a control character or no valid MQTT UTF-8"
-    if device in (ANNUNCIATOR_LEVEL, ACK_LEVEL):
+    if device in RESERVED_LEVELS:
         return f"is {device!r}, a topic level the annunciator uses"
     return None
 
@@ -83,18 +84,60 @@ def annunciator_topic(root, alert, device=None):
     return f"{alert_topic(root, alert, device)}/{ANNUNCIATOR_LEVEL}"
 
 
-def ack_topic(root, alert, device=None):
-    """`alerts/<alert>[/<device>]/ack`: an acknowledgement (a board's button)."""
-    return f"{alert_topic(root, alert, device)}/{ACK_LEVEL}"
+def ack_topic(root, alert, device=None, sender=None):
+    """`alerts/<alert>[/<device>]/ack/<sender>`: an acknowledgement, under the id of the client
+    that sent it (the broker's ACL lets each client write only its own). Without a sender, the
+    old topic `alerts/<alert>[/<device>]/ack` (read for one more release)."""
+    topic = f"{alert_topic(root, alert, device)}/{ACK_LEVEL}"
+    return topic if sender is None else f"{topic}/{sender}"
 
 
-def ack_filters(root):
-    """The subscriptions that receive every acknowledgement."""
+def ack_filters(root, sender="+"):
+    """The subscriptions that receive every acknowledgement from `sender` (any: `+`)."""
+    return [ack_topic(root, "+", sender=sender), ack_topic(root, "+", "+", sender)]
+
+
+def old_ack_filters(root):
     return [ack_topic(root, "+"), ack_topic(root, "+", "+")]
 
 
 def parse_ack_topic(topic, root):
-    """(alert, device or None) for an acknowledgement topic, None for any other topic."""
-    if not topic.endswith("/" + ACK_LEVEL):
+    """(alert, device or None, sender or None) of an acknowledgement topic (sender None: the old
+    topic without one), None for any other topic."""
+    return _parse_command_topic(topic, root, ACK_LEVEL)
+
+
+def shelve_topic(root, alert, device=None, sender="console"):
+    """`alerts/<alert>[/<device>]/shelve/<sender>`: a shelve command (only the console's)."""
+    return f"{alert_topic(root, alert, device)}/{SHELVE_LEVEL}/{sender}"
+
+
+def shelve_filters(root, sender):
+    return [shelve_topic(root, "+", sender=sender), shelve_topic(root, "+", "+", sender)]
+
+
+def parse_shelve_topic(topic, root):
+    """(alert, device or None, sender) of a shelve topic, None for any other topic."""
+    parsed = _parse_command_topic(topic, root, SHELVE_LEVEL)
+    return parsed if parsed and parsed[2] is not None else None
+
+
+def info_topic(root, alert, device=None):
+    """`alerts/<alert>[/<device>]/info`: the alarm's details, JSON, for the console."""
+    return f"{alert_topic(root, alert, device)}/{INFO_LEVEL}"
+
+
+def _parse_command_topic(topic, root, level):
+    prefix = root + "/"
+    if not topic.startswith(prefix):
         return None
-    return parse_alert_topic(topic[:-len(ACK_LEVEL) - 1], root)
+    parts = topic[len(prefix):].split("/")
+    sender = None
+    if len(parts) >= 3 and parts[-2] == level:
+        sender = parts.pop()
+        if device_problem(sender):
+            return None
+    if len(parts) < 2 or parts[-1] != level:
+        return None
+    parsed = parse_alert_topic("/".join([root, *parts[:-1]]), root)
+    return None if parsed is None else (*parsed, sender)

@@ -75,7 +75,7 @@ class StandIn:
     def __init__(self, rules, influx, poster, policy, interval=None, clock=time.time):
         self.evaluators = [RuleEvaluator(rule) for rule in rules]
         self.influx, self.poster, self.clock = influx, poster, clock
-        self.dispatcher = Dispatcher(policy, self._send)
+        self.dispatcher = Dispatcher(policy, self._send, started=self.clock())
         self.interval = interval
         self._next_evaluation = {e.rule.uid: 0.0 for e in self.evaluators}
         self.delivered = []

@@ -7,7 +7,10 @@ series that disappears is resolved after two evaluations, as Grafana marks it st
 query errors follow the rule's noDataState / execErrState (OK, Alerting and KeepLast apply to
 every existing instance). A threshold with a recovery threshold applies it to the instances that
 met the condition at the previous evaluation (Pending or Alerting), as Grafana's hysteresis
-command does with its "loaded dimensions".
+command does with its "loaded dimensions". Like Grafana (AlertingResultsFromRuleState), an
+instance whose state carries a reason, e.g. kept by KeepLast after a query error or no data,
+is not loaded: the evaluation after such an error judges it by the firing threshold, so a firing
+pot resting between the two thresholds resolves.
 """
 
 from dataclasses import dataclass, field
@@ -62,6 +65,7 @@ class Instance:
     ends_at: float | None = None
     values: dict = field(default_factory=dict)
     missing: int = 0
+    reason: str = ""  # Grafana's StateReason: "" after an evaluation with data
 
     @property
     def fingerprint(self):
@@ -91,9 +95,12 @@ class RuleEvaluator:
                 condition = self._condition(results)
             except ExpressionError as failed:
                 error = failed
+        reason = ""
         if error is not None:
+            reason = "Error"
             outcomes = self._special(self.rule.exec_err_state, "DatasourceError")
         elif not condition:
+            reason = "NoData"
             outcomes = self._special(self.rule.no_data_state, "DatasourceNoData")
         else:
             outcomes = {}
@@ -103,8 +110,10 @@ class RuleEvaluator:
                 outcomes[labels_fingerprint(labels)] = (labels, number.labels, met, values)
             outcomes.update(self._resolve_special())
         if outcomes is None:  # KeepLast
+            for instance in self.instances.values():
+                instance.reason = f"{reason}, KeepLast"
             return []
-        return self._apply(outcomes, now)
+        return self._apply(outcomes, now, reason)
 
     def _condition(self, results):
         """[(condition number, {refId: value} of that instance)], or [] for no data."""
@@ -116,7 +125,7 @@ class RuleEvaluator:
                 raise ExpressionError(f"query {ref_id}: several series have the same labels "
                                       "(Grafana refuses duplicate dimensions)")
         loaded = frozenset(label_key(i.series_labels) for i in self.instances.values()
-                           if i.state in (PENDING, ALERTING))
+                           if i.state in (PENDING, ALERTING) and not i.reason)
         values = run_expressions(self.rule, results, loaded)
         condition = values[self.rule.condition]
         if any(isinstance(v, Series) for v in condition):
@@ -159,12 +168,12 @@ class RuleEvaluator:
         return {fp: (i.labels, {}, False, {}) for fp, i in self.instances.items()
                 if i.labels.get("alertname") in ("DatasourceNoData", "DatasourceError")}
 
-    def _apply(self, outcomes, now):
+    def _apply(self, outcomes, now, reason=""):
         changed = []
         for fp, (labels, series_labels, met, values) in outcomes.items():
             instance = self.instances.setdefault(
                 fp, Instance(labels=labels, series_labels=series_labels))
-            instance.missing, instance.values = 0, values
+            instance.missing, instance.values, instance.reason = 0, values, reason
             if self._step(instance, met, now):
                 changed.append(instance)
         for fp, instance in list(self.instances.items()):

@@ -194,15 +194,20 @@ def test_active_instances_from_the_store():
 
 
 @pytest.mark.parametrize("topic, target", [
-    ("alerts/pot-high/ack", ("pot-high", None)),
-    ("alerts/pot-high/esp32-a1/ack", ("pot-high", "esp32-a1")),
+    ("alerts/pot-high/ack", ("pot-high", None, None)),
+    ("alerts/pot-high/esp32-a1/ack", ("pot-high", "esp32-a1", None)),
+    ("alerts/pot-high/ack/esp8266-b2", ("pot-high", None, "esp8266-b2")),
+    ("alerts/pot-high/esp32-a1/ack/console", ("pot-high", "esp32-a1", "console")),
+    ("alerts/pot-high/ack/ack", None),
+    ("alerts/pot-high/esp32-a1/ack/x/y", None),
     ("alerts/pot-high", None),
     ("alerts/pot-high/annunciator", None),
     ("alerts//ack", None),
     ("alerts/a/b/c/ack", None),
     ("sensors/a/ack", None),
     ("alerts/Pot/ack", None),
-], ids=["alert", "device", "no-ack", "annunciator", "empty-alert", "too-deep", "other-root",
+], ids=["alert", "device", "sender", "device-sender", "sender-reserved", "sender-too-deep",
+        "no-ack", "annunciator", "empty-alert", "too-deep", "other-root",
         "not-topic-safe"])
 def test_ack_topics(topic, target):
     assert parse_ack_topic(topic, "alerts") == target

@@ -202,6 +202,20 @@ def test_query_errors_keep_the_last_state():
     assert [i.labels["device"] for i in evaluator.firing()] == ["a"]
 
 
+def test_after_a_kept_error_the_recovery_threshold_is_lost_for_one_evaluation():
+    """Grafana 12.2 loads only Alerting/Pending states without a StateReason; KeepLast marks the
+    kept instance "Error, KeepLast", so the next evaluation uses the firing threshold: a pot
+    resting at 72 (between 70 and 75) resolves, and fires again only above 75."""
+    evaluator = RuleEvaluator(rule("pot-high"))
+    evaluator.evaluate(pot(a=[80]), now=0)
+    assert evaluator.evaluate(pot(a=[72]), now=10) == []  # the recovery threshold holds it
+    assert evaluator.evaluate(None, now=20, error=OSError("InfluxDB down")) == []
+    assert [i.labels["device"] for i in evaluator.firing()] == ["a"]  # KeepLast
+    changed = evaluator.evaluate(pot(a=[72]), now=30)
+    assert [(i.labels["device"], i.state) for i in changed] == [("a", NORMAL)]
+    assert evaluator.evaluate(pot(a=[72]), now=40) == []
+
+
 def test_series_with_the_same_labels_are_an_execution_error(tmp_path):
     [strict] = load_rules(write_rule(tmp_path, lambda r: r.update(execErrState="Error")))
     twice = {"A": pot(a=[90])["A"] * 2}
@@ -354,4 +368,5 @@ def test_notifications_follow_the_provisioned_group_timings(influxdb, receiver):
     clock[0] = start + policy.group_wait + policy.group_interval
     [resolved] = standin.tick()
     assert resolved["status"] == "resolved"
-    assert standin.dispatcher.groups == {}
+    # Empty, the group waits for the dispatcher's maintenance (every 30 s) to remove it.
+    assert [g.alerts for g in standin.dispatcher.groups.values()] == [{}]

@@ -21,6 +21,7 @@ class FakeLink:
         self.online = False
         self.reads = []  # the topic lists read_retained was asked for
         self.handlers = {}  # topic filter -> handler, as subscribe() keeps them
+        self.paused = set()  # filters unsubscribed: deliver() skips them
         self._on_connected = None
 
     def start(self, on_connected):
@@ -40,10 +41,16 @@ class FakeLink:
     def subscribe(self, topic_filter, handler):
         self.handlers[topic_filter] = handler
 
+    def unsubscribe(self, topic_filters):
+        self.paused.update(topic_filters)
+
+    def resubscribe(self, topic_filters):
+        self.paused.difference_update(topic_filters)
+
     def deliver(self, topic, payload, retain=False):
         """A message from the broker to every handler whose filter matches `topic`."""
         for topic_filter, handler in self.handlers.items():
-            if mqtt.topic_matches_sub(topic_filter, topic):
+            if topic_filter not in self.paused and mqtt.topic_matches_sub(topic_filter, topic):
                 handler(topic, payload, retain)
 
     def read_retained(self, topics, done):

@@ -4,6 +4,7 @@ HTTP requests to a running webhook."""
 import base64
 import copy
 import json
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -90,8 +91,14 @@ def mutate(rng, value):
     return random_json(rng, depth=2)
 
 
+# Each environment gets its own state folder unless told which (WEBHOOK_STATE_DIR), all inside one
+# temporary folder deleted when the test run ends.
+_STATE_DIRS = tempfile.TemporaryDirectory(prefix="webhook-state-")
+
+
 def webhook_env(broker=None, **extra):
     env = {
+        "WEBHOOK_STATE_DIR": tempfile.mkdtemp(dir=_STATE_DIRS.name),
         "MQTT_HOST": broker.host if broker else "127.0.0.1",
         "MQTT_PORT": str(broker.port if broker else 1883),
         "MQTT_KEEPALIVE": "5",
