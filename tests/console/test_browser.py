@@ -191,3 +191,17 @@ def test_the_operator_puts_an_output_in_hand_after_confirming(browser, console, 
         page.wait_mode("shed-fan", "HAND")
         assert "MISMATCH" in page.cells("shed-fan")[5]
         screenshot(browser, "console-outputs")
+
+
+def test_usable_on_a_phone(browser, console, webhook):
+    fire(webhook, "pot-high", "esp32-shed", value=93.5, threshold=80, summary="Pot above 80 %")
+    browser.set_window_size(390, 844)
+    try:
+        page = log_in(browser, console)
+        row = page.row("pot-high/esp32-shed")
+        assert row.find_element("css selector", "button.ack").is_displayed()
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(browser, "console-phone")
+    finally:
+        browser.set_window_size(1920, 1080)
