@@ -37,7 +37,7 @@ from console.values import ValueBoard
 
 log = logging.getLogger("console")
 # Endpoints anyone may reach; every other one needs a session.
-PUBLIC = {"login", "static"}
+PUBLIC = {"login", "static", "healthz"}
 KEEPALIVE_S = 15.0
 RENDER_INTERVAL_S = 0.1
 VALUES_INTERVAL_S = 1.0  # readings flow all the time: a page shows them once a second
@@ -180,6 +180,12 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.get("/healthz")
+    def healthz():
+        """200 while the console is connected to the broker, else 503 (compose's healthcheck)."""
+        connected = link is None or link.connected()
+        return jsonify({"broker": connected}), 200 if connected else 503
 
     @app.route("/login", methods=["GET", "POST"])
     def login():

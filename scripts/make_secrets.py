@@ -43,6 +43,7 @@ SECRETS = (
     "WEBHOOK_PASSWORD",
     "WEBHOOK_HMAC_SECRET",
     "CONSOLE_SECRET_KEY",  # signs the console's session cookies
+    "MQTT_CONSOLE_PASSWORD",
 )
 
 # The services' broker users and the `.env` setting that holds each one's password. Boards have
@@ -51,6 +52,7 @@ MQTT_USERS = {
     "listener": "MQTT_LISTENER_PASSWORD",
     "webhook": "MQTT_WEBHOOK_PASSWORD",
     "opcua-bridge": "MQTT_OPCUA_BRIDGE_PASSWORD",
+    "console": "MQTT_CONSOLE_PASSWORD",
 }
 # Shared board users of older versions: every board's flash held their password.
 RETIRED_USERS = ("sensor", "indicator")

@@ -70,6 +70,8 @@ def test_pages_need_a_login(console):
     response = client.get("/")
     assert response.status_code == 302 and "/login" in response.location
     assert client.get("/events/alarms").status_code == 401
+    health = client.get("/healthz")  # compose's healthcheck: no login, connected to the broker
+    assert health.status_code == 200 and health.json == {"broker": True}
 
 
 def test_session_cookie_is_secure_httponly_samesite(mosquitto, tmp_path):

@@ -99,6 +99,11 @@ def test_routes_through_tls_with_the_internal_ca(caddy, upstreams):
     assert {proto for _, _, proto in webhook.paths + grafana.paths} == {"https"}
 
 
+def test_the_health_site_answers_on_loopback(caddy):
+    answer = requests.get(f"http://127.0.0.1:{caddy.health_port}/", timeout=5)
+    assert answer.status_code == 200 and answer.text == "ok"
+
+
 def test_http_redirects_to_https(caddy):
     served(caddy.url("/login"), str(caddy.root_certificate))
     answer = requests.get(f"http://localhost:{caddy.http_port}/login", allow_redirects=False,

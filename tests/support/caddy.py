@@ -18,6 +18,7 @@ class Caddy(ManagedServer):
         self.binary = find_binary("caddy")
         self.https_port = self.port
         self.http_port = free_port()
+        self.health_port = free_port()
         self.upstreams = {"CADDY_CONSOLE": console, "CADDY_GRAFANA": grafana,
                           "CADDY_WEBHOOK": webhook}
         self.tls = tls
@@ -38,13 +39,14 @@ class Caddy(ManagedServer):
                "XDG_CONFIG_HOME": str(self.workdir / "config"), "PATH": "/usr/bin:/bin",
                "CADDY_HTTP_PORT": str(self.http_port), "CADDY_HTTPS_PORT": str(self.https_port),
                "CADDY_REDIRECT_PORT": f":{self.https_port}",
+               "CADDY_HEALTH_PORT": str(self.health_port),
                **self.upstreams}
         if self.tls:
             env["CADDY_TLS"] = self.tls
         return env
 
     def ready(self):
-        return port_open(self.https_port) and port_open(self.http_port)
+        return port_open(self.https_port) and port_open(self.health_port)
 
 
 class Upstream:
