@@ -11,6 +11,7 @@
    The latency budget of the provisioned files is printed beside the figures.
 """
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class Budget:
     clear_below: float
     group_wait: float
     group_interval: float
+    sample: float = 1.0  # the boards send one reading a second
+    flush: float = 0.5  # the listener writes its batch this often (LISTENER_FLUSH_INTERVAL)
 
     @classmethod
     def provisioned(cls, folder=DEFAULT_FOLDER):
@@ -49,10 +52,17 @@ class Budget:
         return cls(rule.interval, rule.query.range_from, rule.pending_for,
                    condition.params[0], clear_below, policy.group_wait, policy.group_interval)
 
+    def _samples_needed(self, percent):
+        """How many 1 Hz samples of the new value the window's mean needs to pass `percent`."""
+        return math.floor(self.window / self.sample * percent / 100) + 1
+
     def up(self):
-        """(best, worst) s from a 0 -> 100 % step to the LED turning red."""
-        detect = self.window * self.fire_above / 100 + self.pending_for
-        return detect + self.group_wait, detect + self.interval + self.group_wait
+        """(best, worst) s from a 0 -> 100 % step to the LED turning red: the samples that move
+        the mean past the threshold (the first one comes 0 to 1 s after the step), the
+        listener's flush, the next evaluation, group_wait."""
+        needed = self._samples_needed(self.fire_above) * self.sample + self.pending_for
+        return (needed - self.sample + self.group_wait,
+                needed + self.flush + self.interval + self.group_wait)
 
     def down(self):
         """(best, worst) s from a 100 -> 0 % step to the LED turning green. The resolved
@@ -60,9 +70,10 @@ class Budget:
         that created it by group_wait, every group_interval: when that equals the evaluation
         interval they follow every evaluation by group_wait; otherwise the wait can be up to a
         whole group_interval."""
-        detect = self.window * (100 - self.clear_below) / 100
+        needed = self._samples_needed(100 - self.clear_below) * self.sample
         wait = self.group_wait if self.group_interval == self.interval else self.group_interval
-        return detect + min(wait, self.group_wait), detect + self.interval + wait
+        return (needed - self.sample + min(wait, self.group_wait),
+                needed + self.flush + self.interval + wait)
 
     def print(self):
         print(f"  latency budget (provisioned): evaluation every {self.interval:g} s, mean over "

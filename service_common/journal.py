@@ -15,6 +15,11 @@ UNACKED = "unacked"
 ACKED = "acked"
 CLEARED_UNACKED = "cleared-unacked"
 STATES = (NORMAL, UNACKED, ACKED, CLEARED_UNACKED)
+# What an annunciator topic shows while the console has shelved the alarm or taken it out of
+# service (the ISA state runs on underneath); journal entries may go to and from them.
+SHELVED = "shelved"
+OUT_OF_SERVICE = "out-of-service"
+SHOWN_STATES = (*STATES, SHELVED, OUT_OF_SERVICE)
 
 SUBSCRIPTION_LEVEL = "+"
 MEASUREMENT = "alarm_journal"  # where the listener stores the entries
@@ -82,8 +87,8 @@ def from_dict(document):
             raise BadEntry("wrong_shape",
                            f'"{key}" must be a non-empty string or null, not {value!r:.40}')
     for key in ("from", "to"):
-        if document.get(key) not in STATES:
-            raise BadEntry("wrong_shape", f'"{key}" must be one of {", ".join(STATES)}, '
+        if document.get(key) not in SHOWN_STATES:
+            raise BadEntry("wrong_shape", f'"{key}" must be one of {", ".join(SHOWN_STATES)}, '
                                           f"not {document.get(key)!r:.40}")
     return Entry(ts, alert, document.get("device"), document["from"], document["to"],
                  document.get("by"))

@@ -20,7 +20,14 @@ from service_common import service_ids
 from webhook.ack_guard import FLOOD_PAUSE_S, AckGuard
 from webhook.annunciator import UnknownAlarm
 from webhook.mqtt_link import BrokerUnavailable
-from webhook.topics import ack_filters, device_problem, old_ack_filters, parse_ack_topic
+from webhook.shelving import BadCommand
+from webhook.topics import (
+    ack_filters,
+    device_problem,
+    old_ack_filters,
+    parse_ack_topic,
+    parse_shelve_topic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +39,14 @@ MAX_OPERATOR_CHARS = 64
 
 class AckWorker:
     def __init__(self, root, acknowledge, count, wait_restored, console_id=service_ids.CONSOLE,
-                 clock=time.monotonic):
+                 clock=time.monotonic, shelve=None):
         """`acknowledge(alert, device, by)` applies a press (raising UnknownAlarm or
         BrokerUnavailable); `count(name)` counts; `wait_restored()` blocks until the state is
         restored (or gives up), called before each press is applied."""
         self.root = root
         self.console_id = console_id
         self._acknowledge = acknowledge
+        self._shelve = shelve
         self._count = count
         self._wait_restored = wait_restored
         self._clock = clock
@@ -113,9 +121,23 @@ class AckWorker:
         alert, device, _ = target
         self._queue(alert, device, _console_by(self.console_id, payload))
 
+    def on_shelve_message(self, topic, payload, retain):
+        """The console's shelve command (network thread: only queues it)."""
+        if retain:
+            self._count("shelve_refused")
+            return
+        target = parse_shelve_topic(topic, self.root)
+        if target is None or target[2] != self.console_id:
+            self._count("shelve_refused")
+            return
+        try:
+            self._presses.put_nowait(("shelve", target[0], target[1], payload))
+        except queue.Full:
+            self._count("ack_dropped")
+
     def _queue(self, alert, device, by):
         try:
-            self._presses.put_nowait((alert, device, by))
+            self._presses.put_nowait(("ack", alert, device, by))
         except queue.Full:
             self._count("ack_dropped")
 
@@ -144,7 +166,11 @@ class AckWorker:
             if press is None:
                 return
             self._wait_restored()
-            alert, device, by = press
+            kind, alert, device, detail = press
+            if kind == "shelve":
+                self._apply_shelve(alert, device, detail)
+                continue
+            by = detail
             try:
                 self._acknowledge(alert, device, by)
                 self._count("acks")
@@ -157,6 +183,21 @@ class AckWorker:
                             f"/{device}" if device else "", error)
             except Exception:  # noqa: BLE001 - the worker must outlive a bug
                 log.exception("could not handle an acknowledgement")
+
+
+    def _apply_shelve(self, alert, device, payload):
+        try:
+            self._shelve(alert, device, payload, self.console_id)
+            self._count("shelve_commands")
+        except BadCommand as error:
+            self._count("shelve_refused")
+            log.warning("shelve command for %s%s refused: %s", alert,
+                        f"/{device}" if device else "", error)
+        except BrokerUnavailable as error:
+            self._count("ack_unpublished")
+            log.warning("shelve command for %s not yet published: %s", alert, error)
+        except Exception:  # noqa: BLE001 - the worker must outlive a bug
+            log.exception("could not handle a shelve command")
 
 
 def _old_by(payload):

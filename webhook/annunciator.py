@@ -147,14 +147,28 @@ class Annunciator:
             del self.instances[alert][device]
         return min(excess, len(unknown))
 
-    def topic_values(self, alerts, root):
-        """{topic: state} for `alerts`: the summary and one topic per device instance."""
+    def topic_values(self, alerts, root, shelves=None):
+        """{topic: state} for `alerts`: the summary and one topic per device instance. With
+        `shelves` (webhook.shelving.Shelves), a shelved or out-of-service instance shows that
+        instead, and the summary follows the instances that are not."""
         values = {}
         for alert in sorted(alerts):
-            values[annunciator_topic(root, alert)] = self.state(alert)
+            values[annunciator_topic(root, alert)] = self.shown(alert, None, shelves)
             for device in sorted(d for d in self.instances.get(alert, ()) if d is not None):
-                values[annunciator_topic(root, alert, device)] = self.state(alert, device)
+                values[annunciator_topic(root, alert, device)] = self.shown(alert, device,
+                                                                            shelves)
         return values
+
+    def shown(self, alert, device=None, shelves=None):
+        """The state an annunciator topic shows: a shelf's kind where one applies, else the ISA
+        state (for the summary: of the instances that are not shelved)."""
+        shelf = shelves.get(alert, device) if shelves is not None else None
+        if shelf is not None:
+            return shelf.kind
+        if device is not None or shelves is None:
+            return self.state(alert, device)
+        return summary_state([state for d, state in self.instances.get(alert, {}).items()
+                              if d is None or shelves.get(alert, d) is None])
 
     def document(self):
         """{alert: {"own": state, "devices": {device: state}}}, JSON-ready and sorted."""

@@ -36,6 +36,8 @@ class WebhookConfig:
     state_forget_after: float = Limits.forget_after
     # The folder of the state file (the webhook's truth on disk; retained topics are its cache).
     state_dir: Path = Path("webhook-state")
+    # The longest a shelve may last (s); a longer `until` is cut to it.
+    shelve_max_s: float = 8 * 3600.0
     # waitress: open connections at most, and how long one may stay idle (s).
     connection_limit: int = 500
     channel_timeout: int = 10
@@ -105,6 +107,7 @@ def read_config(environ=None):
         state_forget_after=env.float("WEBHOOK_STATE_FORGET_AFTER", d["state_forget_after"],
                                      1.0, 10 * 365 * 86400.0),
         state_dir=Path(env.str("WEBHOOK_STATE_DIR", d["state_dir"])),
+        shelve_max_s=env.float("WEBHOOK_SHELVE_MAX_S", d["shelve_max_s"], 60.0, 30 * 86400.0),
         connection_limit=env.int("WEBHOOK_CONNECTION_LIMIT", d["connection_limit"], 4, 10_000),
         channel_timeout=env.int("WEBHOOK_CHANNEL_TIMEOUT", d["channel_timeout"], 1, 3600),
         stats_interval=env.float("WEBHOOK_STATS_INTERVAL", d["stats_interval"], 0.1, 3600.0),

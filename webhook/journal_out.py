@@ -25,6 +25,11 @@ class Journal:
         self._count = count
         self._last_ms = 0
 
+    @property
+    def last_ms(self):
+        """The time of the last entry recorded (epoch ms)."""
+        return self._last_ms
+
     def record(self, pending, transitions, now):
         """Append `transitions` to `pending`, each with its own time (epoch ms from `now` in
         seconds, strictly increasing, so that no two entries of one webhook share a point in

@@ -42,6 +42,8 @@ class InstanceUpdate:
     # epoch ms; None when absent or the zero time. They order replayed notifications.
     starts_at: int | None = field(default=None, compare=False)
     ends_at: int | None = field(default=None, compare=False)
+    # For the console's alarm summary (`.../info`): the value, threshold and summary text.
+    details: dict = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ def _short(value, limit=60):
 
 
 def labels_fingerprint(labels):
-    """The fingerprint Prometheus/Alertmanager/Grafana compute from a label set (FNV-1a 64 over
-    the sorted `name 0xff value 0xff` pairs), for alerts sent without one (old Alertmanagers)."""
+    """A label set's fingerprint as Prometheus/Alertmanager compute it (FNV-1a 64 over the sorted
+    `name 0xff value 0xff` pairs), for alerts sent without one (old Alertmanagers). Never equal to
+    Grafana's, which also hashes labels it strips from the payload."""
     digest = _FNV64_OFFSET
     for name in sorted(labels):
         for part in (name, labels[name]):
@@ -206,8 +209,31 @@ def _parse_unified_alert(index, alert, notification):
     firing = UNIFIED_STATUSES[status]
     notification.updates.append(InstanceUpdate(
         topic_safe(name), fingerprint, firing, device, time_ms(alert.get("startsAt")),
-        None if firing else time_ms(alert.get("endsAt"))))
+        None if firing else time_ms(alert.get("endsAt")), _details(alert)))
     return None
+
+
+MAX_SUMMARY_CHARS = 500
+
+
+def _details(alert):
+    """{"value", "threshold", "summary"} of a unified alert, each None when it does not say: the
+    value is the first of Grafana's `values` in refId order (the provisioned rules' reduced
+    mean, B), the threshold and summary its `threshold` and `summary` annotations."""
+    values = alert.get("values")
+    value = None
+    if isinstance(values, dict):
+        numbers = [values[k] for k in sorted(values) if type(values[k]) in (int, float)]
+        value = numbers[0] if numbers else None
+    annotations = alert.get("annotations")
+    annotations = annotations if isinstance(annotations, dict) else {}
+    try:
+        threshold = float(annotations.get("threshold"))
+    except (TypeError, ValueError):
+        threshold = None
+    summary = annotations.get("summary")
+    summary = summary[:MAX_SUMMARY_CHARS] if isinstance(summary, str) and summary else None
+    return {"value": value, "threshold": threshold, "summary": summary}
 
 
 def _parse_legacy(payload):

@@ -7,6 +7,7 @@ journal (`journal_out`) and the boards' acknowledgements (`ack_worker`) are its 
 the routes reach it through `get_publisher()`.
 """
 
+import json
 import logging
 import threading
 import time
@@ -14,16 +15,18 @@ import time
 from flask import current_app
 
 from service_common import journal
+from service_common.journal import ACKED
 from service_common.status import HEARTBEAT_S
 from webhook.ack_worker import AckWorker
-from webhook.annunciator import UnknownAlarm, active_instances
+from webhook.annunciator import Transition, UnknownAlarm, active_instances
 from webhook.counters import Counters
 from webhook.journal_out import Journal
 from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
+from webhook.shelving import BadCommand, parse_command
 from webhook.state import AlertStore, changed
 from webhook.state_file import StateFile, StateFileError
-from webhook.topics import state_topic
+from webhook.topics import info_topic, shelve_filters, state_topic
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,8 @@ class AlertPublisher:
         self._journal = Journal(journal.topic(self.root, config.mqtt.client_id),
                                 self.publish_messages, self.count)
         self._ack_worker = AckWorker(self.root, self.acknowledge, self.count,
-                                     lambda: self._restored.wait(config.publish_timeout))
+                                     lambda: self._restored.wait(config.publish_timeout),
+                                     shelve=self.shelve)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -93,6 +97,8 @@ class AlertPublisher:
         if self.annunciating:
             self._ack_worker.start()
             self._ack_worker.subscribe(self.link)
+            for topic_filter in shelve_filters(self.root, self._ack_worker.console_id):
+                self.link.subscribe(topic_filter, self._ack_worker.on_shelve_message)
         self.link.start(self._on_connected)
         self._heartbeat.start()
 
@@ -155,7 +161,7 @@ class AlertPublisher:
                                         if not self.connected else "state not restored yet")
             transitions = self.store.annunciator.acknowledge(alert, device, by)
             if transitions:
-                self._journal.record(self.store.journal, transitions, self.clock())
+                self._record(transitions)
                 self._dirty.add(alert)
             self._save()
             # Also when nothing changed: a press repeated because the LED kept flashing
@@ -163,6 +169,87 @@ class AlertPublisher:
             self._publish_dirty(timeout)
             self._journal.publish(self.store.journal, timeout)
             return transitions
+
+    def shelve(self, alert, device, payload, by_prefix, timeout=None):
+        """Apply the console's shelve command `payload` (JSON) to an alert (device None) or one
+        device's instance, journal what the annunciator topics show differently, save, publish.
+        Raises BadCommand (nothing changes) or BrokerUnavailable like apply()."""
+        timeout = self.config.publish_timeout if timeout is None else timeout
+        with self._lock:
+            if not self.annunciating:
+                raise BadCommand("the annunciator is off (WEBHOOK_ANNUNCIATOR=off)")
+            if not self.ready:
+                raise BrokerUnavailable("not connected to the MQTT broker"
+                                        if not self.connected else "state not restored yet")
+            if not self.store.annunciator.known(alert, device):
+                raise BadCommand(f"no alarm {alert}{'/' + device if device else ''} is known")
+            now_ms = int(self.clock() * 1000)
+            command = parse_command(payload, now_ms, self.config.shelve_max_s)
+            by = f"{by_prefix}:{command.by}"
+            before = self._shown(alert)
+            if self.store.shelves.apply(alert, device, command, by):
+                self._record(self._shown_changes(alert, before, by))
+                self._dirty.add(alert)
+            self._save()
+            self._publish_dirty(timeout)
+            self._journal.publish(self.store.journal, timeout)
+
+    def _expire_shelves(self):
+        """Unshelve what expired (call with the lock held); returns the alerts concerned."""
+        now_ms = int(self.clock() * 1000)
+        alerts = {alert for alert, _ in list(self.store.shelves.shelves)
+                  if self.store.shelves.shelves[(alert, _)].until is not None and
+                  self.store.shelves.shelves[(alert, _)].until <= now_ms}
+        before = {alert: self._shown(alert) for alert in alerts}
+        self.store.shelves.expired(now_ms)
+        for alert in sorted(alerts):
+            self._record(self._shown_changes(alert, before[alert], None))
+            self._dirty.add(alert)
+        return alerts
+
+    def _shown(self, alert):
+        """{device or None: what its annunciator topic shows} for `alert`."""
+        annunciator = self.store.annunciator
+        return {device: annunciator.shown(alert, device, self.store.shelves)
+                for device in annunciator.instances.get(alert, {None: None})}
+
+    def _shown_changes(self, alert, before, by):
+        after = self._shown(alert)
+        return [Transition(alert, device, before[device], after[device], by)
+                for device in sorted(after, key=lambda d: (d is None, d or ""))
+                if device in before and before[device] != after[device]]
+
+    def _record(self, transitions):
+        """Journal `transitions` and note, for `.../info`, when each instance last changed and
+        who acknowledged it."""
+        self._journal.record(self.store.journal, transitions, self.clock())
+        for transition in transitions:
+            values = {"since": self._journal.last_ms}
+            if transition.to_state == ACKED:
+                values["acked_by"] = transition.by
+            self.store.info.setdefault(transition.alert, {}).setdefault(
+                transition.device or "", {}).update(values)
+
+    def _info_values(self, alerts):
+        """{`.../info` topic: JSON bytes} of `alerts`' summary and device instances."""
+        values = {}
+        shelves = self.store.shelves
+        for alert in sorted(alerts):
+            firing_devices = set(self.store.firing.get(alert, {}).values())
+            for device in [None, *sorted(d for d in self.store.annunciator.instances.get(alert, ())
+                                         if d is not None)]:
+                info = self.store.info.get(alert, {}).get(device or "", {})
+                shelf = shelves.get(alert, device)
+                active = bool(firing_devices) if device is None else device in firing_devices
+                values[info_topic(self.root, alert, device)] = json.dumps({
+                    "alert": alert, "device": device, "active": active,
+                    "state": self.store.annunciator.shown(alert, device, shelves),
+                    "since": info.get("since"), "fired_at": info.get("fired_at"),
+                    "value": info.get("value"), "threshold": info.get("threshold"),
+                    "summary": info.get("summary"), "acked_by": info.get("acked_by"),
+                    "shelved": None if shelf is None else shelf.as_info(),
+                }, separators=(",", ":"), ensure_ascii=False).encode()
+        return values
 
     def _count_bounds(self, forgotten_before):
         if self.store.forgotten > forgotten_before:
@@ -176,6 +263,13 @@ class AlertPublisher:
                             "as state_full; WEBHOOK_STATE_MAX_ENTRIES=%d)",
                             self.store.refused[0], self.config.state_max_entries)
             self.store.refused.clear()
+        if self.store.omitted:
+            self.count("resolved_by_omission", len(self.store.omitted))
+            log.warning("resolved %d firing instances only because Grafana's whole-state "
+                        "notification left them out, e.g. %s: a silence in Grafana does that to "
+                        "an instance that still fires; shelve alarms in the console instead",
+                        len(self.store.omitted), self.store.omitted[0])
+            self.store.omitted.clear()
         if self.store.stale:
             self.count("stale_updates", len(self.store.stale))
             log.warning("ignored %d alert updates older than the state held (a replayed or late "
@@ -196,6 +290,8 @@ class AlertPublisher:
         returns True when the broker has it all (nothing dirty, the journal empty)."""
         timeout = self.config.publish_timeout if timeout is None else timeout
         with self._lock:
+            if self.ready and self.annunciating:
+                self._expire_shelves()
             if self.ready and self._pending():
                 try:
                     self._save()
@@ -213,7 +309,7 @@ class AlertPublisher:
     def _save(self):
         """Write the state document to the state file unless it holds it already (call with
         the lock held); raises StateNotSaved."""
-        document = self.store.document_bytes()
+        document = self.store.document_bytes(full=True)
         if document == self._saved:
             return
         try:
@@ -252,8 +348,11 @@ class AlertPublisher:
         for an instant before the alarm state."""
         values = {}
         if self.annunciating:
-            values.update(self.store.annunciator.topic_values(alerts, self.root))
+            values.update(self.store.annunciator.topic_values(alerts, self.root,
+                                                              self.store.shelves))
         values.update(self.store.topic_values(alerts, self.root))
+        if self.annunciating:
+            values.update(self._info_values(alerts))
         return values
 
     def _annunciate(self, alerts):
@@ -264,8 +363,7 @@ class AlertPublisher:
         for alert in sorted(alerts):
             active = active_instances(self.store.firing.get(alert, {}),
                                       self.store.devices.get(alert, ()))
-            self._journal.record(self.store.journal, self.store.annunciator.update(alert, active),
-                                 self.clock())
+            self._record(self.store.annunciator.update(alert, active))
         dropped = self.store.annunciator.forget(
             {alert: set(self.store.devices.get(alert, ())) for alert in self.store.known_alerts()},
             self.config.state_max_entries)
@@ -283,7 +381,9 @@ class AlertPublisher:
         self._publish_retained(changes, timeout)
         self._dirty.clear()
         self._unannunciate.clear()
-        return {t: v for t, v in changes.items() if t != self.state_topic}
+        # What the answer to Grafana lists: the state topics, not the document or the details.
+        return {t: v for t, v in changes.items()
+                if t != self.state_topic and isinstance(v, str)}
 
     def _publish_retained(self, changes, timeout):
         missing = set(self.link.publish_and_wait(list(changes.items()), timeout, retain=True))

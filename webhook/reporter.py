@@ -30,6 +30,7 @@ COUNTERS = (
     "state_forgotten",  # devices and alerts forgotten (resolved long ago, or over the cap)
     "state_full",  # new firing instances not kept: WEBHOOK_STATE_MAX_ENTRIES reached
     "state_unsaved",  # the state file could not be written (answered 503)
+    "resolved_by_omission",  # firing instances a whole-state notification left out (silenced?)
     "stale_updates",  # updates older than the state held (replayed or late), ignored
     # The annunciator (docs/annunciator.md):
     "acks",  # acknowledgements applied, from a board's button or POST /ack
@@ -45,6 +46,8 @@ COUNTERS = (
     "ack_refused_broker_unavailable",  # 503
     "journal_dropped",  # journal entries the broker did not take, beyond JOURNAL_LIMIT
     "annunciator_forgotten",  # unacknowledged instances of forgotten devices, over the cap
+    "shelve_commands",  # the console's shelve / out-of-service commands applied
+    "shelve_refused",  # shelve commands refused (bad JSON, unknown alarm, retained, wrong sender)
     "ack_rate_limited",  # a sender's acknowledgements beyond its rate (webhook/ack_guard.py)
     "ack_flood_paused",  # floods that paused the boards' ack topics
     "ack_flood_dropped",  # acknowledgements arriving in a flood or during its pause

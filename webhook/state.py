@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from service_common import journal
 from webhook.annunciator import Annunciator
+from webhook.shelving import Shelves
 from webhook.topics import alert_topic, device_problem, topic_safe
 
 DOCUMENT_VERSION = 2
@@ -49,8 +50,15 @@ class AlertStore:
         self.starts = {}  # alert -> {key: ms}
         self.ended = {}  # alert -> {key: ms}
         self.stale = []  # (alert, key)
+        # Firing instances resolved only because a whole-state notification left them out (a
+        # silence in Grafana does that to a still-firing instance), since the last look.
+        self.omitted = []  # (alert, key)
         self.forgotten = 0  # entries forgotten so far
         self.annunciator = Annunciator()
+        self.shelves = Shelves()
+        # For `.../info`: per alert {device or "": {"value", "threshold", "summary",
+        # "fired_at", "since", "acked_by"}} (epoch ms), from the notifications and transitions.
+        self.info = {}
         self.journal = []  # journal.Entry not yet acknowledged by the broker, oldest first
 
     # --- changes -----------------------------------------------------------------------------
@@ -58,6 +66,7 @@ class AlertStore:
     def apply(self, notification, now=0.0):
         """Apply a Notification's updates at time `now`; returns the alerts it concerned."""
         newest = notification.newest
+        listed = {(u.alert, u.key) for u in notification.updates}
         for alert, key in notification.snapshots:
             instances = self.remember(alert, now=now)
             for fingerprint in [k for k in instances
@@ -66,6 +75,8 @@ class AlertStore:
                 if newest is not None and started is not None and started > newest:
                     self.stale.append((alert, fingerprint))  # began after this was sent
                     continue
+                if key is None and (alert, fingerprint) not in listed:
+                    self.omitted.append((alert, fingerprint))
                 self._resolve(alert, fingerprint, now)
         room = self.limits.max_entries - self.entries()
         full = False  # nothing left to forget for a new instance
@@ -84,6 +95,11 @@ class AlertStore:
                     continue
             instances = self.remember(update.alert, update.device, now)
             if update.firing:
+                if update.key not in instances:
+                    self._note(update.alert, update.device, fired_at=update.starts_at or
+                               int(now * 1000))
+                if update.details:
+                    self._note(update.alert, update.device, **update.details)
                 instances[update.key] = update.device
                 self.ended.get(update.alert, {}).pop(update.key, None)
                 if update.starts_at is not None and _ORDERED_KEY.fullmatch(update.key):
@@ -95,6 +111,11 @@ class AlertStore:
         self._bound_ended()
         self.forget_old(now)
         return notification.alerts
+
+    def _note(self, alert, device, **values):
+        """Record details of an instance for its `.../info` (the summary's too)."""
+        for target in {device or "", ""}:
+            self.info.setdefault(alert, {}).setdefault(target, {}).update(values)
 
     def _is_stale(self, update):
         """An update older than what the store holds: the resolve of an earlier firing episode
@@ -172,7 +193,8 @@ class AlertStore:
             if not self.devices[alert]:
                 del self.devices[alert]
         else:
-            for table in (self.firing, self.devices, self.changed_at, self.starts, self.ended):
+            for table in (self.firing, self.devices, self.changed_at, self.starts, self.ended,
+                          self.info):
                 table.pop(alert, None)
         return 1
 
@@ -205,8 +227,10 @@ class AlertStore:
 
     # --- the retained state document ---------------------------------------------------------
 
-    def document(self):
-        """The store as a JSON-ready dict (published retained, read back at start-up)."""
+    def document(self, full=False):
+        """The store as a JSON-ready dict (published retained, read back at start-up). `full`
+        adds the details of `.../info`: the state file has them, the broker's copy is kept within
+        its packet size without them."""
         return {
             "version": DOCUMENT_VERSION,
             "alerts": {
@@ -222,11 +246,13 @@ class AlertStore:
                 for alert in sorted(self.known_alerts())
             },
             "annunciator": self.annunciator.document(),
+            **({"shelves": self.shelves.document()} if self.shelves.shelves else {}),
+            **({"info": self.info} if full and self.info else {}),
             "journal": [journal.as_dict(entry) for entry in self.journal],
         }
 
-    def document_bytes(self):
-        return json.dumps(self.document(), separators=(",", ":"), sort_keys=True,
+    def document_bytes(self, full=False):
+        return json.dumps(self.document(full), separators=(",", ":"), sort_keys=True,
                           ensure_ascii=False).encode()
 
     @classmethod
@@ -269,6 +295,13 @@ class AlertStore:
                     getattr(store, name)[alert] = dict(times)
         # Both are missing from an older webhook's document: every alarm starts "normal".
         store.annunciator.restore(doc.get("annunciator", {}))
+        store.shelves.restore(doc.get("shelves", []))
+        info = doc.get("info", {})
+        if not isinstance(info, dict) or not all(
+                isinstance(v, dict) and all(isinstance(d, dict) for d in v.values())
+                for v in info.values()):
+            raise ValueError("state document: info must be {alert: {device: {...}}}")
+        store.info = info
         entries = doc.get("journal", [])
         if not isinstance(entries, list):
             raise ValueError("state document: journal must be an array")
