@@ -65,3 +65,30 @@ def test_acknowledged_in_the_browser_the_led_goes_steady(mosquitto, webhook_serv
                        message=f"no journal entry by console:olga: {journal.payloads(JOURNAL)}")
     finally:
         console.close()
+
+
+def test_shelved_in_the_browser_it_leaves_the_annunciator(mosquitto, webhook_service, browser):
+    webhook = webhook_service(WEBHOOK_ANNUNCIATOR="isa")
+    console = ConsoleServer(mosquitto)
+    annunciator = "alerts/pot-high/esp32-e2e/annunciator"
+    try:
+        console.start()
+        with Probe(mosquitto.host, mosquitto.port, [annunciator]) as probe:
+            page = LoginPage(browser, console.url).open().login("olga", PASSWORDS["olga"][1])
+            http(webhook.url, "/alert", grouped(
+                "Pot high", instance("Pot high", "firing", device="esp32-e2e")))
+            page.wait_state("pot-high/esp32-e2e", "Unacknowledged")
+            page.shelve("pot-high/esp32-e2e", 30, "sensor being replaced")
+            page.wait_gone("pot-high/esp32-e2e")
+            cells = page.cells("pot-high/esp32-e2e", table="shelved")
+            assert cells[0].endswith("Shelved") and "olga" in cells[3]
+            assert cells[4] == "sensor being replaced" and cells[5].endswith("UTC")
+            probe.wait_for(annunciator, "shelved")
+            screenshot(browser, "console-end-to-end-shelved")
+            page.row("pot-high/esp32-e2e", table="shelved").find_element(
+                "css selector", "button.unshelve").click()
+            browser.switch_to.alert.accept()  # the confirmation step
+            page.wait_state("pot-high/esp32-e2e", "Unacknowledged")
+            probe.wait_for(annunciator, "unacked")
+    finally:
+        console.close()
