@@ -340,3 +340,18 @@ def test_live_values_with_status_and_names_as_text(console):
     loop = client.get("/loops/tic101")
     assert loop.status_code == 200 and b"PV 50" in loop.data
     assert client.get("/loops/nope").status_code == 404
+
+
+def test_a_removed_user_is_logged_out_at_the_next_request(console):
+    from console.users import remove_user
+    client = console.test_client()
+    login(client)
+    assert client.get("/").status_code == 200
+    remove_user(console.config["CONSOLE"].users_file, "olga")
+    assert client.get("/").status_code == 302
+
+
+def test_pages_forbid_inline_scripts(console):
+    headers = console.test_client().get("/login").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
