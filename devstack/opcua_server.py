@@ -8,6 +8,11 @@ Address space (string node ids, Kepware-like):
       after the stdin command `bad`, Good again after `good`)
   Objects/Plant/TIC101                    ns=<plant>;s=Plant.TIC101.<name>
       PV, SP (writable), OUT (%): a first-order process under a PI controller
+  Objects/Plant/<mode>                    ns=<plant>;s=Plant.<mode>.<name>, mode one of
+      Tuned, Oscillating, Sluggish, Saturated, Manual (HEALTH_LOOPS): PV, SP, OUT (%), MANUAL
+      (Boolean, true in manual): the same process with dead time under five controllers, its
+      setpoint stepping 45 <-> 55 every --loop-step-s (Saturated: SP 90 out of reach; Manual:
+      OUT held at 40), for the loop health figures (docs/loops.md)
   Objects/Bench (with --bench-nodes N)    ns=<sim>;s=Bench.Value<i>, each changing every tick
 
 Namespaces: SIM_URI is ns=2 (as Kepware's) and PLANT_URI ns=3, unless --namespace-offset N
@@ -82,6 +87,43 @@ class Plant:
         return self.pv, self.sp, self.out
 
 
+class HealthLoop:
+    """A first-order process with dead time, PV' = (gain * OUT(t - dead) - PV) / tau, under a PI
+    controller (OUT in 0..100 %), or held in manual. Every health loop shares the process
+    (tau 5 s, dead time 1 s: ultimate period about 4 s) and differs in its controller."""
+
+    def __init__(self, dt, kp, ti, gain=1.0, manual=False, fixed_sp=None, tau=5.0, dead=1.0):
+        from collections import deque
+
+        self.kp, self.ti, self.gain, self.tau, self.manual = kp, ti, gain, tau, manual
+        self.fixed_sp = fixed_sp
+        self.sp = fixed_sp or 45.0
+        self.out = self.integral = MANUAL_OUT if manual else min(100.0, self.sp / gain)
+        self.pv = gain * self.out
+        self.delay = deque([self.out] * max(1, round(dead / dt)))
+
+    def step(self, dt, stepped_sp):
+        self.sp = self.fixed_sp or stepped_sp
+        error = self.sp - self.pv
+        if not self.manual:
+            self.integral = min(100.0, max(0.0, self.integral + self.kp * error * dt / self.ti))
+            self.out = min(100.0, max(0.0, self.kp * error + self.integral))
+        self.delay.append(self.out)
+        self.pv += (self.gain * self.delay.popleft() - self.pv) * dt / self.tau
+
+
+MANUAL_OUT = 40.0
+# name -> HealthLoop arguments after dt: well tuned (SIMC), gain too high (a limit cycle), too
+# timid, a setpoint the process cannot reach (OUT pinned at 100), an operator holding OUT.
+HEALTH_LOOPS = {
+    "Tuned": {"kp": 2.5, "ti": 5.0},
+    "Oscillating": {"kp": 8.0, "ti": 5.0},
+    "Sluggish": {"kp": 0.2, "ti": 30.0},
+    "Saturated": {"kp": 2.5, "ti": 5.0, "gain": 0.8, "fixed_sp": 90.0},
+    "Manual": {"kp": 2.5, "ti": 5.0, "manual": True},
+}
+
+
 class Simulation:
     def __init__(self, server, sim, plant_ns, args):
         self.server, self.args = server, args
@@ -91,6 +133,8 @@ class Simulation:
         self.bench = []
         self.quality_bad = False
         self.plant = Plant(tau=args.tau)
+        self.health = {name: HealthLoop(args.rate_ms / 1000.0, **options)
+                       for name, options in HEALTH_LOOPS.items()}
         self.tick = 0
 
     async def build(self):
@@ -116,6 +160,15 @@ class Simulation:
             await self._variable(loop, self.plant_ns, PLANT_PREFIX + name, name,
                                  getattr(self.plant, name.lower()), ua.VariantType.Double,
                                  writable=name == "SP")
+        for name, health in self.health.items():
+            folder = await plant.add_object(ua.NodeId(f"Plant.{name}", self.plant_ns),
+                                            ua.QualifiedName(name, self.plant_ns))
+            for role in ("PV", "SP", "OUT"):
+                await self._variable(folder, self.plant_ns, f"Plant.{name}.{role}",
+                                     role, getattr(health, role.lower()),
+                                     ua.VariantType.Double, key=f"{name}.{role}")
+            await self._variable(folder, self.plant_ns, f"Plant.{name}.MANUAL", "MANUAL",
+                                 health.manual, ua.VariantType.Boolean, key=f"{name}.MANUAL")
         if self.args.bench_nodes:
             bench = await objects.add_folder(ua.NodeId("Bench", self.sim),
                                              ua.QualifiedName("Bench", self.sim))
@@ -123,13 +176,13 @@ class Simulation:
                 self.bench.append(await self._variable(
                     bench, self.sim, f"Bench.Value{i}", f"Value{i}", 0.0, ua.VariantType.Double))
 
-    async def _variable(self, parent, ns, node_id, name, value, kind, writable=False):
+    async def _variable(self, parent, ns, node_id, name, value, kind, writable=False, key=None):
         node = await parent.add_variable(ua.NodeId(node_id, ns), ua.QualifiedName(name, ns),
                                          ua.Variant(value, kind))
         if writable:
             await node.set_writable()
-            self.writable[name] = node
-        self.variables[name] = (node, kind)
+            self.writable[key or name] = node
+        self.variables[key or name] = (node, kind)
         return node
 
     async def write(self, name, value, status=ua.StatusCodes.Good):
@@ -162,6 +215,14 @@ class Simulation:
         pv, _, out = self.plant.step(dt)
         await self.write("PV", pv)
         await self.write("OUT", out)
+        stepped_sp = 55.0 if int(t // self.args.loop_step_s) % 2 else 45.0
+        for name, health in self.health.items():
+            before = (health.pv, health.sp, health.out)
+            health.step(dt, stepped_sp)
+            for role, old, new in zip(("PV", "SP", "OUT"), before,
+                                      (health.pv, health.sp, health.out)):
+                if new != old:
+                    await self.write(f"{name}.{role}", new)
         for i in range(len(self.bench)):
             await self.write(f"Value{i}", float(self.tick + i))
 
@@ -247,6 +308,8 @@ def main(argv=None):
     parser.add_argument("--rate-ms", type=float, default=100.0, help="simulation tick")
     parser.add_argument("--bench-nodes", type=int, default=0)
     parser.add_argument("--tau", type=float, default=5.0, help="process time constant, s")
+    parser.add_argument("--loop-step-s", type=float, default=10.0,
+                        help="the health loops' setpoint steps 45 <-> 55 this often, s")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -31,7 +31,8 @@ NODES = f"""publishing_interval_ms: 200
 sampling_interval_ms: 100
 republish_interval_ms: 10000
 loops:
-  - {{id: {LOOP_ID}, pv: "{PLANT}PV", sp: "{PLANT}SP", out: "{PLANT}OUT"}}
+  - {{id: {LOOP_ID}, pv: "{PLANT}PV", out: "{PLANT}OUT",
+     sp: {{node: "{PLANT}SP", writable: true, min: 0, max: 100}}}}
 """
 
 

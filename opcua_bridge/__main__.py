@@ -82,8 +82,11 @@ def run(settings):
     from opcua_bridge.stats import Stats
 
     stats = Stats()
-    out = MqttOut(settings.mqtt, settings.buffer_size).start()
+    out = MqttOut(settings.mqtt, settings.buffer_size, replay_size=settings.replay_size,
+                  replay_delay=settings.replay_delay)
     session = Session(settings, out, stats)
+    out.on_write = session.request_write   # refused unless the nodes file declares it writable
+    out.start()
 
     async def serve():
         stopping = asyncio.Event()
@@ -91,8 +94,10 @@ def run(settings):
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         reporter = asyncio.ensure_future(report(stopping))
+        follower = asyncio.ensure_future(session.follow_nodes_file(stopping))
         await session.run(stopping)
         await reporter
+        await follower
 
     async def report(stopping):
         while not stopping.is_set():
@@ -103,6 +108,8 @@ def run(settings):
             buffered = out.buffered
             if buffered == 0:
                 stats.buffer_drained()
+            stats.replayed = out.replayed
+            out.refresh_marker()
             out.publish_counters(stats.values(buffered), int(time.time() * 1000))
             try:
                 settings.heartbeat.write_text(f"{stats.session_state}\n")

@@ -7,7 +7,7 @@ from collections import Counter
 log = logging.getLogger(__name__)
 
 COUNTERS = ("readings", "republished", "bad_quality", "non_numeric", "dropped", "reconnects",
-            "unknown_nodes")
+            "unknown_nodes", "writes", "write_refused", "replayed")
 GAUGES = ("buffered", "session_state")
 
 
@@ -23,6 +23,9 @@ class Stats:
         self.reconnects = 0        # sessions established after the first one
         self.unknown_nodes = 0     # nodes the server refused at the last subscribe
         self.session_state = 0     # 1 while a session with live subscriptions exists
+        self.writes = 0            # values written to the server (opcua/<id>/write/...)
+        self.write_refused = 0     # write requests refused (undeclared, not a number, ...)
+        self.replayed = 0          # readings sent again after the broker lost its state
         self.bad_by_node = Counter()
         self._bad_nodes = set()    # nodes whose latest value was not Good
         self._non_numeric_logged = set()

@@ -156,6 +156,8 @@ def build(args, environ):
         if unknown:
             raise UnsupportedRule(f"--rule {sorted(unknown)}: no such rule in {args.rules}")
         rules = [r for r in rules if r.uid in args.rule]
+    else:
+        rules = [r for r in rules if not r.paused]   # as Grafana: paused rules are not evaluated
     if not rules:
         raise UnsupportedRule(f"no alert rules in {args.rules}")
     if args.window is not None:

@@ -87,6 +87,9 @@ class Rule:
     exec_err_state: str
     labels: dict = field(default_factory=dict)
     annotations: dict = field(default_factory=dict)
+    # Provisioned paused (off by default): Grafana does not evaluate it; the stand-in only when
+    # named with --rule (as a user would unpause it).
+    paused: bool = False
 
     @property
     def query(self):
@@ -118,8 +121,8 @@ def _rule(file, group, raw):
         unknown = set(raw) - RULE_KEYS
         if unknown:
             raise UnsupportedRule(f"rule settings {sorted(unknown)} are not implemented")
-        if raw.get("isPaused"):
-            raise UnsupportedRule("paused rules are not evaluated")
+        if not isinstance(raw.get("isPaused", False), bool):
+            raise UnsupportedRule("isPaused must be true or false")
         steps = {step["refId"]: step for step in raw["data"]}
         order = _evaluation_order(steps, raw["condition"])
         if not _is_expression(steps[raw["condition"]]):
@@ -146,6 +149,7 @@ def _rule(file, group, raw):
             pending_for=parse_duration(raw.get("for", 0)), no_data_state=no_data,
             exec_err_state=exec_err, labels=dict(raw.get("labels") or {}),
             annotations=dict(raw.get("annotations") or {}),
+            paused=raw.get("isPaused", False),
         )
     except UnsupportedRule as error:
         raise UnsupportedRule(f"{where}: {error}") from None

@@ -207,6 +207,8 @@ def test_only_registered_clients_connect(broker, user, password, accepted):
     ("opcua-bridge", "sensors/tic101/pv", True),
     ("opcua-bridge", "status/opcua-bridge", True),
     ("opcua-bridge", "alerts/pot-high", False),
+    ("opcua-bridge", "opcua/opcua-bridge/marker", True),
+    ("opcua-bridge", "opcua/opcua-bridge/write/sim/user1", False),
 ], ids=lambda value: str(value))
 def test_who_may_publish_where(broker, publisher, topic, allowed):
     assert delivered(broker, publisher, topic) == allowed
@@ -227,6 +229,9 @@ def test_who_may_publish_where(broker, publisher, topic, allowed):
     (SENSOR, "alerts/#", "alerts/pot-high", False),
     (SENSOR, "status/#", "status/webhook", False),
     ("opcua-bridge", "sensors/+/+", f"sensors/{SENSOR}/pot", False),
+    ("opcua-bridge", "opcua/opcua-bridge/write/+/+", "opcua/opcua-bridge/write/sim/user1", True),
+    ("opcua-bridge", "opcua/+/write/+/+", "opcua/other-bridge/write/sim/user1", False),
+    ("opcua-bridge", "opcua/opcua-bridge/marker", "opcua/opcua-bridge/marker", True),
 ], ids=lambda value: str(value))
 def test_who_may_read_what(broker, reader, topic_filter, topic, allowed):
     assert readable(broker, reader, topic_filter, topic) == allowed

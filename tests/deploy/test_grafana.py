@@ -372,6 +372,11 @@ def readings(influxdb):
                for i in range(720)]
     loop = [f"{measurement},device=tic101 value={value + i % 3} {now - 1000 - i * 1000}"
             for i in range(60) for measurement, value in (("pv", 60), ("sp", 62), ("out", 40))]
+    # The loop's health figures (opcua_bridge/loop_health.py: FIGURES and MARK).
+    loop += [f"{measurement},device=tic101 value={value} {now - 1000 - i * 10000}"
+             for i in range(6) for measurement, value in (
+                 ("error", 2), ("iae", 120), ("ise", 400), ("sat_pct", 0), ("osc_count", 12),
+                 ("osc_index", 3), ("travel", 30), ("manual_pct", 0), ("osc_mark", 3))]
     assert write(influxdb, history + loop) == 204
     lines = [
         f"pot,device=esp32-aaaaaa value=80 {now - 2000}",
@@ -393,7 +398,8 @@ WEBHOOK_NAMES = ("ingest_requests", "ingest_readings", "ingest_refused_forbidden
                  "ingest_invalid_bad_name")
 # The OPC UA bridge's counters and gauges (opcua_bridge/stats.py, COUNTERS + GAUGES).
 BRIDGE_NAMES = ("readings", "republished", "bad_quality", "non_numeric", "dropped", "reconnects",
-                "unknown_nodes", "buffered", "session_state")
+                "unknown_nodes", "buffered", "session_state", "writes", "write_refused",
+                "replayed")
 AGES_MS = (25000, 5000)
 
 

@@ -58,8 +58,10 @@ def rule(uid):
 
 def test_loads_every_provisioned_rule():
     rules = {r.uid: r for r in load_rules(PROVISIONED)}
-    assert set(rules) == {"pot-high", "loop-deviation", "output-saturated", "pot-anomaly",
-                          "pv-anomaly"}
+    assert set(rules) >= {"pot-high", "loop-deviation", "output-saturated", "pot-anomaly",
+                          "pv-anomaly", "loop-oscillating", "loop-in-manual"}
+    # Paused (off by default): loaded, evaluated only when named with --rule.
+    assert {uid for uid, r in rules.items() if r.paused} == {"loop-oscillating", "loop-in-manual"}
     pot = rules["pot-high"]
     [threshold] = [e for e in pot.expressions if e.kind == "threshold"]
     assert (pot.title, threshold.evaluator, threshold.params) == ("Pot high", "gt", (75.0,))
@@ -103,7 +105,7 @@ UNSUPPORTED = [
     ("unused step", _add_step({"refId": "Z", "datasourceUid": "__expr__",
                                "model": {"type": "math", "expression": "1"}}), "'Z'"),
     ("query as condition", lambda r: r.update(condition="A"), "must be an expression"),
-    ("paused", lambda r: r.update(isPaused=True), "paused"),
+    ("paused not a boolean", lambda r: r.update(isPaused="yes"), "isPaused"),
     ("keep firing for", lambda r: r.update(keepFiringFor="1m"), "keepFiringFor"),
     ("simplified routing", lambda r: r.update(notification_settings={"receiver": "x"}),
      "notification_settings"),

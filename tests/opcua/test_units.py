@@ -274,7 +274,8 @@ def test_bad_quality_is_counted_by_node_and_logged_per_transition(caplog):
     assert stats.values(buffered=4) == {"readings": 1, "republished": 0, "bad_quality": 4,
                                         "non_numeric": 2,
                                         "dropped": 0, "reconnects": 0, "unknown_nodes": 0,
-                                        "buffered": 4, "session_state": 0}
+                                        "buffered": 4, "session_state": 0, "writes": 0,
+                                        "write_refused": 0, "replayed": 0}
     messages = [r.getMessage() for r in caplog.records]
     assert sum("sim/ramp1" in m and "BadSensorFailure" in m for m in messages) == 2
     assert sum("Good again after 2 bad values" in m for m in messages) == 1
@@ -288,3 +289,13 @@ def test_every_published_counter_is_documented():
     assert set(Stats().values(buffered=0)) == set(COUNTERS) | set(GAUGES)
     for name in (*COUNTERS, *GAUGES):
         assert f"| `{name}` |" in documented, name
+
+
+def test_unset_variables_give_the_settings_own_defaults():
+    """Each default is written once, in BridgeSettings (issue 21)."""
+    settings = config.read_settings({"OPCUA_ENDPOINT": "opc.tcp://plc:4840/"}, with_nodes=False)
+    default = config.BridgeSettings(mqtt=settings.mqtt, endpoint=settings.endpoint)
+    assert settings == default
+    with pytest.raises(ConfigError, match="OPCUA_LOG_LEVEL='LOUD' must be one of DEBUG"):
+        config.read_settings({"OPCUA_ENDPOINT": "opc.tcp://plc:4840/",
+                              "OPCUA_LOG_LEVEL": "loud"}, with_nodes=False)

@@ -3,3 +3,4 @@
 SIM = "ns=2;s=Simulation Examples.Functions."
 SIM_URI = "nsu=urn:alertloop:devstack:simulation;s=Simulation Examples.Functions."
 PLANT_URI = "nsu=urn:example:plant;s=Plant.TIC101."
+PLANT = "nsu=urn:example:plant;s=Plant."
