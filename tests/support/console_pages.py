@@ -146,3 +146,30 @@ class OutputPage:
         self.driver.find_element(By.ID, "confirm").click()
         return wait(self.driver, lambda d: d.find_element(By.CSS_SELECTOR, ".messages").text,
                     "no message after confirming")
+
+
+class TagPage:
+    def __init__(self, driver, base_url):
+        self.driver, self.base_url = driver, base_url
+
+    def search(self, text):
+        self.driver.get(self.base_url + "/tags")
+        field = wait(self.driver, lambda d: d.find_element(By.ID, "search"), "no search field")
+        field.send_keys(text)
+        field.submit()
+        wait(self.driver, lambda d: "contains" in d.find_element(By.ID, "where").text,
+             "no search results")
+        return self
+
+    def map(self, node_id, role, device, measurement="", deadband=""):
+        """Map the listed variable; returns the page's message."""
+        row = wait(self.driver, lambda d: d.find_element(
+            By.CSS_SELECTOR, f'#browse tr[data-node="{_css(node_id)}"]'), f"{node_id} not listed")
+        row.find_element(By.CSS_SELECTOR, "details.map summary").click()
+        row.find_element(By.CSS_SELECTOR, f'select.role option[value="{role}"]').click()
+        row.find_element(By.CSS_SELECTOR, "input.device").send_keys(device)
+        row.find_element(By.CSS_SELECTOR, "input.measurement").send_keys(measurement)
+        row.find_element(By.CSS_SELECTOR, "input.deadband").send_keys(deadband)
+        row.find_element(By.CSS_SELECTOR, "button.save").click()
+        return wait(self.driver, lambda d: d.find_element(By.CSS_SELECTOR, ".messages").text,
+                    "no message after saving")
