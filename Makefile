@@ -29,7 +29,7 @@ help:
 	@echo "make test      install what the tests need, then run every test (Python + firmware)"
 	@echo "make bench     the benchmarks, each printing its figures"
 	@echo "make secrets   generate .env and the broker's password file (never overwrites secrets)"
-	@echo "make device NAME=<device id> ROLE=sensor|indicator|http   register a board (its own"
+	@echo "make device NAME=<device id> ROLE=sensor|indicator|actuator|http   register a board (its own"
 	@echo "               broker user and PlatformIO env) or an HTTP sender; prints its password"
 	@echo "make device-remove NAME=<device id> [ROLE=http]   remove one"
 	@echo "make user NAME=<name> ROLE=viewer|operator|engineer   a console user; prints its password"

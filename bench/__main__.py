@@ -15,6 +15,7 @@ BENCHMARKS = [
     "indicator_stale_window",
     "ack_latency",
     "opcua_bridge",
+    "actions_latency",
     "loop_health",
     "console",
 ]

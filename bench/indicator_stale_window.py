@@ -1,15 +1,17 @@
 """Stale window: how long indicator-sim keeps showing a colour after the broker vanishes without
 closing the connection (SIGSTOP, as when its host loses power or a cable is pulled).
 
-Real mosquitto and indicator-sim (the indicator's logic, with the boards' 5 s keepalive). The
-boards' PubSubClient detects it the same way: one silent keepalive period, then an unanswered
-PINGREQ, so expect between 1 and 2 keepalives (5-10 s).
+Real mosquitto and indicator-sim (the indicator's logic, with the boards' 5 s keepalive), and the
+webhook's heartbeat on status/webhook (every 5 s, as the webhook's), without which the indicator
+vouches for no colour. The boards' PubSubClient detects it the same way: one silent keepalive
+period, then an unanswered PINGREQ, so expect between 1 and 2 keepalives (5-10 s).
 """
 
 import statistics
 import time
 
 from bench.figures import LineFollower, report
+from devstack.heartbeat import Heartbeat
 from devstack.loop import FIRMWARE_BUILD, LED_PREFIX
 from devstack.mqtt_probe import Probe
 from devstack.servers import Mosquitto, Service
@@ -27,6 +29,7 @@ def main():
         sim = Service("indicator-sim", [str(FIRMWARE_BUILD / "indicator-sim"), "--host",
                                         broker.host, "--port", str(broker.port), "--device-id",
                                         "bench-stale", "--topic", TOPIC])
+        heartbeat = Heartbeat(broker, period_s=5.0)
         with sim:
             follower = LineFollower(sim.log_path)
             try:
@@ -41,6 +44,7 @@ def main():
                     follower.wait_for(f"{LED_PREFIX}red", timeout=60)
             finally:
                 follower.close()
+                heartbeat.stop()
     report("stale window median", statistics.median(windows), "s", "<= 2 keepalives (10 s)")
     report("stale window max", max(windows), "s")
 

@@ -3,7 +3,11 @@
 Turns the simulated potentiometer low, then high: a new alarm, the LED flashes red. The demo then
 presses the indicator's acknowledge button: steady red. The pot goes low again: the alarm clears,
 green. Prints each stage and every indicator LED change with the time since the last action; exits
-0 once the LED went green, red flashing, red, green. `--interactive` then keeps the loop running:
+0 once the LED went green, red flashing, red, green. Meanwhile a relay (actuator-sim, or the Tasmota
+simulator before the board's is built) follows the pot alarm through `python -m actions`, and
+each change of its output is printed (commanded, reported, confirmed). A last stage tells the
+relay to ignore commands: the pot goes high, the command is not confirmed, and the provisioned
+"Actuator mismatch" rule raises an alarm of its own. `--interactive` then keeps the loop running:
 each line on stdin (0-100) sets the pot, `press` presses the button.
 
 For speed the Grafana stand-in evaluates the provisioned rule every second over a 3 s window
@@ -16,6 +20,7 @@ import sys
 import threading
 import time
 
+from devstack.actions_loop import OUTPUT, ActionsLoop
 from devstack.loop import Loop
 
 ADC_MAX = 4095
@@ -33,6 +38,7 @@ class LedReporter(threading.Thread):
         super().__init__(daemon=True)
         self.loop, self.moved_at, self.stop = loop, None, threading.Event()
         self.seen, self.lock = 0, threading.Lock()
+        self.output_shown = None
 
     def moved(self):
         """Print what the last move caused, then restart the clock for the next one."""
@@ -43,17 +49,35 @@ class LedReporter(threading.Thread):
     def flush(self):
         shown = self.loop.leds()
         for colour in shown[self.seen:]:
-            if self.moved_at is None:
-                say(f"  LED {colour:<14} at start-up")
-            else:
-                since = time.monotonic() - self.moved_at
-                say(f"  LED {colour:<14} {since:6.2f} s after the last action")
+            say(f"  LED {colour:<14} {self.when()}")
         self.seen = len(shown)
+        output = self.loop.output()
+        if output:
+            shown = output_line(output)
+            if shown != self.output_shown:
+                say(f"  {shown:<18} {self.when()}")
+                self.output_shown = shown
+
+    def when(self):
+        if self.moved_at is None:
+            return "at start-up"
+        return f"{time.monotonic() - self.moved_at:6.2f} s after the last action"
 
     def run(self):
         while not self.stop.wait(0.005):
             with self.lock:
                 self.flush()
+
+
+def output_line(state):
+    """How the demo prints the relay's output: `RELAY on confirmed`, `RELAY on MISMATCH`..."""
+    if state["mismatch"]:
+        status = "MISMATCH"
+    elif state["confirmed"]:
+        status = "confirmed"
+    else:
+        status = f"reported {state['reported']}"
+    return f"RELAY {state['commanded']} {status}"
 
 
 def say(text):
@@ -65,6 +89,24 @@ def percent_to_adc(text):
     if not 0 <= value <= 100:
         raise ValueError("the pot goes from 0 to 100")
     return round(value / 100 * ADC_MAX)
+
+
+def mismatch_stage(loop, reporter, timeout):
+    """The relay ignores commands: the pot goes high, the command is sent twice, then the
+    output is a mismatch and the Actuator mismatch alarm goes unacked."""
+    loop.wait_output(timeout, commanded="off", confirmed=True)
+    say(f"stage: the relay ({loop.kind}) ignores commands; pot high, expecting a mismatch alarm")
+    reporter.moved()
+    loop.relay_ignores()
+    loop.set_pot(ADC_MAX)
+    loop.wait_output(timeout, commanded="on", mismatch=True)
+    from devstack.wait import wait_until
+
+    wait_until(lambda: loop.alarm_state("actuator-mismatch", OUTPUT) == "unacked", timeout,
+               message="the Actuator mismatch alarm never came")
+    with reporter.lock:
+        reporter.flush()
+        say(f"  alarm alerts/actuator-mismatch/{OUTPUT}: unacked {reporter.when()}")
 
 
 def interactive(loop, reporter):
@@ -85,12 +127,13 @@ def interactive(loop, reporter):
 
 
 def run(args):
-    say("starting mosquitto, InfluxDB, listener, webhook, indicator-sim, sensor-sim and the "
-        "Grafana stand-in (evaluating every 1 s over 3 s; deployed: 10 s over 10 s)...")
+    say("starting mosquitto, InfluxDB, listener, webhook, indicator-sim, sensor-sim, actions, a "
+        "relay and the Grafana stand-in (evaluating every 1 s over 3 s; deployed: 10 s over "
+        "10 s)...")
     if args.deployed_timings:
         say("  the stand-in keeps the provisioned timings: expect 5-20 s per stage")
-    with Loop(evaluation_interval=1.0, window=3.0,
-              deployed_timings=args.deployed_timings) as loop:
+    with ActionsLoop(evaluation_interval=1.0, window=3.0, parts=Loop.PARTS,
+                     deployed_timings=args.deployed_timings) as loop:
         say(f"  broker 127.0.0.1:{loop.broker.port}, InfluxDB {loop.influx.url}, "
             f"webhook {loop.webhook_url}")
         reporter = LedReporter(loop)
@@ -108,6 +151,7 @@ def run(args):
             with reporter.lock:
                 reporter.flush()
             say("the loop went " + " -> ".join(colour for _, _, colour in STAGES))
+            mismatch_stage(loop, reporter, args.timeout)
             if args.interactive:
                 interactive(loop, reporter)
         finally:

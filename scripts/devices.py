@@ -9,7 +9,8 @@ Every client has its own broker user, and its client id is that username (the br
 - Its rights go into `mosquitto/config/devices.acl` (git-ignored), which the broker container
   appends to the shipped `acl` at start.
 - A board also gets `firmware/devices/<id>.ini` (git-ignored), a PlatformIO environment
-  `[env:<id>]` that extends the sensor or indicator environment with its id and credentials:
+  `[env:<id>]` that extends the sensor, indicator or actuator environment with its id and
+  credentials (an actuator on a NodeMCU: change `extends` to `env:actuator-esp8266`):
   `pio run -e <id> -t upload` flashes it.
 
 Standard library only, like make_secrets.py beside it.
@@ -38,25 +39,51 @@ ROOT = Path(__file__).resolve().parent.parent
 # (tests/deploy/test_devices.py ties them).
 ROLES = {
     "sensor": ("topic write sensors/{id}/+",),
-    "indicator": ("topic read alerts/#", "topic read status/webhook",
-                  "topic write alerts/+/ack", "topic write alerts/+/+/ack"),
+    # An indicator acknowledges on alerts/<alert>[/<device>]/ack/<its id>: the shipped acl's
+    # `pattern write alerts/+/ack/%u` lines, so the broker vouches for who acknowledged.
+    "indicator": ("topic read alerts/#", "topic read status/webhook"),
+    # An actuator reads only its own commands and the actions service's liveness, and writes
+    # only its own relays' states (CONTRACTS.md, "Actuator board").
+    "actuator": ("topic read actuators/{id}/+/set", "topic read status/actions",
+                 "topic write actuators/{id}/+/state"),
     "listener": ("topic read sensors/#", "topic read alerts/_webhook/+/journal",
                  "topic read $SYS/broker/#"),
 }
-BOARD_ROLES = ("sensor", "indicator")
+BOARD_ROLES = ("sensor", "indicator", "actuator")
 # A device id is a topic level, a broker user, a PlatformIO environment, a file name and a C
 # string: lower-case letters, digits, `-` and `_`, starting with a letter or digit.
 DEVICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-RESERVED = set(MQTT_USERS) | set(RETIRED_USERS) | {"grafana", "admin", "env"}
+# The services' client ids: a copy of service_common/service_ids.py's ALL (this script runs before
+# any virtualenv; tests/firmware/test_device_names.py ties the two).
+SERVICE_IDS = frozenset({"listener", "webhook", "opcua-bridge", "actions", "console"})
+# Topic levels of an alert's own topics (alerts/<alert>/<device> would clash with them).
+TOPIC_LEVELS = frozenset({"ack", "shelve", "info", "annunciator"})
+RESERVED = (SERVICE_IDS | set(MQTT_USERS) | set(RETIRED_USERS) | TOPIC_LEVELS
+            | {"grafana", "admin", "env"})
+# `device: sim` of a node and `id: tic101` of a PID loop in the OPC UA bridge's nodes file: the
+# bridge writes sensors/<that name>/..., so a board of that name would mix with the PLC's data.
+NODES_NAME = re.compile(r"""^\s*(?:-\s*)?(?:device|id)\s*:\s*["']?([^"'\s#]+)""", re.MULTILINE)
 
 
-def check_name(name):
+def plc_names(nodes_file):
+    """The device and loop names of the OPC UA nodes file (none when it does not exist)."""
+    try:
+        return set(NODES_NAME.findall(Path(nodes_file).read_text()))
+    except FileNotFoundError:
+        return set()
+
+
+def check_name(name, nodes_file=None):
     if not DEVICE_ID.fullmatch(name or ""):
         raise SecretsError(f"NAME={name!r} is no device id: 1 to 64 lower-case letters, digits, "
                            "'-' or '_', starting with a letter or digit (e.g. esp32-a1b2c3)")
     if name in RESERVED:
-        raise SecretsError(f"NAME={name!r} is the name of a service or a retired shared user: "
-                           "choose another one")
+        raise SecretsError(f"NAME={name!r} is the name of a service, a topic level or a retired "
+                           "shared user: choose another one")
+    if nodes_file is not None and name in plc_names(nodes_file):
+        raise SecretsError(f"NAME={name!r} is a device or loop of the OPC UA bridge in "
+                           f"{nodes_file}: its readings would mix with the PLC's, choose another "
+                           "one")
 
 
 def acl_block(name, role):
@@ -87,8 +114,9 @@ def platformio_env(name, role, password):
 class Registry:
     """The files one registration touches."""
 
-    def __init__(self, passwd, acl, boards):
+    def __init__(self, passwd, acl, boards, nodes_file=None):
         self.passwd, self.acl, self.boards = Path(passwd), Path(acl), Path(boards)
+        self.nodes_file = nodes_file
 
     def _text(self, path):
         return path.read_text() if path.exists() else ""
@@ -98,7 +126,7 @@ class Registry:
 
     def add(self, name, role):
         """Register `name`; returns its new password."""
-        check_name(name)
+        check_name(name, self.nodes_file)
         if role not in ROLES:
             raise SecretsError(f"ROLE={role!r} must be one of {', '.join(ROLES)} "
                                "(or http, for an HTTP sender)")
@@ -154,8 +182,10 @@ def main(argv=None):
     parser.add_argument("--passwd", default=ROOT / "mosquitto" / "config" / "passwd")
     parser.add_argument("--acl", default=ROOT / "mosquitto" / "config" / "devices.acl")
     parser.add_argument("--boards", default=ROOT / "firmware" / "devices")
+    parser.add_argument("--nodes", default=ROOT / "opcua-nodes.yaml",
+                        help="the OPC UA bridge's nodes file, whose names boards may not take")
     args = parser.parse_args(argv)
-    registry = Registry(args.passwd, args.acl, args.boards)
+    registry = Registry(args.passwd, args.acl, args.boards, args.nodes)
     try:
         if args.action == "add":
             password = registry.add(args.name, args.role)

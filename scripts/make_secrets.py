@@ -36,6 +36,7 @@ SECRETS = (
     "MQTT_LISTENER_PASSWORD",
     "MQTT_WEBHOOK_PASSWORD",
     "MQTT_OPCUA_BRIDGE_PASSWORD",
+    "MQTT_ACTIONS_PASSWORD",
     "INFLUXDB_ADMIN_PASSWORD",
     "INFLUXDB_WRITER_PASSWORD",
     "INFLUXDB_READER_PASSWORD",
@@ -52,6 +53,7 @@ MQTT_USERS = {
     "listener": "MQTT_LISTENER_PASSWORD",
     "webhook": "MQTT_WEBHOOK_PASSWORD",
     "opcua-bridge": "MQTT_OPCUA_BRIDGE_PASSWORD",
+    "actions": "MQTT_ACTIONS_PASSWORD",
     "console": "MQTT_CONSOLE_PASSWORD",
 }
 # Shared board users of older versions: every board's flash held their password.

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "alertloop/indicator_app.h"
+#include "alertloop/indicator_config.h"
 #include "alertloop/log.h"
 #include "input_lines.h"
 #include "mosquitto_link.h"
@@ -16,7 +17,7 @@ const int kTickMs = 20;
 
 class NoLeds : public alertloop::Leds {
  public:
-  void set(bool, bool) override {}
+  void set(uint8_t, bool) override {}
 };
 
 class NoBuzzer : public alertloop::Buzzer {
@@ -31,9 +32,27 @@ int run(const host::SimOptions &options) {
   host::Stdin input;
   host::InputLines lines("press");
 
+  // The simulator's LEDs: green and each colour its alerts name, in order (no pins).
+  std::string led_list = "green:0", follows;
+  for (const auto &follow : options.follows) {
+    size_t colon = follow.find(':');
+    std::string colour = follow.substr(colon + 1, follow.find(':', colon + 1) - colon - 1);
+    if (colon != std::string::npos && led_list.find("," + colour + ":") == std::string::npos &&
+        colour != "green") {
+      led_list += "," + colour + ":0";
+    }
+    follows += (follows.empty() ? "" : ",") + follow;
+  }
+  alertloop::IndicatorWiring wiring;
+  char problem[96] = "";
+  if (!alertloop::parse_indicator_wiring(led_list.c_str(), follows.c_str(), wiring, problem,
+                                         sizeof(problem))) {
+    alertloop::log_line("--follow: %s", problem);
+    return 2;
+  }
   alertloop::IndicatorSettings settings;
   settings.device_id = options.device_id.c_str();
-  settings.alert_topic = options.topic.c_str();
+  wiring.apply(settings);
   settings.webhook_status_topic = options.webhook_status_topic.c_str();
   host::SimConnection connection(options);
   if (!connection.ok()) return 2;
@@ -52,15 +71,12 @@ int run(const host::SimOptions &options) {
     app.press();
     return true;
   };
-  bool printed = false;
-  alertloop::Indication shown = alertloop::Indication::kUnknown;
+  std::string shown;
   while (!host::stop_requested()) {
     app.loop();
-    alertloop::Indication now = app.display().indication;
-    if (!printed || now != shown) {
-      printed = true;
-      shown = now;
-      printf("LED %s\n", alertloop::indication_name(now));
+    if (shown != app.shown_name()) {
+      shown = app.shown_name();
+      printf("LED %s\n", shown.c_str());
       fflush(stdout);
     }
     if (host::wait_for_io(link, input.fd(), kTickMs)) {

@@ -20,6 +20,7 @@ int run(const host::SimOptions &options) {
 
   alertloop::SensorSettings settings;
   settings.device_id = options.device_id.c_str();
+  settings.sensors_root = ALERTLOOP_SENSORS_ROOT;
   settings.schedule.interval_ms = options.interval_ms;
   host::SimConnection connection(options);
   if (!connection.ok()) return 2;

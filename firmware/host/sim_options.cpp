@@ -21,15 +21,28 @@ const char *sim_usage(SimKind kind) {
            "                  [--interval-ms N] [--backoff-max-ms N]\n"
            "Each line on stdin is a raw 12-bit ADC reading (0-4095).\n";
   }
+  if (kind == SimKind::kActuator) {
+    return "usage: actuator-sim --host H --port P [--username U --password W] --device-id ID\n"
+           "                    [--relays N] [--failsafe-s S] [--safe-state off|on|hold]\n"
+           "                    [--backoff-max-ms N]\n"
+           "Prints RELAY <n> on|off and FAILSAFE on|off on every change. Lines on stdin:\n"
+           "'ignore' (stop obeying commands), 'obey', 'feedback <n> on|off' (force relay n's\n"
+           "feedback contact: a stuck relay).\n";
+  }
   return "usage: indicator-sim --host H --port P [--username U --password W] --device-id ID\n"
-         "                     --topic T [--webhook-status-topic T] [--backoff-max-ms N]\n"
-         "Prints LED green / red / green-flashing / red-flashing / unknown on every change.\n"
+         "                     --topic T | --follow T:COLOUR[:PRIORITY] (repeatable)\n"
+         "                     [--webhook-status-topic T] [--backoff-max-ms N]\n"
+         "--topic T follows T on the red LED, priority 1. Prints LED green / red / red-flashing /\n"
+         "green-flashing / shelved / out-of-service / unknown (another colour's name for its\n"
+         "alerts) on every change.\n"
          "A line 'press' on stdin presses the acknowledge button.\n";
 }
 
 bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptions &options,
                        std::string &error) {
   bool sensor = kind == SimKind::kSensor;
+  bool actuator = kind == SimKind::kActuator;
+  bool indicator = kind == SimKind::kIndicator;
   for (int i = 1; i < argc; i++) {
     std::string name = argv[i];
     if (name == "--help" || name == "-h") {
@@ -74,10 +87,31 @@ bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptio
         return false;
       }
       options.interval_ms = number;
-    } else if (!sensor && name == "--topic") {
+    } else if (indicator && name == "--topic") {
       options.topic = value;
-    } else if (!sensor && name == "--webhook-status-topic") {
+      options.follows.push_back(value + ":red:1");
+    } else if (indicator && name == "--follow") {
+      options.follows.push_back(value);
+    } else if (indicator && name == "--webhook-status-topic") {
       options.webhook_status_topic = value;
+    } else if (actuator && name == "--relays") {
+      if (!parse_number(value, 1, 8, number)) {
+        error = "--relays must be 1-8, got '" + value + "'";
+        return false;
+      }
+      options.relays = number;
+    } else if (actuator && name == "--failsafe-s") {
+      if (!parse_number(value, 1, 86400, number)) {
+        error = "--failsafe-s must be 1-86400, got '" + value + "'";
+        return false;
+      }
+      options.failsafe_s = number;
+    } else if (actuator && name == "--safe-state") {
+      if (value != "off" && value != "on" && value != "hold") {
+        error = "--safe-state must be off, on or hold, got '" + value + "'";
+        return false;
+      }
+      options.safe_state = value;
     } else {
       error = "unknown option " + name;
       return false;
@@ -87,7 +121,7 @@ bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptio
   if (options.host.empty()) missing += " --host";
   if (options.port == 0) missing += " --port";
   if (options.device_id.empty()) missing += " --device-id";
-  if (!sensor && options.topic.empty()) missing += " --topic";
+  if (indicator && options.follows.empty()) missing += " --topic";
   if (!missing.empty()) {
     error = "missing:" + missing;
     return false;
@@ -96,7 +130,9 @@ bool parse_sim_options(SimKind kind, int argc, const char *const *argv, SimOptio
     error = "--device-id must not contain / + or #";
     return false;
   }
-  if (!sensor && (options.topic.find_first_of("+#") != std::string::npos ||
+  bool wildcard = false;
+  for (const auto &follow : options.follows) wildcard |= follow.find_first_of("+#") != std::string::npos;
+  if (indicator && (wildcard ||
                   options.webhook_status_topic.find_first_of("+#") != std::string::npos)) {
     error = "topics must not contain wildcards (+ or #)";
     return false;

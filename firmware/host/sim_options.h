@@ -3,10 +3,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace host {
 
-enum class SimKind { kSensor, kIndicator };
+enum class SimKind { kSensor, kIndicator, kActuator };
 
 struct SimOptions {
   std::string host;
@@ -15,8 +16,14 @@ struct SimOptions {
   std::string password;
   std::string device_id;
   uint32_t interval_ms = 500;      // sensor
-  std::string topic;               // indicator: the alert topic
-  std::string webhook_status_topic = "status/webhook";  // indicator
+  std::string topic;               // indicator: the alert topic (no default: required)
+  std::vector<std::string> follows;  // indicator: topic:colour[:priority], --topic is T:red:1
+  std::string webhook_status_topic = ALERTLOOP_WEBHOOK_STATUS_TOPIC;  // indicator
+  uint32_t relays = 1;             // actuator
+  uint32_t failsafe_s = 30;        // actuator
+  std::string safe_state = "off";  // actuator
+  std::string actuators_root = ALERTLOOP_ACTUATORS_ROOT;              // actuator
+  std::string actions_status_topic = ALERTLOOP_ACTIONS_STATUS_TOPIC;  // actuator
   uint32_t backoff_max_ms = 2000;  // short, so tests and demos converge fast
   bool help = false;
 };

@@ -59,7 +59,8 @@ static alertloop::ConnectionSettings connection_settings(const SimOptions &optio
 SimConnection::SimConnection(const SimOptions &options)
     : link_(options.host, options.port, alertloop::kKeepaliveS),
       manager_(network_, link_,
-               {options.device_id.c_str(), options.username.c_str(), options.password.c_str()},
+               {options.device_id.c_str(), options.username.c_str(), options.password.c_str(),
+                ALERTLOOP_STATUS_ROOT},
                connection_settings(options)) {
   if (!manager_.ok()) alertloop::log_line("--device-id is too long");
 }

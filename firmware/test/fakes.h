@@ -35,12 +35,10 @@ struct Network : alertloop::Network {
 };
 
 struct Leds : alertloop::Leds {
-  bool red = false;
-  bool green = false;
-  void set(bool r, bool g) override {
-    red = r;
-    green = g;
-  }
+  bool lit[4] = {};  // 0 green, 1 red, then further alarm colours
+  void set(uint8_t led, bool on) override { lit[led] = on; }
+  bool green() const { return lit[0]; }
+  bool red() const { return lit[1]; }
 };
 
 struct Buzzer : alertloop::Buzzer {
@@ -60,6 +58,7 @@ struct Published {
 struct Mqtt : alertloop::MqttLink {
   bool accept = true;
   bool async = false;
+  uint32_t blocking_ms = 0;  // what blocking_connect_timeout_ms() says
   int connects = 0;
   int disconnects = 0;
   std::string client_id, will_topic, will_payload;
@@ -77,6 +76,7 @@ struct Mqtt : alertloop::MqttLink {
     link = async ? alertloop::LinkState::kConnecting : alertloop::LinkState::kConnected;
     return true;
   }
+  uint32_t blocking_connect_timeout_ms() const override { return blocking_ms; }
   alertloop::LinkState state() override { return link; }
   bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override {
     if (link != alertloop::LinkState::kConnected) return false;

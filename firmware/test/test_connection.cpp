@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include "alertloop/backoff.h"
 #include "alertloop/connection.h"
+#include "alertloop/log.h"
 #include "fakes.h"
 
 using alertloop::Backoff;
@@ -204,4 +206,33 @@ TEST_CASE("retries, the connect timeout and the reboot clock survive millis() wr
   CHECK(manager.phase() == ConnectionPhase::kConnecting);
   manager.loop(start + 2100);
   CHECK(manager.phase() == ConnectionPhase::kWaiting);
+}
+
+namespace {
+
+std::vector<std::string> dumped;
+
+std::string dump_of(ConnectionManager &manager) {
+  dumped.clear();
+  alertloop::set_log_sink([](const char *line) { dumped.push_back(line); });
+  manager.dump_config();
+  alertloop::set_log_sink(nullptr);
+  std::string all;
+  for (const auto &line : dumped) all += line + "\n";
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("the dump states the connect timeout that applies: the link's own when connect() blocks") {
+  Rig rig;
+  rig.settings.connect_timeout_ms = 10000;
+  rig.mqtt.blocking_ms = 2000;  // a board: PubSubClient waits 2 s for CONNACK inside connect()
+  ConnectionManager board(rig.network, rig.mqtt, rig.identity, rig.settings);
+  std::string text = dump_of(board);
+  CHECK(text.find("connect() blocks for CONNACK up to 2000 ms") != std::string::npos);
+  CHECK(text.find("10000") == std::string::npos);
+  rig.mqtt.blocking_ms = 0;  // a simulator: libmosquitto connects in the background
+  ConnectionManager sim(rig.network, rig.mqtt, rig.identity, rig.settings);
+  CHECK(dump_of(sim).find("connect timeout 10000 ms") != std::string::npos);
 }

@@ -11,7 +11,7 @@ using namespace alertloop;
 
 namespace {
 
-IndicatorInputs inputs(bool connected, PeerStatus webhook, AlertState alert, bool alert_seen,
+IndicatorInputs inputs(bool connected, Liveness webhook, AlertState alert, bool alert_seen,
                        AnnunciatorState annunciator) {
   IndicatorInputs in;
   in.broker_connected = connected;
@@ -34,50 +34,53 @@ TEST_CASE("what the indicator shows") {
     UnknownReason reason;
   } cases[] = {
       {"fallback: firing is steady red",
-       inputs(true, PeerStatus::kOnline, AlertState::kFiring, true, kNone), Indication::kRed,
+       inputs(true, Liveness::kLive, AlertState::kFiring, true, kNone), Indication::kRed,
        UnknownReason::kNone},
       {"fallback: clear is steady green",
-       inputs(true, PeerStatus::kOnline, AlertState::kClear, true, kNone), Indication::kGreen,
+       inputs(true, Liveness::kLive, AlertState::kClear, true, kNone), Indication::kGreen,
        UnknownReason::kNone},
-      {"webhook never reported (not offline)",
-       inputs(true, PeerStatus::kUnknown, AlertState::kFiring, true, kNone), Indication::kRed,
-       UnknownReason::kNone},
-      {"no state yet", inputs(true, PeerStatus::kOnline, AlertState::kUnknown, false, kNone),
+      {"no live webhook status yet hides a retained red (the saved online is not trusted)",
+       inputs(true, Liveness::kNotHeard, AlertState::kFiring, true, AnnunciatorState::kAcked),
+       Indication::kUnknown, UnknownReason::kWebhookNotHeard},
+      {"a webhook whose heartbeat stopped hides a stale red",
+       inputs(true, Liveness::kLapsed, AlertState::kFiring, true, AnnunciatorState::kAcked),
+       Indication::kUnknown, UnknownReason::kWebhookSilent},
+      {"no state yet", inputs(true, Liveness::kLive, AlertState::kUnknown, false, kNone),
        Indication::kUnknown, UnknownReason::kNoState},
       {"unrecognised alert payload",
-       inputs(true, PeerStatus::kOnline, AlertState::kUnknown, true, kNone), Indication::kUnknown,
+       inputs(true, Liveness::kLive, AlertState::kUnknown, true, kNone), Indication::kUnknown,
        UnknownReason::kBadPayload},
       {"unacked flashes red",
-       inputs(true, PeerStatus::kOnline, AlertState::kFiring, true, AnnunciatorState::kUnacked),
+       inputs(true, Liveness::kLive, AlertState::kFiring, true, AnnunciatorState::kUnacked),
        Indication::kRedFlashing, UnknownReason::kNone},
       {"acked is steady red",
-       inputs(true, PeerStatus::kOnline, AlertState::kFiring, true, AnnunciatorState::kAcked),
+       inputs(true, Liveness::kLive, AlertState::kFiring, true, AnnunciatorState::kAcked),
        Indication::kRed, UnknownReason::kNone},
       {"cleared-unacked flashes green",
-       inputs(true, PeerStatus::kOnline, AlertState::kClear, true,
+       inputs(true, Liveness::kLive, AlertState::kClear, true,
               AnnunciatorState::kClearedUnacked),
        Indication::kGreenFlashing, UnknownReason::kNone},
       {"normal is steady green",
-       inputs(true, PeerStatus::kOnline, AlertState::kClear, true, AnnunciatorState::kNormal),
+       inputs(true, Liveness::kLive, AlertState::kClear, true, AnnunciatorState::kNormal),
        Indication::kGreen, UnknownReason::kNone},
       {"the annunciator state wins over 1/0",
-       inputs(true, PeerStatus::kOnline, AlertState::kClear, true, AnnunciatorState::kUnacked),
+       inputs(true, Liveness::kLive, AlertState::kClear, true, AnnunciatorState::kUnacked),
        Indication::kRedFlashing, UnknownReason::kNone},
       {"the annunciator state is enough without 1/0",
-       inputs(true, PeerStatus::kOnline, AlertState::kUnknown, false, AnnunciatorState::kAcked),
+       inputs(true, Liveness::kLive, AlertState::kUnknown, false, AnnunciatorState::kAcked),
        Indication::kRed, UnknownReason::kNone},
       {"an annunciator state wins over a bad 1/0 payload",
-       inputs(true, PeerStatus::kOnline, AlertState::kUnknown, true, AnnunciatorState::kNormal),
+       inputs(true, Liveness::kLive, AlertState::kUnknown, true, AnnunciatorState::kNormal),
        Indication::kGreen, UnknownReason::kNone},
       {"unrecognised annunciator payload does not fall back",
-       inputs(true, PeerStatus::kOnline, AlertState::kFiring, true,
+       inputs(true, Liveness::kLive, AlertState::kFiring, true,
               AnnunciatorState::kUnrecognised),
        Indication::kUnknown, UnknownReason::kBadAnnunciatorPayload},
       {"webhook offline hides a stale red",
-       inputs(true, PeerStatus::kOffline, AlertState::kFiring, true, AnnunciatorState::kAcked),
+       inputs(true, Liveness::kOffline, AlertState::kFiring, true, AnnunciatorState::kAcked),
        Indication::kUnknown, UnknownReason::kWebhookOffline},
       {"broker unreachable hides a stale flashing",
-       inputs(false, PeerStatus::kOnline, AlertState::kClear, true,
+       inputs(false, Liveness::kLive, AlertState::kClear, true,
               AnnunciatorState::kClearedUnacked),
        Indication::kUnknown, UnknownReason::kBrokerUnreachable},
   };
@@ -157,6 +160,35 @@ TEST_CASE("each pattern shows a different set of LED combinations: none can pass
   CHECK(seen(Indication::kRedFlashing) == std::set<Combination>{red, dark});
   CHECK(seen(Indication::kGreenFlashing) == std::set<Combination>{green, dark});
   CHECK(seen(Indication::kUnknown) == std::set<Combination>{red, green});
+  const Combination both{true, true};
+  CHECK(seen(Indication::kShelved) == std::set<Combination>{green, both});
+  CHECK(seen(Indication::kOutOfService) == std::set<Combination>{dark, both});
+}
+
+TEST_CASE("shelved and out of service blink both LEDs 150 ms every 2 s; nothing to acknowledge") {
+  struct Case {
+    uint32_t now;
+    bool blink;
+  } cases[] = {{0, true}, {149, true}, {150, false}, {1999, false}, {2000, true}, {2150, false}};
+  for (const auto &c : cases) {
+    CAPTURE(c.now);
+    CHECK(led_on(Led::kGreen, Indication::kShelved, c.now));
+    CHECK(led_on(Led::kRed, Indication::kShelved, c.now) == c.blink);
+    CHECK(led_on(Led::kGreen, Indication::kOutOfService, c.now) == c.blink);
+    CHECK(led_on(Led::kRed, Indication::kOutOfService, c.now) == c.blink);
+  }
+  for (Indication silenced : {Indication::kShelved, Indication::kOutOfService}) {
+    CHECK_FALSE(needs_acknowledgement(silenced));
+    for (uint32_t t = 0; t < 2000; t += 10) CHECK_FALSE(buzzer_on(silenced, t));
+  }
+  IndicatorInputs in;
+  in.broker_connected = true;
+  in.webhook = Liveness::kLive;
+  in.alert = AlertState::kFiring;
+  in.annunciator = AnnunciatorState::kShelved;
+  CHECK(decide_display(in).indication == Indication::kShelved);
+  in.annunciator = AnnunciatorState::kOutOfService;
+  CHECK(decide_display(in).indication == Indication::kOutOfService);
 }
 
 TEST_CASE("the buzzer beeps 200 ms a second while an active alarm is unacknowledged, only then") {

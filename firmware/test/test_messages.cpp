@@ -149,6 +149,8 @@ TEST_CASE("annunciator payloads: the four ISA-18.2 states, none, or unrecognised
       {"unacked", "unacked", AnnunciatorState::kUnacked},
       {"acked", "acked", AnnunciatorState::kAcked},
       {"cleared-unacked", "cleared-unacked", AnnunciatorState::kClearedUnacked},
+      {"shelved", "shelved", AnnunciatorState::kShelved},
+      {"out-of-service", "out-of-service", AnnunciatorState::kOutOfService},
       {"trailing newline", "acked\n", AnnunciatorState::kAcked},
       {"empty (retained state deleted)", "", AnnunciatorState::kAbsent},
       {"only spaces", "  ", AnnunciatorState::kAbsent},

@@ -13,13 +13,14 @@ from tests.support.tools import require_tool
 BASE = ROOT / "docker-compose.yml"
 ARM = ROOT / "arm" / "docker-compose.arm.yml"
 SERVICES = {"mosquitto", "influxdb", "influxdb-setup", "grafana", "listener", "webhook",
-            "opcua-bridge", "console", "caddy"}
+            "opcua-bridge", "actions", "console", "caddy"}
 LONG_RUNNING = SERVICES - {"influxdb-setup"}
 # Which services may see each secret (least privilege).
 SECRET_USERS = {
     "MQTT_LISTENER_PASSWORD": {"listener"},
     "MQTT_WEBHOOK_PASSWORD": {"webhook"},
     "MQTT_OPCUA_BRIDGE_PASSWORD": {"opcua-bridge"},
+    "MQTT_ACTIONS_PASSWORD": {"actions"},
     "INFLUXDB_ADMIN_PASSWORD": {"influxdb", "influxdb-setup"},
     "INFLUXDB_WRITER_PASSWORD": {"influxdb", "listener"},
     "INFLUXDB_READER_PASSWORD": {"influxdb", "grafana", "console"},
@@ -114,11 +115,12 @@ def test_data_lives_in_named_volumes(resolved):
     for service, target, volume in [("mosquitto", "/mosquitto/data", "mosquitto-data"),
                                     ("influxdb", "/var/lib/influxdb", "influxdb-data"),
                                     ("grafana", "/var/lib/grafana", "grafana-data"),
-                                    ("listener", "/data/spool", "listener-spool")]:
+                                    ("listener", "/data/spool", "listener-spool"),
+                                    ("actions", "/data/actions-state", "actions-state")]:
         assert mounts[service][target] == (volume, False), (service, target)
     assert set(config["volumes"]) == {"mosquitto-data", "influxdb-data", "grafana-data",
-                                      "listener-spool", "console-data", "caddy-data",
-                                      "webhook-state"}
+                                      "listener-spool", "actions-state", "webhook-state",
+                                      "console-data", "caddy-data"}
     for service, target in [("mosquitto", "/mosquitto/config"),
                             ("grafana", "/etc/grafana/provisioning"),
                             ("grafana", "/etc/grafana/dashboards")]:
@@ -222,7 +224,8 @@ def test_the_listener_window_matches_the_broker():
 
 
 @pytest.mark.parametrize("service, client_id", [("listener", "LISTENER_CLIENT_ID"),
-                                                ("webhook", "WEBHOOK_CLIENT_ID")])
+                                                ("webhook", "WEBHOOK_CLIENT_ID"),
+                                                ("actions", "ACTIONS_CLIENT_ID")])
 def test_each_services_client_id_is_its_broker_username(resolved, service, client_id):
     """The broker sets every client id to the username (use_username_as_clientid); the service
     names its status topic and persistent session after the same id."""

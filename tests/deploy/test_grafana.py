@@ -386,7 +386,8 @@ def readings(influxdb):
         f"pot,device=esp32-cccccc value=99 {now - 30000}",
     ]
     assert write(influxdb, lines) == 204
-    services = listener_stats_lines(now) + counter_lines(now) + journal_lines(now)
+    services = (listener_stats_lines(now) + counter_lines(now) + journal_lines(now)
+                + output_lines(now))
     assert call(influxdb, "/write", {"db": "iot", "precision": "ns"},
                 "\n".join(services).encode(), method="POST")[0] == 204
     return influxdb, now
@@ -460,6 +461,20 @@ def journal_lines(now_ms):
     ]
 
 
+def output_lines(now_ms):
+    """The actions service's output readings (actions/service.py) of two outputs, as the
+    listener stores them: one confirmed and on, one mismatched and offline."""
+    from actions.service import readings
+
+    base = {"mode": "auto", "refusals": 0, "mismatch": False, "available": True}
+    documents = {"shed-fan": {**base, "commanded": "on", "reported": "on"},
+                 "shed-vent": {**base, "commanded": "on", "reported": "unknown", "mismatch": True,
+                               "available": False}}
+    return [f"{name},device={output} value={value} {(now_ms - age) * 1_000_000}"
+            for output, document in documents.items() for age in AGES_MS
+            for name, value in readings(document).items()]
+
+
 def rule_series(server, now_ms):
     window = STEPS["A"]["relativeTimeRange"]["from"]
     query = STEPS["A"]["model"]["query"].replace("$timeFilter", time_filter(window, now_ms))
@@ -529,6 +544,7 @@ VARIABLE_VALUES = {
     "listener": ["listener"],
     "webhook": ["webhook"],
     "bridge": ["opcua-bridge"],
+    "output": ["shed-fan", "shed-vent"],
 }
 
 

@@ -13,7 +13,8 @@ from tests.support.tools import require_tool
 
 DOCKERFILES = {"listener": ROOT / "listener" / "Dockerfile",
                "webhook": ROOT / "webhook" / "Dockerfile",
-               "opcua_bridge": ROOT / "opcua_bridge" / "Dockerfile"}
+               "opcua_bridge": ROOT / "opcua_bridge" / "Dockerfile",
+               "actions": ROOT / "actions" / "Dockerfile"}
 
 
 def instructions(path):
@@ -50,7 +51,7 @@ def test_multi_stage_pinned_slim_python_non_root(service):
 
 
 @pytest.mark.parametrize("service, extras", [("listener", "."), ("webhook", "."),
-                                              ("opcua_bridge", ".")])
+                                              ("opcua_bridge", "."), ("actions", ".")])
 def test_installs_only_the_runtime(service, extras):
     steps = instructions(DOCKERFILES[service])
     copied = {args.split()[0] for keyword, args in steps
@@ -66,7 +67,7 @@ def test_the_build_context_is_an_allow_list():
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert allowed == {"pyproject.toml", "README.md", "service_common", "listener", "webhook",
-                       "opcua_bridge"}
+                       "opcua_bridge", "actions"}
 
 
 def test_the_pi_setup_script_passes_shellcheck():

@@ -1,6 +1,6 @@
 """indicator-sim and the annunciator against a real broker: it follows `T/annunciator` (which
 wins over `T`), falls back to `T` without it, and a `press` on stdin acknowledges what flashes by
-publishing the device id on `T/ack` at QoS 1."""
+publishing the device id on `T/ack/<its device id>` at QoS 1."""
 
 import threading
 import uuid
@@ -47,9 +47,11 @@ class Acks:
         ({"": "0", "/annunciator": "normal"}, "green"),
         ({"": "1"}, "red"),
         ({"/annunciator": "unacked"}, "red-flashing"),
+        ({"": "1", "/annunciator": "shelved"}, "shelved"),
+        ({"": "1", "/annunciator": "out-of-service"}, "out-of-service"),
     ],
     ids=["unacked", "acked", "cleared-unacked", "normal", "fallback-without-annunciator",
-         "annunciator-without-1-0"],
+         "annunciator-without-1-0", "shelved", "out-of-service"],
 )
 def test_retained_states_show_at_once_without_a_fallback_flicker(mosquitto, start_sim, retained,
                                                                  first_shown):
@@ -92,19 +94,19 @@ def test_led_follows_the_annunciator_through_both_sequences(mosquitto, start_sim
 @pytest.mark.parametrize("state", ["unacked", "cleared-unacked"])
 def test_press_acknowledges_what_flashes_with_the_device_id_at_qos_1(mosquitto, start_sim, state):
     topic = alert_topic()
-    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack"]) as probe:
+    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack/+"]) as probe:
         acks = Acks(probe)
         probe.publish(f"{topic}/annunciator", state, retain=True)
         sim = start_sim("indicator-sim", "--topic", topic)
         sim.wait_for_led({"unacked": "red-flashing", "cleared-unacked": "green-flashing"}[state])
         sim.send("press")
         wait_until(lambda: acks.all(), 10, message="no acknowledgement arrived")
-        assert acks.all() == [(f"{topic}/ack", sim.device_id.encode(), 1, False)]
+        assert acks.all() == [(f"{topic}/ack/{sim.device_id}", sim.device_id.encode(), 1, False)]
 
 
 def test_press_on_a_steady_or_unknown_led_sends_nothing_and_says_why(mosquitto, start_sim):
     topic = alert_topic()
-    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack"]) as probe:
+    with Probe(mosquitto.host, mosquitto.port, [f"{topic}/ack/+"]) as probe:
         acks = Acks(probe)
         sim = start_sim("indicator-sim", "--topic", topic)
         wait_online(mosquitto, sim)
@@ -123,3 +125,22 @@ def test_press_on_a_steady_or_unknown_led_sends_nothing_and_says_why(mosquitto, 
         sim.send("press")
         wait_until(lambda: acks.all(), 10, message="no acknowledgement arrived")
         assert [payload for _, payload, _, _ in acks.all()] == [sim.device_id.encode()]
+
+
+def test_several_alerts_show_the_highest_active_in_its_colour_and_press_acknowledges_it(
+        mosquitto, start_sim):
+    pot, temp = alert_topic(), alert_topic()
+    with Probe(mosquitto.host, mosquitto.port, [f"{pot}/ack/+", f"{temp}/ack/+"]) as probe:
+        acks = Acks(probe)
+        probe.publish(f"{pot}/annunciator", "acked", retain=True)
+        probe.publish(f"{temp}/annunciator", "normal", retain=True)
+        sim = start_sim("indicator-sim", "--follow", f"{pot}:red:1", "--follow",
+                        f"{temp}:yellow:2")
+        sim.wait_for_led("red")
+        probe.publish(f"{temp}/annunciator", "unacked", retain=True)
+        sim.wait_for_led("yellow-flashing")
+        sim.send("press")
+        wait_until(lambda: acks.all(), 10, message="no acknowledgement arrived")
+        assert acks.all() == [(f"{temp}/ack/{sim.device_id}", sim.device_id.encode(), 1, False)]
+        probe.publish(f"{temp}/annunciator", "normal", retain=True)
+        sim.wait_for_led("red")

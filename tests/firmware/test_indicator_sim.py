@@ -47,16 +47,19 @@ def test_led_follows_alert_state_bad_payload_and_broker_outage(mosquitto, start_
     ],
     ids=["default-webhook-status-topic", "configured-webhook-status-topic"],
 )
-def test_webhook_offline_shows_unknown_until_it_is_back(mosquitto, start_sim, webhook_topic, args):
+def test_webhook_offline_shows_unknown_until_it_is_back(mosquitto, start_sim, heartbeat,
+                                                        webhook_topic, args):
     topic = alert_topic()
     with Probe(mosquitto.host, mosquitto.port) as probe:
         probe.publish(topic, "0", retain=True)
-        sim = start_sim("indicator-sim", "--topic", topic, *args)
+        beat = heartbeat(mosquitto, webhook_topic)
+        sim = start_sim("indicator-sim", "--topic", topic, *args, webhook=False)
         sim.wait_for_led("green")
+        beat.stop()
         probe.publish(webhook_topic, "offline", retain=True)
         sim.wait_for_led("unknown")
         assert any("webhook offline" in line for line in sim.output_lines())
-        probe.publish(webhook_topic, "online", retain=True)
+        heartbeat(mosquitto, webhook_topic)
         sim.wait_for_led("green")
 
 

@@ -26,11 +26,15 @@ def doc():
     [
         ("connection.h", "kKeepaliveS", 1, "a **{} s MQTT keepalive**"),
         ("resolve_policy.h", "kReresolveAfterFailures", 1, "after **{} failed connect attempts"),
+        ("resolve_policy.h", "kDnsTimeoutMs", 1000, "up to **{} s** on the ESP8266"),
         ("led_pattern.h", "kFlashOnMs", 1, "the one LED on {} ms"),
         ("led_pattern.h", "kUnknownHalfPeriodMs", 1000, "red {} s, then green"),
         ("led_pattern.h", "kBeepOnMs", 1, "beeps {} ms every second"),
+        ("led_pattern.h", "kSilencedBlinkMs", 1, "both lit for {} ms every 2 s"),
+        ("led_pattern.h", "kSilencedPeriodMs", 1000, "lit too for 150 ms every {} s"),
     ],
-    ids=["keepalive", "re-resolve", "flash", "unknown", "beep"],
+    ids=["keepalive", "re-resolve", "dns-timeout", "flash", "unknown", "beep", "silenced-blink",
+         "silenced-period"],
 )
 def test_the_docs_state_the_constant(header, name, unit, phrase):
     value = constant(header, name)
@@ -65,3 +69,11 @@ def test_firmware_readme_states_the_publish_schedule_and_back_off():
     initial = member_default("connection.h", "backoff_initial_ms") / 1000
     maximum = member_default("connection.h", "backoff_max_ms") // 1000
     assert f"back-off from {initial:g} s doubling up to {maximum} s" in page
+
+
+def test_the_boards_live_window_is_the_services_one():
+    from service_common.status import HEARTBEAT_S, LIVE_WINDOW_S
+
+    assert constant("liveness.h", "kLiveWindowMs") == LIVE_WINDOW_S * 1000
+    assert f"**{LIVE_WINDOW_S:g} s** without a live `online`" in doc()
+    assert f"heartbeat every **{HEARTBEAT_S:g} s**" in doc()

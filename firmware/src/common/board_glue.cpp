@@ -55,6 +55,12 @@ bool Runner::started(bool topics_ok) {
   return true;
 }
 
+void Runner::refuse(const char *problem) {
+  running_ = false;
+  snprintf(problem_, sizeof(problem_), "%s", problem);
+  alertloop::log_line("%s: not started, %s", name_, problem_);
+}
+
 bool Runner::keep_running(uint32_t now_ms) {
   if (!running_) {
     if (now_ms - last_reminder_ms_ >= kConfigReminderMs) {
@@ -105,7 +111,11 @@ PubSubLink::PubSubLink(const char *host, uint16_t port)
 
 bool PubSubLink::resolve() {
   IPAddress address;
-  bool ok = WiFi.hostByName(host_, address) == 1;
+#if defined(ESP8266)
+  bool ok = WiFi.hostByName(host_, address, alertloop::kDnsTimeoutMs) == 1;
+#else
+  bool ok = WiFi.hostByName(host_, address) == 1;  // the ESP32 core has no timeout argument
+#endif
   resolve_policy_.resolved(ok);
   if (ok) {
     client_.setServer(address, port_);

@@ -39,17 +39,11 @@
 #ifndef ALERTLOOP_DEVICE_ID
 #define ALERTLOOP_DEVICE_ID ""
 #endif
-#ifndef ALERTLOOP_SENSORS_ROOT
-#define ALERTLOOP_SENSORS_ROOT "sensors"
-#endif
-#ifndef ALERTLOOP_STATUS_ROOT
-#define ALERTLOOP_STATUS_ROOT "status"
-#endif
-#ifndef ALERTLOOP_ALERT_TOPIC
-#define ALERTLOOP_ALERT_TOPIC "alerts/pot-high"
-#endif
-#ifndef ALERTLOOP_WEBHOOK_STATUS_TOPIC
-#define ALERTLOOP_WEBHOOK_STATUS_TOPIC "status/webhook"
+// The topics come from platformio.ini's [topics], their one home (also for the host build).
+#if !defined(ALERTLOOP_SENSORS_ROOT) || !defined(ALERTLOOP_STATUS_ROOT) ||              \
+    !defined(ALERTLOOP_ALERT_TOPIC) || !defined(ALERTLOOP_WEBHOOK_STATUS_TOPIC) ||      \
+    !defined(ALERTLOOP_ACTUATORS_ROOT) || !defined(ALERTLOOP_ACTIONS_STATUS_TOPIC)
+#error "the ALERTLOOP_* topic macros come from platformio.ini's [topics] (build_flags)"
 #endif
 
 namespace board {
@@ -78,6 +72,8 @@ class Runner {
   // Ends setup(): `topics_ok` is the app's; false leaves the board not started. Otherwise dumps
   // the connection's configuration on the serial monitor (the app dumps its own after).
   bool started(bool topics_ok);
+  // Ends setup() for a board whose own settings are unusable: it says why, and keeps saying it.
+  void refuse(const char *problem);
   // Call first in loop(). false while not started (repeating why every few seconds). Reboots the
   // board after kRebootAfterMs offline.
   bool keep_running(uint32_t now_ms);
@@ -121,6 +117,8 @@ class PubSubLink : public alertloop::MqttLink {
  public:
   PubSubLink(const char *host, uint16_t port);
   bool connect(const alertloop::ConnectOptions &options) override;
+  // PubSubClient's connect() waits for CONNACK itself (after the TCP connect).
+  uint32_t blocking_connect_timeout_ms() const override { return kSocketTimeoutS * 1000UL; }
   alertloop::LinkState state() override;
   // PubSubClient 2.8 sends every PUBLISH at QoS 0: `qos` is not used.
   bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) override;

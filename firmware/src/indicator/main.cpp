@@ -1,7 +1,7 @@
-// NodeMCU indicator: red LED on D2 (GPIO4), green LED on D1 (GPIO5), optional buzzer on D5
-// (GPIO14), the on-board FLASH button (D3, GPIO0, active low) to acknowledge. It follows the
-// alert topic, its annunciator state and the webhook's status. All logic is in lib/alertloop;
-// this file only wires the hardware (see firmware/README.md for the pictures).
+// NodeMCU indicator: its LEDs and followed alerts from platformio.ini's [indicator] (by default
+// green on D1 (GPIO5), red on D2 (GPIO4)), optional buzzer on D5 (GPIO14), the on-board FLASH
+// button (D3, GPIO0, active low) to acknowledge. All logic is in lib/alertloop; this file only
+// wires the hardware (see docs/annunciator.md for the picture).
 #include <Arduino.h>
 
 #include <optional>
@@ -9,26 +9,32 @@
 #include "alertloop/board_config.h"
 #include "alertloop/button.h"
 #include "alertloop/indicator_app.h"
+#include "alertloop/indicator_config.h"
 #include "alertloop/led_pattern.h"
 #include "alertloop/log.h"
 #include "common/board_glue.h"
 
 namespace {
 
-const uint8_t kRedPin = D2;
-const uint8_t kGreenPin = D1;
+#ifndef ALERTLOOP_LEDS
+#define ALERTLOOP_LEDS ""
+#endif
+#ifndef ALERTLOOP_FOLLOWS
+#define ALERTLOOP_FOLLOWS ""
+#endif
+
 const uint8_t kBuzzerPin = D5;
 const uint8_t kButtonPin = D3;  // FLASH: pulled up on the board, LOW while pressed
+
+alertloop::IndicatorWiring wiring;
 
 class GpioLeds : public alertloop::Leds {
  public:
   void begin() {
-    pinMode(kRedPin, OUTPUT);
-    pinMode(kGreenPin, OUTPUT);
+    for (uint8_t led = 0; led < wiring.led_count; led++) pinMode(wiring.pins[led], OUTPUT);
   }
-  void set(bool red, bool green) override {
-    digitalWrite(kRedPin, red ? HIGH : LOW);
-    digitalWrite(kGreenPin, green ? HIGH : LOW);
+  void set(uint8_t led, bool on) override {
+    if (led < wiring.led_count) digitalWrite(wiring.pins[led], on ? HIGH : LOW);
   }
 };
 
@@ -43,27 +49,34 @@ GpioBuzzer buzzer;
 board::Runner runner("indicator");
 board::ArduinoClock board_clock;
 board::WifiNetwork network(ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD);
-board::PubSubLink link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
+board::PubSubLink mqtt_link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
 alertloop::Debouncer button;
 std::optional<alertloop::IndicatorApp> app;
 
 }  // namespace
 
 void setup() {
+  char problem[96] = "";
+  bool wired = alertloop::parse_indicator_wiring(ALERTLOOP_LEDS, ALERTLOOP_FOLLOWS, wiring,
+                                                 problem, sizeof(problem));
   leds.begin();
   buzzer.begin();
   pinMode(kButtonPin, INPUT_PULLUP);
   if (!runner.begin()) return;
+  if (!wired) {
+    runner.refuse(problem);
+    return;
+  }
 
-  alertloop::ConnectionManager &connection = runner.connection(network, link, "esp8266");
+  alertloop::ConnectionManager &connection = runner.connection(network, mqtt_link, "esp8266");
   alertloop::IndicatorSettings settings;
   settings.device_id = runner.device_id();
-  settings.alert_topic = ALERTLOOP_ALERT_TOPIC;
+  wiring.apply(settings);
   settings.webhook_status_topic = ALERTLOOP_WEBHOOK_STATUS_TOPIC;
   alertloop::IndicatorApp &indicator =
-      app.emplace(board_clock, leds, buzzer, link, connection, settings);
+      app.emplace(board_clock, leds, buzzer, mqtt_link, connection, settings);
   if (!runner.started(indicator.topics_ok())) return;
-  link.set_sink(&indicator);
+  mqtt_link.set_sink(&indicator);
   indicator.dump_config();
 }
 
@@ -75,6 +88,7 @@ void loop() {
     return;
   }
   // Not started: blink the unknown pattern (keep_running() repeats why on the serial monitor).
-  leds.set(alertloop::led_on(alertloop::Led::kRed, alertloop::Indication::kUnknown, now),
-           alertloop::led_on(alertloop::Led::kGreen, alertloop::Indication::kUnknown, now));
+  for (uint8_t led = 0; led < alertloop::kMaxLeds; led++) {
+    leds.set(led, alertloop::led_on(led, alertloop::Indication::kUnknown, 1, now));
+  }
 }

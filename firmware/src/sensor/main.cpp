@@ -23,7 +23,7 @@ board::ArduinoClock board_clock;
 board::NtpWallClock wall_clock;
 PotAdc adc;
 board::WifiNetwork network(ALERTLOOP_WIFI_SSID, ALERTLOOP_WIFI_PASSWORD);
-board::PubSubLink link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
+board::PubSubLink mqtt_link(ALERTLOOP_MQTT_HOST, alertloop::parse_port(ALERTLOOP_MQTT_PORT));
 std::optional<alertloop::SensorApp> app;
 
 }  // namespace
@@ -33,11 +33,11 @@ void setup() {
   analogReadResolution(12);
   analogSetPinAttenuation(kPotPin, ADC_11db);  // full 0-3.3 V range
 
-  alertloop::ConnectionManager &connection = runner.connection(network, link, "esp32");
+  alertloop::ConnectionManager &connection = runner.connection(network, mqtt_link, "esp32");
   alertloop::SensorSettings settings;
   settings.device_id = runner.device_id();
   settings.sensors_root = ALERTLOOP_SENSORS_ROOT;
-  alertloop::SensorApp &sensor = app.emplace(board_clock, wall_clock, adc, link, connection, settings);
+  alertloop::SensorApp &sensor = app.emplace(board_clock, wall_clock, adc, mqtt_link, connection, settings);
   if (!runner.started(sensor.topics_ok())) return;
   wall_clock.begin();
   sensor.dump_config();

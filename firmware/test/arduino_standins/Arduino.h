@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+// The cores' lwIP pulls in POSIX unistd.h (and its link(), unlink(), ...) into every sketch, so
+// names the glue declares must not clash with it (issue 20).
+#include <unistd.h>
 
 typedef bool boolean;
 typedef uint8_t byte;

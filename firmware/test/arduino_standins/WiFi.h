@@ -26,7 +26,14 @@ class WiFiClass {
   bool setAutoReconnect(bool auto_reconnect);
   wl_status_t status();
   uint8_t *macAddress(uint8_t *mac);
-  int hostByName(const char *host, IPAddress &result);
+#if defined(ESP8266)
+  // ESP8266 core 3.1.2: the two-argument form waits up to 10 s; deleted here so the glue has to
+  // pass its own timeout (issue 20).
+  int hostByName(const char *host, IPAddress &result) = delete;
+  int hostByName(const char *host, IPAddress &result, uint32_t timeout_ms);
+#else
+  int hostByName(const char *host, IPAddress &result);  // arduino-esp32 2.0: waits up to 15 s
+#endif
 };
 extern WiFiClass WiFi;
 

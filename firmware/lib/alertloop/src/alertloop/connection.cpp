@@ -127,9 +127,11 @@ void ConnectionManager::dump_config() const {
            has_text(identity_.username) ? "with username and password" : "anonymous");
   log_line("mqtt: status topic %s (%s once subscribed, %s as Last Will)", presence_.topic(),
            kOnline, kOffline);
-  log_line("mqtt: keepalive %u s, connect timeout %lu ms, back-off %lu-%lu ms",
+  uint32_t blocking_ms = mqtt_.blocking_connect_timeout_ms();
+  log_line("mqtt: keepalive %u s, %s %lu ms, back-off %lu-%lu ms",
            static_cast<unsigned>(kKeepaliveS),
-           static_cast<unsigned long>(settings_.connect_timeout_ms),
+           blocking_ms != 0 ? "connect() blocks for CONNACK up to" : "connect timeout",
+           static_cast<unsigned long>(blocking_ms != 0 ? blocking_ms : settings_.connect_timeout_ms),
            static_cast<unsigned long>(settings_.backoff_initial_ms),
            static_cast<unsigned long>(settings_.backoff_max_ms));
   if (settings_.reboot_after_ms != 0) {

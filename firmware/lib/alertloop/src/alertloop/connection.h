@@ -21,7 +21,9 @@ struct ConnectionSettings {
   uint32_t backoff_initial_ms = 500;
   uint32_t backoff_max_ms = 30000;
   uint32_t network_retry_ms = 20000;  // restart joining when the network stays down this long
-  uint32_t connect_timeout_ms = 10000;  // give up an attempt without CONNACK after this long
+  // Give up an attempt without CONNACK after this long; only for a link whose connect() returns
+  // at once (a blocking link applies its own, MqttLink::blocking_connect_timeout_ms()).
+  uint32_t connect_timeout_ms = 10000;
   uint32_t reboot_after_ms = 0;  // 0: never
 };
 
@@ -31,7 +33,7 @@ struct Identity {
   const char *client_id;
   const char *username;  // nullptr or "" for none
   const char *password;
-  const char *status_root = "status";
+  const char *status_root;  // from platformio.ini's [topics]
 };
 
 enum class ConnectionPhase { kNetworkDown, kWaiting, kConnecting, kConnected };

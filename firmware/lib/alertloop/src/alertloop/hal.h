@@ -28,10 +28,11 @@ class Adc {
   virtual bool ready() { return true; }
 };
 
+// The indicator's LEDs, numbered as led_pattern.h says (0: green, then the alarm colours).
 class Leds {
  public:
   virtual ~Leds() = default;
-  virtual void set(bool red, bool green) = 0;
+  virtual void set(uint8_t led, bool on) = 0;
 };
 
 class Buzzer {
@@ -64,11 +65,16 @@ struct ConnectOptions {
 
 enum class LinkState { kDisconnected, kConnecting, kConnected };
 
+
 class MqttLink {
  public:
   virtual ~MqttLink() = default;
   // Starts a connection attempt. false: it failed at once. true: it is connected or connecting.
   virtual bool connect(const ConnectOptions &options) = 0;
+  // How long connect() itself waits for the broker's CONNACK before it returns false, for a link
+  // whose connect() blocks (PubSubClient on the boards). 0: connect() returns at once and
+  // ConnectionSettings::connect_timeout_ms bounds the attempt instead (libmosquitto).
+  virtual uint32_t blocking_connect_timeout_ms() const { return 0; }
   virtual LinkState state() = 0;
   // `qos` 0 or 1. PubSubClient (the boards) can only send QoS 0 and does so for both.
   virtual bool publish(const char *topic, const char *payload, bool retain, uint8_t qos) = 0;

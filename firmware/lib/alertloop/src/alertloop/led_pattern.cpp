@@ -1,5 +1,8 @@
 #include "alertloop/led_pattern.h"
 
+#include <cstdio>
+#include <cstring>
+
 namespace alertloop {
 
 static Display shown(Indication indication) { return {indication, UnknownReason::kNone}; }
@@ -12,6 +15,8 @@ static Display from_annunciator(AnnunciatorState state) {
     case AnnunciatorState::kUnacked: return shown(Indication::kRedFlashing);
     case AnnunciatorState::kAcked: return shown(Indication::kRed);
     case AnnunciatorState::kClearedUnacked: return shown(Indication::kGreenFlashing);
+    case AnnunciatorState::kShelved: return shown(Indication::kShelved);
+    case AnnunciatorState::kOutOfService: return shown(Indication::kOutOfService);
     case AnnunciatorState::kAbsent:
     case AnnunciatorState::kUnrecognised: break;
   }
@@ -29,7 +34,12 @@ static Display from_alert(AlertState alert, bool alert_seen) {
 
 Display decide_display(const IndicatorInputs &inputs) {
   if (!inputs.broker_connected) return unknown(UnknownReason::kBrokerUnreachable);
-  if (inputs.webhook == PeerStatus::kOffline) return unknown(UnknownReason::kWebhookOffline);
+  switch (inputs.webhook) {
+    case Liveness::kOffline: return unknown(UnknownReason::kWebhookOffline);
+    case Liveness::kNotHeard: return unknown(UnknownReason::kWebhookNotHeard);
+    case Liveness::kLapsed: return unknown(UnknownReason::kWebhookSilent);
+    case Liveness::kLive: break;
+  }
   if (inputs.annunciator != AnnunciatorState::kAbsent) return from_annunciator(inputs.annunciator);
   return from_alert(inputs.alert, inputs.alert_seen);
 }
@@ -50,10 +60,30 @@ bool led_on(Led led, Indication indication, uint32_t now_ms) {
       return led == Led::kRed && in_first(now_ms, kFlashPeriodMs, kFlashOnMs);
     case Indication::kGreenFlashing:
       return led == Led::kGreen && in_first(now_ms, kFlashPeriodMs, kFlashOnMs);
+    case Indication::kShelved:
+      return led == Led::kGreen || in_first(now_ms, kSilencedPeriodMs, kSilencedBlinkMs);
+    case Indication::kOutOfService: return in_first(now_ms, kSilencedPeriodMs, kSilencedBlinkMs);
     case Indication::kUnknown: break;
   }
   bool red_half = in_first(now_ms, 2 * kUnknownHalfPeriodMs, kUnknownHalfPeriodMs);
   return led == Led::kRed ? red_half : !red_half;
+}
+
+bool led_on(uint8_t led, Indication indication, uint8_t alarm_led, uint32_t now_ms) {
+  if (led == kGreenLed) return led_on(Led::kGreen, indication, now_ms);
+  uint8_t red_role = indication == Indication::kUnknown ? 1 : alarm_led;
+  return led == red_role && led_on(Led::kRed, indication, now_ms);
+}
+
+const char *display_name(Indication indication, const char *alarm_colour, char *out,
+                         size_t size) {
+  const char *name = indication_name(indication);
+  if (indication == Indication::kRed || indication == Indication::kRedFlashing) {
+    snprintf(out, size, "%s%s", alarm_colour, name + strlen("red"));
+  } else {
+    snprintf(out, size, "%s", name);
+  }
+  return out;
 }
 
 bool buzzer_on(Indication indication, uint32_t now_ms) {
@@ -66,6 +96,8 @@ const char *indication_name(Indication indication) {
     case Indication::kGreen: return "green";
     case Indication::kRedFlashing: return "red-flashing";
     case Indication::kGreenFlashing: return "green-flashing";
+    case Indication::kShelved: return "shelved";
+    case Indication::kOutOfService: return "out-of-service";
     case Indication::kUnknown: break;
   }
   return "unknown";
@@ -76,6 +108,8 @@ const char *reason_text(UnknownReason reason) {
     case UnknownReason::kNone: return "";
     case UnknownReason::kBrokerUnreachable: return "broker unreachable";
     case UnknownReason::kWebhookOffline: return "webhook offline";
+    case UnknownReason::kWebhookNotHeard: return "no live webhook status yet";
+    case UnknownReason::kWebhookSilent: return "webhook silent (no heartbeat)";
     case UnknownReason::kNoState: return "no alert state yet";
     case UnknownReason::kBadPayload: return "unrecognised alert payload";
     case UnknownReason::kBadAnnunciatorPayload: return "unrecognised annunciator payload";

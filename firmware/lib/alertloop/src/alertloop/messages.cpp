@@ -101,8 +101,8 @@ PeerStatus parse_status(const uint8_t *payload, size_t length) {
 }
 
 static const AnnunciatorState kAnnunciatorStates[] = {
-    AnnunciatorState::kNormal, AnnunciatorState::kUnacked, AnnunciatorState::kAcked,
-    AnnunciatorState::kClearedUnacked};
+    AnnunciatorState::kNormal,         AnnunciatorState::kUnacked, AnnunciatorState::kAcked,
+    AnnunciatorState::kClearedUnacked, AnnunciatorState::kShelved, AnnunciatorState::kOutOfService};
 
 AnnunciatorState parse_annunciator(const uint8_t *payload, size_t length) {
   if (payload == nullptr || equals_trimmed(payload, length, "")) return AnnunciatorState::kAbsent;
@@ -136,6 +136,8 @@ const char *annunciator_name(AnnunciatorState state) {
     case AnnunciatorState::kUnacked: return "unacked";
     case AnnunciatorState::kAcked: return "acked";
     case AnnunciatorState::kClearedUnacked: return "cleared-unacked";
+    case AnnunciatorState::kShelved: return "shelved";
+    case AnnunciatorState::kOutOfService: return "out-of-service";
     case AnnunciatorState::kAbsent: return "none";
     case AnnunciatorState::kUnrecognised: break;
   }

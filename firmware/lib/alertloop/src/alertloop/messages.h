@@ -24,7 +24,7 @@ bool format_topic(const char *root, const char *device, const char *measurement,
 bool subtopic(const char *topic, const char *level, char *out, size_t size);
 
 // The levels the indicator adds to its alert topic: the annunciator state it follows and the
-// acknowledgements it sends (DESIGN.md, "Annunciator").
+// acknowledgements it sends, `<alert topic>/ack/<its device id>` (docs/topics.md).
 static const char *const kAnnunciatorLevel = "annunciator";
 static const char *const kAckLevel = "ack";
 
@@ -37,14 +37,26 @@ enum class AlertState { kUnknown, kClear, kFiring };
 enum class PeerStatus { kUnknown, kOnline, kOffline };
 // The webhook's ISA-18.2 alarm states. kAbsent: none published (an older webhook, or the
 // retained state was deleted with an empty payload); kUnrecognised: a payload it does not know.
-enum class AnnunciatorState { kAbsent, kNormal, kUnacked, kAcked, kClearedUnacked, kUnrecognised };
+// kShelved / kOutOfService: an operator silenced the alarm in the console (the webhook publishes
+// them instead of the ISA state while they apply; the `1`/`0` topic stays the process state).
+enum class AnnunciatorState {
+  kAbsent,
+  kNormal,
+  kUnacked,
+  kAcked,
+  kClearedUnacked,
+  kShelved,
+  kOutOfService,
+  kUnrecognised
+};
 
 // "1" -> firing, "0" -> clear, anything else -> unknown. Surrounding ASCII whitespace is
 // ignored. The payload need not be null-terminated.
 AlertState parse_alert(const uint8_t *payload, size_t length);
 // "online" / "offline"; anything else (an empty retained payload too) is unknown.
 PeerStatus parse_status(const uint8_t *payload, size_t length);
-// "normal", "unacked", "acked", "cleared-unacked"; empty (or only white space) is kAbsent.
+// "normal", "unacked", "acked", "cleared-unacked", "shelved", "out-of-service"; empty (or only
+// white space) is kAbsent.
 AnnunciatorState parse_annunciator(const uint8_t *payload, size_t length);
 
 const char *alert_name(AlertState state);

@@ -1,5 +1,5 @@
-// When a board looks the broker's name up. A lookup blocks loop() (up to ~5 s on the ESP8266,
-// ~15 s on the ESP32, while the LEDs stop), so: once, then the address is reused for every
+// When a board looks the broker's name up. A lookup blocks loop() (up to kDnsTimeoutMs on the
+// ESP8266, ~15 s on the ESP32 whose core has no timeout argument, while the LEDs stop), so: once, then the address is reused for every
 // reconnect; again only after kReresolveAfterFailures failed connect attempts in a row (the
 // broker may have moved). A failed lookup keeps the previous address, if any. A numeric IPv4
 // address is never looked up.
@@ -10,6 +10,8 @@
 namespace alertloop {
 
 static const uint8_t kReresolveAfterFailures = 3;
+// The ESP8266 core's two-argument hostByName() waits up to 10 s; the boards pass this instead.
+static const uint32_t kDnsTimeoutMs = 5000;
 
 // "192.168.1.10": four decimal numbers 0-255, nothing else.
 bool is_ipv4_literal(const char *host);

@@ -14,7 +14,7 @@ namespace alertloop {
 
 struct SensorSettings {
   const char *device_id = "";
-  const char *sensors_root = "sensors";
+  const char *sensors_root = "";  // from platformio.ini's [topics] (or the simulator's build)
   const char *measurement = "pot";
   uint32_t sample_period_ms = 10;
   uint8_t oversample = 16;  // ADC reads averaged into one sample
