@@ -1,20 +1,24 @@
-"""The console with the real webhook and indicator-sim: Grafana's notification fires an alarm,
-the operator sees it in the browser and acknowledges it there, the webhook journals the
-acknowledgement as `console:<operator>`, and the indicator's LED goes from flashing to steady."""
+"""The console with the real services: Grafana's notification fires an alarm through the webhook,
+the operator acknowledges it in the browser and indicator-sim's LED goes from flashing to steady
+(the webhook journals `console:<operator>`); shelved in the browser, it leaves the annunciator;
+an output put in Hand in the browser switches the relay through the actions service."""
 
 import json
 import shutil
+import sys
 
 import pytest
 
 from devstack.mqtt_probe import Probe
 from devstack.paths import ROOT
 from devstack.servers import Service
+from devstack.tasmota_sim import TasmotaSim
 from devstack.wait import wait_until
+from tests.actions.conftest import AlarmSource, actions_env
 from tests.support.browser import screenshot, start_chromium
 from tests.support.ci import missing
 from tests.support.console import PASSWORDS, ConsoleServer
-from tests.support.console_pages import LoginPage
+from tests.support.console_pages import LoginPage, OutputPage
 from tests.support.firmware import Sim
 from tests.support.webhook import grouped, http, instance
 
@@ -92,3 +96,39 @@ def test_shelved_in_the_browser_it_leaves_the_annunciator(mosquitto, webhook_ser
             probe.wait_for(annunciator, "unacked")
     finally:
         console.close()
+
+
+def test_hand_in_the_browser_the_relay_follows(mosquitto, browser, tmp_path):
+    pot = "alerts/pot-high/esp32-shed"
+    actions_file = tmp_path / "actions.yaml"
+    actions_file.write_text("grace_s: 5\noutputs:\n  - id: fan\n    kind: tasmota\n"
+                            f"    topic: plug\n    follows: [{pot}]\n    confirm_timeout_s: 1\n")
+    heartbeat = tmp_path / "actions.heartbeat"
+    env = actions_env(mosquitto, actions_file, tmp_path / "state")
+    actions = Service("actions", [sys.executable, "-m", "actions"], env=env,
+                      ready=heartbeat.exists, workdir=tmp_path / "actions")
+    source = AlarmSource(mosquitto)
+    console = ConsoleServer(mosquitto)
+    try:
+        with TasmotaSim(mosquitto.host, mosquitto.port, "plug") as relay:
+            source.set(pot, b"0")
+            actions.start()
+            console.start()
+            LoginPage(browser, console.url).open().login("olga", PASSWORDS["olga"][1])
+            page = OutputPage(browser, console.url).open()
+            wait_until(lambda: "confirmed" in page.cells("fan")[5], 20)
+            assert "AUTO" in page.cells("fan")[2] and not relay.relays[0]
+            page.request("fan", "hand", value="on", minutes=10, reason="fan test")
+            page.confirm()
+            wait_until(lambda: relay.relays[0], 20, message="the relay never switched on")
+            page.wait_mode("fan", "HAND")
+            wait_until(lambda: "confirmed" in page.cells("fan")[5], 20)
+            screenshot(browser, "console-end-to-end-hand")
+            page.request("fan", "auto")
+            page.confirm()
+            wait_until(lambda: not relay.relays[0], 20, message="the relay stayed on in auto")
+            page.wait_mode("fan", "AUTO")
+    finally:
+        console.close()
+        actions.close()
+        source.close()
