@@ -226,13 +226,14 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
         return redirect(url_for("login"))
 
     def alarm_context():
+        version = board.version  # before reading: a change meanwhile is sent again
         listed = board.alarms()
         now_ms = time.time_ns() // 1_000_000
         return {"active": [a for a in listed if not a.suppressed],
                 "suppressed": [a for a in listed if a.suppressed],
                 "now_ms": now_ms, "can_operate": g.role in ("operator", "engineer"),
                 "connected": link is None or link.connected(),
-                "shelve_max_min": int(config.shelve_max_s // 60)}
+                "shelve_max_min": int(config.shelve_max_s // 60), "version": version}
 
     @app.get("/")
     def alarms():
@@ -243,9 +244,11 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
         most once per `interval` s); it ends when the login does, and the page then shows the
         login."""
         expires = session.get("login_at", 0) + config.session_max_s
+        # The page was rendered at version `since`: nothing to send until it moves.
+        since = request.args.get("since", type=int)
 
         def stream():
-            seen = None
+            seen = since
             yield "retry: 1000\n\n"
             while time.time() < expires:
                 tick = changes.version
@@ -266,7 +269,9 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
         return live("alarm_tables.html", alarm_context, board.changes)
 
     def output_context():
+        version = outputs.version  # before reading: a change meanwhile is sent again
         return {"outputs": outputs.outputs(), "now_ms": time.time_ns() // 1_000_000,
+                "version": version,
                 "can_operate": g.role in ("operator", "engineer"),
                 "connected": link is None or link.connected()}
 
@@ -279,6 +284,7 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
         return live("output_table.html", output_context, outputs.changes)
 
     def value_context():
+        version = values.version  # before reading: a change meanwhile is sent again
         now_ms = time.time_ns() // 1_000_000
         lines = history.sparklines() if history is not None else {}
         rows = []
@@ -289,7 +295,7 @@ def create_app(config, link=None, board=None, counters=None, users=None, outputs
                          "stale": now_ms - series.at_ms > STALE_MS,
                          "spark": polyline(points, 120, 28,
                                            x_range=(now_ms - SPARK_WINDOW_S * 1000, now_ms))})
-        return {"rows": rows, "now_ms": now_ms, "loops": values.loops(),
+        return {"rows": rows, "now_ms": now_ms, "loops": values.loops(), "version": version,
                 "connected": link is None or link.connected(), "history": history is not None}
 
     @app.get("/values")

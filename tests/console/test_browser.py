@@ -13,7 +13,7 @@ from devstack.mqtt_probe import Probe
 from devstack.wait import wait_until
 from tests.support.browser import screenshot, start_chromium
 from tests.support.console import PASSWORDS, ConsoleServer, info, info_topic
-from tests.support.console_pages import AlarmPage, LoginPage, OutputPage
+from tests.support.console_pages import AlarmPage, LoginPage, OutputPage, ValuesPage
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -116,7 +116,7 @@ def test_a_forged_form_is_refused(browser, console, webhook):
     page.row("pot-high/d")
     browser.execute_script(
         "for (const f of document.querySelectorAll('input[name=csrf_token]')) f.value='forged'")
-    page.row("pot-high/d").find_element("css selector", "button.ack").click()
+    page.click("pot-high/d", "button.ack")
     assert "CSRF" in page.refusal()
     screenshot(browser, "console-refused-csrf")
     webhook.wait_for("journal/console")
@@ -144,7 +144,7 @@ def test_an_expired_session_is_refused(browser, mosquitto, webhook):
         page.row("pot-high/d")
         logged_in = time.monotonic()
         wait_until(lambda: time.monotonic() - logged_in > 2.5, 10)  # idle past the limit
-        page.row("pot-high/d").find_element("css selector", "button.ack").click()
+        page.click("pot-high/d", "button.ack")
         assert "Your session has expired" in page.refusal()
         browser.get(server.url + "/")
         assert "/login" in browser.current_url
@@ -205,3 +205,15 @@ def test_usable_on_a_phone(browser, console, webhook):
         screenshot(browser, "console-phone")
     finally:
         browser.set_window_size(1920, 1080)
+
+
+def test_live_values_change_without_a_reload(browser, console, webhook):
+    webhook.publish("status/esp32-shed", b"online", retain=True)
+    webhook.publish("sensors/esp32-shed/pot", b"41.5")
+    log_in(browser, console, "vic")
+    page = ValuesPage(browser, console.url).open()
+    page.wait_shown("esp32-shed", "pot", "41.5", "online")
+    webhook.publish("sensors/esp32-shed/pot", b"77.25")
+    webhook.publish("status/esp32-shed", b"offline", retain=True)
+    page.wait_shown("esp32-shed", "pot", "77.25", "OFFLINE")
+    screenshot(browser, "console-values")

@@ -89,8 +89,7 @@ def test_shelved_in_the_browser_it_leaves_the_annunciator(mosquitto, webhook_ser
             assert cells[4] == "sensor being replaced" and cells[5].endswith("UTC")
             probe.wait_for(annunciator, "shelved")
             screenshot(browser, "console-end-to-end-shelved")
-            page.row("pot-high/esp32-e2e", table="shelved").find_element(
-                "css selector", "button.unshelve").click()
+            page.click("pot-high/esp32-e2e", "button.unshelve", table="shelved")
             browser.switch_to.alert.accept()  # the confirmation step
             page.wait_state("pot-high/esp32-e2e", "Unacknowledged")
             probe.wait_for(annunciator, "unacked")

@@ -14,6 +14,25 @@ def wait(driver, condition, message, timeout=TIMEOUT):
                          ignored_exceptions=_IGNORED).until(condition, message)
 
 
+def open_details(driver, find_row, selector, what):
+    """Open a row's <details> form and return it. The live stream may replace the row at any
+    moment until the form is open (the page then holds its updates): a stale row is found again."""
+    def opened(d):
+        details = find_row().find_element(By.CSS_SELECTOR, selector)
+        if details.get_attribute("open") is None:
+            details.find_element(By.CSS_SELECTOR, "summary").click()
+        return details if details.get_attribute("open") is not None else None
+    return wait(driver, opened, f"could not open {what}")
+
+
+def click_in_row(driver, find_row, selector, what):
+    """Click a button of a row that the live stream may replace meanwhile."""
+    def clicked(d):
+        find_row().find_element(By.CSS_SELECTOR, selector).click()
+        return True
+    return wait(driver, clicked, f"could not click {what}")
+
+
 def _css(ident):
     return ident.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -36,7 +55,8 @@ class LoginPage:
         return page
 
     def message(self):
-        return self.driver.find_element(By.CSS_SELECTOR, ".messages").text
+        return wait(self.driver, lambda d: d.find_element(By.CSS_SELECTOR, ".messages").text,
+                    "no message on the login page")
 
 
 class AlarmPage:
@@ -63,13 +83,17 @@ class AlarmPage:
             By.CSS_SELECTOR, f'#{table} tr[data-alarm="{_css(ident)}"]'),
             f"{ident} still listed in #{table}")
 
+    def click(self, ident, selector, table="alarms"):
+        click_in_row(self.driver, lambda: self.row(ident, table), selector,
+                     f"{selector} of {ident}")
+
     def acknowledge(self, ident):
-        self.row(ident).find_element(By.CSS_SELECTOR, "button.ack").click()
+        click_in_row(self.driver, lambda: self.row(ident), "button.ack", f"acknowledge {ident}")
         return self.wait_message()
 
     def shelve(self, ident, minutes, reason, out_of_service=False):
-        row = self.row(ident)
-        row.find_element(By.CSS_SELECTOR, "details.shelve summary").click()
+        row = open_details(self.driver, lambda: self.row(ident), "details.shelve",
+                           f"the shelve form of {ident}")
         if out_of_service:
             row.find_element(By.CSS_SELECTOR, 'input[value="out-of-service"]').click()
         else:
@@ -127,9 +151,9 @@ class OutputPage:
 
     def request(self, output_id, mode, value=None, minutes=None, reason=""):
         """Fill in the Hand/Off/Auto form and review it: returns the confirmation's question."""
-        row = wait(self.driver, lambda d: d.find_element(
-            By.CSS_SELECTOR, f'#outputs tr[data-output="{_css(output_id)}"]'), "no row")
-        row.find_element(By.CSS_SELECTOR, "details.mode-set summary").click()
+        row = open_details(self.driver, lambda: self.driver.find_element(
+            By.CSS_SELECTOR, f'#outputs tr[data-output="{_css(output_id)}"]'),
+            "details.mode-set", f"the mode form of {output_id}")
         row.find_element(By.CSS_SELECTOR, f'input[name="mode"][value="{mode}"]').click()
         if value is not None:
             field = row.find_element(By.CSS_SELECTOR, "input.value")
@@ -173,3 +197,25 @@ class TagPage:
         row.find_element(By.CSS_SELECTOR, "button.save").click()
         return wait(self.driver, lambda d: d.find_element(By.CSS_SELECTOR, ".messages").text,
                     "no message after saving")
+
+
+class ValuesPage:
+    def __init__(self, driver, base_url):
+        self.driver, self.base_url = driver, base_url
+
+    def open(self):
+        self.driver.get(self.base_url + "/values")
+        wait(self.driver, lambda d: d.find_element(By.ID, "live").text == "Live",
+             "the values page did not go live")
+        return self
+
+    def cells(self, device, measurement):
+        return [c.text for c in self.driver.find_elements(
+            By.CSS_SELECTOR, f'#values tr[data-series="{_css(device)}/{_css(measurement)}"] td')]
+
+    def wait_shown(self, device, measurement, value, status):
+        def shown(driver):
+            cells = self.cells(device, measurement)
+            return cells and cells[3] == value and status in cells[1]
+        wait(self.driver, shown, f"{device}/{measurement} never showed {value} and {status}: "
+             f"{self.cells(device, measurement)}")
