@@ -8,10 +8,9 @@ shelved, ...) and `alerts/<alert>[/<device>]/annunciator` (the state alone). The
 
 import json
 import math
-import threading
 from dataclasses import dataclass
 
-from console.changes import Changes
+from console.changes import Board
 
 INFO, ANNUNCIATOR = "info", "annunciator"
 UNACKED, ACKED, CLEARED_UNACKED, NORMAL = "unacked", "acked", "cleared-unacked", "normal"
@@ -107,23 +106,17 @@ def parse_info(alert, device, payload):
                  shelved=shelved)
 
 
-class AlarmBoard:
+class AlarmBoard(Board):
     """The current instances, fed with retained alert messages; thread-safe.
 
     `version` grows with every change, so that pages waiting for news know there is some.
     """
 
     def __init__(self, root="alerts"):
+        super().__init__()
         self.root = root
         self._info = {}  # (alert, device) -> Alarm from its info document
         self._bare = {}  # (alert, device) -> Alarm from its annunciator state alone
-        self._lock = threading.Lock()
-        self.changes = Changes()
-        self.bad_messages = 0
-
-    @property
-    def version(self):
-        return self.changes.version
 
     def subscription(self):
         return f"{self.root}/#"
@@ -137,11 +130,7 @@ class AlarmBoard:
         key = (alert, device)
         table = self._info if kind == INFO else self._bare
         if not payload:  # the webhook deleted the retained topic: the instance is gone
-            with self._lock:
-                if table.pop(key, None) is None:
-                    return False
-                self.changes.bump()
-                return True
+            return self.put(table, key, None)
         try:
             if kind == INFO:
                 alarm = parse_info(alert, device, payload)
@@ -151,15 +140,8 @@ class AlarmBoard:
                     raise ValueError(f"unknown state {state!r:.40}")
                 alarm = Alarm(alert, device, state, active=state in (UNACKED, ACKED))
         except (ValueError, UnicodeDecodeError, RecursionError):
-            with self._lock:
-                self.bad_messages += 1
-            return False
-        with self._lock:
-            if table.get(key) == alarm:
-                return False
-            table[key] = alarm
-            self.changes.bump()
-            return True
+            return self.bad()
+        return self.put(table, key, alarm)
 
     def alarms(self):
         """Every instance not normal, in the summary's order. An alert's summary instance
@@ -179,11 +161,3 @@ class AlarmBoard:
         key = (alert, device or None)
         with self._lock:
             return self._info.get(key) or self._bare.get(key)
-
-    def set_all(self, alarms):
-        """Replace every instance (benchmarks and tests of the page alone)."""
-        with self._lock:
-            self._info = {a.key: a for a in alarms}
-            self._bare = {}
-            self.changes.bump()
-

@@ -3,15 +3,12 @@
 
 import json
 import math
-import re
-import threading
 from dataclasses import dataclass
 
-from console.changes import Changes
+from console.changes import Board
 
 MODES = ("auto", "hand", "off", "failsafe")
 SETTABLE = ("auto", "hand", "off")
-ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_TEXT = 200
 
 
@@ -73,19 +70,13 @@ def parse_state(output_id, payload):
                   override=_override(document.get("override")))
 
 
-class OutputBoard:
+class OutputBoard(Board):
     """Every output the actions service published, by id; thread-safe."""
 
     def __init__(self, root="actions"):
+        super().__init__()
         self.root = root
         self._outputs = {}
-        self._lock = threading.Lock()
-        self.changes = Changes()
-        self.bad_messages = 0
-
-    @property
-    def version(self):
-        return self.changes.version
 
     def subscription(self):
         return f"{self.root}/+/state"
@@ -96,23 +87,12 @@ class OutputBoard:
             return False
         output_id = levels[1]
         if not payload:
-            with self._lock:
-                if self._outputs.pop(output_id, None) is None:
-                    return False
-                self.changes.bump()
-                return True
+            return self.put(self._outputs, output_id, None)
         try:
             output = parse_state(output_id, payload)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            with self._lock:
-                self.bad_messages += 1
-            return False
-        with self._lock:
-            if self._outputs.get(output_id) == output:
-                return False
-            self._outputs[output_id] = output
-            self.changes.bump()
-            return True
+            return self.bad()
+        return self.put(self._outputs, output_id, output)
 
     def outputs(self):
         with self._lock:
