@@ -14,10 +14,9 @@ from devstack.paths import ROOT
 from devstack.servers import Service
 from devstack.tasmota_sim import TasmotaSim
 from devstack.wait import wait_until
-from tests.actions.conftest import AlarmSource, actions_env
 from tests.support.browser import screenshot, start_chromium
 from tests.support.ci import missing
-from tests.support.console import PASSWORDS, ConsoleServer
+from tests.support.console import PASSWORDS, ConsoleServer, WebhookAlive
 from tests.support.console_pages import LoginPage, OutputPage
 from tests.support.firmware import Sim
 from tests.support.webhook import grouped, http, instance
@@ -103,10 +102,12 @@ def test_hand_in_the_browser_the_relay_follows(mosquitto, browser, tmp_path):
     actions_file.write_text("grace_s: 5\noutputs:\n  - id: fan\n    kind: tasmota\n"
                             f"    topic: plug\n    follows: [{pot}]\n    confirm_timeout_s: 1\n")
     heartbeat = tmp_path / "actions.heartbeat"
-    env = actions_env(mosquitto, actions_file, tmp_path / "state")
+    env = {"MQTT_HOST": mosquitto.host, "MQTT_PORT": str(mosquitto.port),
+           "ACTIONS_FILE": str(actions_file), "ACTIONS_STATE_DIR": str(tmp_path / "state"),
+           "ACTIONS_HEARTBEAT": str(heartbeat), "PYTHONPATH": str(ROOT)}
     actions = Service("actions", [sys.executable, "-m", "actions"], env=env,
                       ready=heartbeat.exists, workdir=tmp_path / "actions")
-    source = AlarmSource(mosquitto)
+    source = WebhookAlive(mosquitto)
     console = ConsoleServer(mosquitto)
     try:
         with TasmotaSim(mosquitto.host, mosquitto.port, "plug") as relay:

@@ -40,6 +40,7 @@ FIXED_IN_COMPOSE = {
     "WEBHOOK_PORT": "Grafana calls http://webhook:5000",
     "OPCUA_NODES": "the nodes file is mounted at /config/opcua-nodes.yaml",
     "OPCUA_HEARTBEAT": "in the container's /tmp, where its healthcheck looks",
+    "WEBHOOK_STATE_DIR": "the webhook-state volume",
     "ACTIONS_CLIENT_ID": "the broker makes it the username",
     "ACTIONS_FILE": "the actions file is mounted at /config/actions.yaml",
     "ACTIONS_STATE_DIR": "the actions-state volume",
