@@ -5,6 +5,7 @@
 #   docker build --target webhook      -t alertloop-webhook .
 #   docker build --target opcua-bridge -t alertloop-opcua-bridge .
 #   docker build --target actions      -t alertloop-actions .
+#   docker build --target console      -t alertloop-console .
 # docker-compose.yml builds the same targets; multi-arch: arm/docker-bake.hcl.
 #
 # A new service (actions, console) adds, in this order: its package to the COPY lines of
@@ -28,6 +29,7 @@ COPY listener/ listener/
 COPY webhook/ webhook/
 COPY opcua_bridge/ opcua_bridge/
 COPY actions/ actions/
+COPY console/ console/
 # Without extras: nothing for tests or benchmarks, and no OPC UA stack (asyncua, cryptography).
 RUN /opt/venv/bin/pip install --no-cache-dir .
 
@@ -98,3 +100,21 @@ USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-m", "actions", "--healthcheck"]
 ENTRYPOINT ["python", "-m", "actions"]
+
+# --- console: the operator's web page behind Caddy (`python -m console`, waitress) -------------
+# With the OPC UA stack: the tag mapping browses the PLC's server.
+FROM runtime AS console
+RUN mkdir -p /data/console \
+    && chown alertloop:alertloop /data/console
+COPY --from=build-opcua /opt/venv /opt/venv
+ENV CONSOLE_HOST=0.0.0.0 \
+    CONSOLE_PORT=5080 \
+    CONSOLE_USERS_FILE=/data/console/users.json \
+    CONSOLE_TOKENS_FILE=/data/console/tokens.json
+EXPOSE 5080
+# Users and API tokens: the console's own disk.
+VOLUME ["/data/console"]
+USER 10001:10001
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5080/healthz', timeout=5)"]
+ENTRYPOINT ["python", "-m", "console"]

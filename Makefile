@@ -11,7 +11,7 @@ FIRMWARE_BUILD := $(BUILD)/firmware
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mosquitto mosquitto-clients influxdb influxdb-client libmosquitto-dev g++ make cmake pkg-config \
 	mosquitto-dev \
-	doctest-dev docker-compose
+	doctest-dev docker-compose chromium chromium-driver caddy
 PYTEST_ARGS ?=
 # Under CI=true the tests see only what the project installs: the venv's tools and the folders
 # Debian's packages install into. A tool installed by hand (/usr/local/bin, pyenv, ~/.local)
@@ -33,6 +33,8 @@ help:
 	@echo "make device NAME=<device id> ROLE=sensor|indicator|actuator|http   register a board (its own"
 	@echo "               broker user and PlatformIO env) or an HTTP sender; prints its password"
 	@echo "make device-remove NAME=<device id> [ROLE=http]   remove one"
+	@echo "make user NAME=<name> ROLE=viewer|operator|engineer   a console user; prints its password"
+	@echo "make token NAME=<name>   a read-API token for the console; prints it"
 	@echo "make unit      only the tests that need no server"
 	@echo "make lint      ruff"
 	@echo "make firmware  build the firmware host tests and simulators into $(FIRMWARE_BUILD)/"
@@ -101,6 +103,24 @@ ifeq ($(ROLE),http)
 else
 	@$(PYTHON) scripts/devices.py remove "$(NAME)"
 endif
+
+# The console's users (console/users.py): hashed, in CONSOLE_USERS_FILE; prints the password.
+CONSOLE_USERS := $(if $(CONSOLE_USERS_FILE),--file "$(CONSOLE_USERS_FILE)")
+.PHONY: user user-remove
+user:
+	@$(MAKE) -s venv
+	@$(PY) -m console.users $(CONSOLE_USERS) add "$(NAME)" "$(ROLE)"
+
+user-remove:
+	@$(MAKE) -s venv
+	@$(PY) -m console.users $(CONSOLE_USERS) remove "$(NAME)"
+
+# The console's read-API tokens (console/tokens.py), in CONSOLE_TOKENS_FILE; prints the token.
+CONSOLE_TOKENS := $(if $(CONSOLE_TOKENS_FILE),--file "$(CONSOLE_TOKENS_FILE)")
+.PHONY: token
+token:
+	@$(MAKE) -s venv
+	@$(PY) -m console.tokens $(CONSOLE_TOKENS) add "$(NAME)"
 
 unit: venv
 	$(TEST_ENV) $(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

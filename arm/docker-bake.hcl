@@ -15,7 +15,7 @@ variable "ALERTLOOP_TAG" {
 }
 
 group "default" {
-  targets = ["listener", "webhook", "opcua-bridge", "actions", "mosquitto"]
+  targets = ["listener", "webhook", "opcua-bridge", "actions", "console", "mosquitto"]
 }
 
 target "_common" {
@@ -49,6 +49,12 @@ target "actions" {
   inherits = ["_common"]
   target   = "actions"
   tags     = ["${ALERTLOOP_REGISTRY}alertloop-actions:${ALERTLOOP_TAG}"]
+}
+
+target "console" {
+  inherits = ["_common"]
+  target   = "console"
+  tags     = ["${ALERTLOOP_REGISTRY}alertloop-console:${ALERTLOOP_TAG}"]
 }
 
 target "mosquitto" {

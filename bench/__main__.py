@@ -20,6 +20,7 @@ BENCHMARKS = [
     "loop_health",
     "opcua_reload",
     "opcua_write",
+    "console",
 ]
 
 

@@ -46,6 +46,7 @@ SECRETS = (
     "WEBHOOK_HMAC_SECRET",
     "ACK_PASSWORD",
     "INGEST_PASSWORD",
+    "CONSOLE_SECRET_KEY",  # signs the console's session cookies
     "MQTT_CONSOLE_PASSWORD",
 )
 # Shorter hand-set secrets are refused: 16 random characters of letters and digits are 95 bits.

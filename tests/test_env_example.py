@@ -16,9 +16,10 @@ READERS = [
     ("webhook.config", "read_config"),
     ("opcua_bridge.config", "read_settings"),
     ("actions.config", "read_settings"),
+    ("console.config", "read_config"),
 ]
 # Required variables whose documented value is empty, and what the test gives them instead.
-SEEDS = {"OPCUA_ENDPOINT": "opc.tcp://plc:4840/"}
+SEEDS = {"OPCUA_ENDPOINT": "opc.tcp://plc:4840/", "CONSOLE_SECRET_KEY": "k" * 32}
 _REQUIRED = re.compile(r"^(\w+) is required")
 _NOT_A_DEFAULT = re.compile(r"\bDefault here\b|\bRequired\b")
 

@@ -13,7 +13,7 @@ from tests.support.tools import require_tool
 BASE = ROOT / "docker-compose.yml"
 ARM = ROOT / "arm" / "docker-compose.arm.yml"
 SERVICES = {"mosquitto", "influxdb", "influxdb-setup", "grafana", "listener", "webhook",
-            "opcua-bridge", "actions"}
+            "opcua-bridge", "actions", "console", "caddy"}
 LONG_RUNNING = SERVICES - {"influxdb-setup"}
 # Which services may see each secret (least privilege).
 SECRET_USERS = {
@@ -23,10 +23,12 @@ SECRET_USERS = {
     "MQTT_ACTIONS_PASSWORD": {"actions"},
     "INFLUXDB_ADMIN_PASSWORD": {"influxdb", "influxdb-setup"},
     "INFLUXDB_WRITER_PASSWORD": {"influxdb", "listener"},
-    "INFLUXDB_READER_PASSWORD": {"influxdb", "grafana"},
+    "INFLUXDB_READER_PASSWORD": {"influxdb", "grafana", "console"},
     "GRAFANA_ADMIN_PASSWORD": {"grafana"},
     "WEBHOOK_PASSWORD": {"webhook", "grafana"},
     "WEBHOOK_HMAC_SECRET": {"webhook", "grafana"},
+    "MQTT_CONSOLE_PASSWORD": {"console"},
+    "CONSOLE_SECRET_KEY": {"console"},
 }
 
 def compose_config(env_path, *files):
@@ -118,7 +120,8 @@ def test_data_lives_in_named_volumes(resolved):
                                       ("actions", "/data/actions-state", "actions-state")]:
         assert mounts[service][target] == (volume, False), (service, target)
     assert set(config["volumes"]) == {"mosquitto-data", "influxdb-data", "grafana-data",
-                                      "listener-spool", "webhook-data", "actions-state"}
+                                      "listener-spool", "webhook-data", "actions-state",
+                                      "console-data", "caddy-data"}
     for service, target in [("mosquitto", "/mosquitto/config"),
                             ("grafana", "/etc/grafana/provisioning"),
                             ("grafana", "/etc/grafana/dashboards")]:
@@ -129,7 +132,7 @@ def test_only_the_broker_and_grafana_are_published(resolved):
     _, config = resolved
     published = {service: sorted(p["published"] for p in spec.get("ports", []))
                  for service, spec in config["services"].items() if spec.get("ports")}
-    assert published == {"mosquitto": [1883], "grafana": [3000]}
+    assert published == {"mosquitto": [1883], "grafana": [3000], "caddy": [443]}
 
 
 def test_each_secret_reaches_only_its_services(resolved, secrets_env):
@@ -143,7 +146,7 @@ def test_each_secret_reaches_only_its_services(resolved, secrets_env):
 
 def test_our_services_run_hardened(resolved):
     _, config = resolved
-    for service in ("listener", "webhook", "influxdb-setup", "opcua-bridge"):
+    for service in ("listener", "webhook", "influxdb-setup", "opcua-bridge", "console"):
         spec = config["services"][service]
         assert spec["read_only"] is True
         assert spec["cap_drop"] == ["ALL"]

@@ -89,7 +89,7 @@ def installed_by_pip_install(requirements):
 
 # The extras a service's image installs besides the core dependencies (the Dockerfile's
 # build-<extra> stage it copies its virtualenv from; tests/deploy/test_images.py ties the two).
-SERVICE_EXTRAS = {"opcua_bridge": ("opcua",)}
+SERVICE_EXTRAS = {"opcua_bridge": ("opcua",), "console": ("opcua",)}
 OPCUA_STACK = {"asyncua", "cryptography"}
 
 

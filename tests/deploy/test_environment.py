@@ -42,13 +42,21 @@ FIXED_IN_COMPOSE = {
     "WEBHOOK_STATE_DIR": "the webhook-data volume",
     "OPCUA_NODES": "the nodes file is mounted at /config/opcua-nodes.yaml",
     "OPCUA_HEARTBEAT": "in the container's /tmp, where its healthcheck looks",
+    "WEBHOOK_STATE_DIR": "the webhook-state volume",
     "ACTIONS_CLIENT_ID": "the broker makes it the username",
     "ACTIONS_FILE": "the actions file is mounted at /config/actions.yaml",
     "ACTIONS_STATE_DIR": "the actions-state volume",
     "ACTIONS_HEARTBEAT": "in the container's /tmp, where its healthcheck looks",
+    "CONSOLE_CLIENT_ID": "the broker makes it the username",
+    "CONSOLE_HOST": "caddy calls http://console:5080",
+    "CONSOLE_PORT": "caddy calls http://console:5080",
+    "CONSOLE_USERS_FILE": "the console-data volume",
+    "CONSOLE_TOKENS_FILE": "the console-data volume",
+    "CONSOLE_INFLUXDB_USERNAME": "InfluxDB's read-only user `grafana`",
 }
 PREFIXES = {"listener": ("MQTT_", "INFLUXDB_", "LISTENER_"), "webhook": ("MQTT_", "WEBHOOK_"),
-            "opcua-bridge": ("MQTT_", "OPCUA_"), "actions": ("MQTT_", "ACTIONS_")}
+            "opcua-bridge": ("MQTT_", "OPCUA_"), "actions": ("MQTT_", "ACTIONS_"),
+            "console": ("MQTT_", "CONSOLE_")}
 OUR_SERVICES = sorted(service for service in PREFIXES if service in SERVICES)
 # Deployment-level settings in .env.example that no service reads itself.
 DEPLOYMENT_ONLY = re.compile(r"(_PASSWORD|_SECRET)$|^(ALERTLOOP_|COMPOSE_FILE$)")

@@ -15,11 +15,11 @@ from tests.support.tools import require_tool
 DOCKERFILE = ROOT / "Dockerfile"
 # Each service's target and the module its entry point runs; the stages they share.
 TARGETS = {"listener": "listener", "webhook": "webhook", "opcua-bridge": "opcua_bridge",
-           "actions": "actions"}
+           "actions": "actions", "console": "console"}
 SHARED = ("build", "build-opcua", "runtime")
 # The virtualenv each target copies: the OPC UA stack (extra `opcua`) only in the bridge's.
 VENV_FROM = {"listener": "build", "webhook": "build", "opcua-bridge": "build-opcua",
-             "actions": "build"}
+             "actions": "build", "console": "build-opcua"}
 
 
 def instructions(path):

@@ -1,0 +1,2 @@
+"""The operator console: alarm summary, acknowledgement and shelving in one web page
+(`python -m console`, docs/console.md)."""
