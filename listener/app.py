@@ -5,7 +5,7 @@ import time
 
 from listener import journal
 from listener.batcher import Batcher
-from listener.broker_stats import BROKER_COUNTERS
+from listener.broker_stats import BrokerStatsLink
 from listener.influx import Influx
 from listener.line_protocol import Encoder
 from listener.measurement_cap import MeasurementCap
@@ -53,9 +53,11 @@ class Listener:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_reading
-        if settings.broker_stats:
-            for topic in BROKER_COUNTERS:
-                self.route(topic, 0, self.stats.broker.handle)
+        # The broker's counters never share the readings' persistent session (broker_stats.py).
+        self.broker_stats = None
+        if settings.broker_stats_mqtt is not None:
+            self.broker_stats = BrokerStatsLink(settings.broker_stats_mqtt, self.stats.broker,
+                                                client_factory)
         journal.route(self)
 
     def route(self, topic_filter, qos, handler):
@@ -72,12 +74,16 @@ class Listener:
         mqtt = self.settings.mqtt
         self.client.connect_async(mqtt.host, mqtt.port, mqtt.keepalive)
         self.client.loop_start()
+        if self.broker_stats is not None:
+            self.broker_stats.start()
         log.info("listening on %s:%d to %s", mqtt.host, mqtt.port, ", ".join(self.settings.topics))
         return self
 
     def stop(self):
         """Flush what is held (to InfluxDB or the spool), acknowledge it, then say offline."""
         self.writer.stop()
+        if self.broker_stats is not None:
+            self.broker_stats.stop()
         if self.client.is_connected():
             publish_offline(self.client, self.settings.mqtt)
         self.client.disconnect()
@@ -113,10 +119,7 @@ class Listener:
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         for (topic, _), code in zip(self.subscriptions, reason_codes):
-            if code.is_failure and topic in BROKER_COUNTERS:
-                log.info("broker refused %r (%s): its counter is not written to listener_stats",
-                         topic, code)
-            elif code.is_failure:
+            if code.is_failure:
                 log.error("broker refused the subscription to %r: %s", topic, code)
 
     def _on_reading(self, client, userdata, message):

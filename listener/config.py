@@ -2,7 +2,7 @@
 I/O. `read_settings()` raises one ConfigError naming every bad setting."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,6 +48,8 @@ class ListenerSettings:
     downsample_interval: str | None = "1m"
     stats_interval: float = 5.0
     broker_stats: bool = True
+    # The connection that reads the broker's $SYS counters (None: LISTENER_BROKER_STATS off).
+    broker_stats_mqtt: MqttSettings | None = None
     log_level: str = "INFO"
     reading_rules: ReadingRules = ReadingRules()
 
@@ -104,12 +106,25 @@ def read_settings(environ=None):
                                            default.downsample_interval),
         stats_interval=env.float("LISTENER_STATS_INTERVAL", default.stats_interval, 0.1, 3600),
         broker_stats=env.bool("LISTENER_BROKER_STATS", default.broker_stats),
+        broker_stats_mqtt=_broker_stats_mqtt(env, mqtt),
         log_level=env.log_level("LISTENER_LOG_LEVEL", default.log_level),
         reading_rules=read_reading_rules(env),
     )
+    if not settings.broker_stats:
+        settings = replace(settings, broker_stats_mqtt=None)
     _check(settings, env.problems)
     env.check()
     return settings
+
+
+def _broker_stats_mqtt(env, mqtt):
+    """The statistics connection's identity: its own client id and, where the broker wants
+    credentials, its own user (a broker with use_username_as_clientid would otherwise let the
+    two connections take each other over)."""
+    client_id = env.str("LISTENER_BROKER_STATS_CLIENT_ID", f"{mqtt.client_id}-stats")
+    username = env.str("LISTENER_BROKER_STATS_USERNAME", client_id if mqtt.username else None)
+    password = env.str("LISTENER_BROKER_STATS_PASSWORD")
+    return replace(mqtt, client_id=client_id, username=username, password=password)
 
 
 def _check(settings, problems):
@@ -126,6 +141,16 @@ def _check(settings, problems):
                         "letters, digits, '_', '-' and '.'")
     if settings.influx.password and not settings.influx.username:
         problems.append("INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not")
+    stats = settings.broker_stats_mqtt
+    if stats is not None and stats.client_id == settings.mqtt.client_id:
+        problems.append("LISTENER_BROKER_STATS_CLIENT_ID must differ from LISTENER_CLIENT_ID: "
+                        "the statistics connection would take over the readings' session")
+    if stats is not None and stats.username and stats.username == settings.mqtt.username:
+        problems.append("LISTENER_BROKER_STATS_USERNAME must differ from MQTT_USERNAME: with "
+                        "use_username_as_clientid the two connections would take each other "
+                        "over (or set LISTENER_BROKER_STATS=false)")
+    if stats is not None and stats.password and not stats.username:
+        problems.append("LISTENER_BROKER_STATS_PASSWORD is set but no username for it")
     if not settings.topics:
         problems.append("LISTENER_TOPICS names no topic filter")
     for topic in settings.topics:

@@ -36,6 +36,8 @@ FIXED_IN_COMPOSE = {
     "OPCUA_CLIENT_ID": "the broker makes it the username",
     "LISTENER_SPOOL_DIR": "the listener-spool volume",
     "LISTENER_MAX_UNACKED": "the broker's max_inflight_messages",
+    "LISTENER_BROKER_STATS_CLIENT_ID": "the broker makes it the username (listener-stats)",
+    "LISTENER_BROKER_STATS_USERNAME": "the listener-stats user, made by make secrets",
     "WEBHOOK_HOST": "Grafana calls http://webhook:5000",
     "WEBHOOK_PORT": "Grafana calls http://webhook:5000",
     "OPCUA_NODES": "the nodes file is mounted at /config/opcua-nodes.yaml",

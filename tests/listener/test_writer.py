@@ -12,6 +12,7 @@ from listener.influx import DatabaseMissing, NotAuthorized, Unavailable
 from listener.spool import Spool
 from listener.stats import Stats
 from listener.writer import RETRY_MAX, RETRY_MIN, Writer
+from service_common.config import ConfigError
 from tests.support.listener_fakes import FakeInflux, message, recording_client
 
 
@@ -174,15 +175,19 @@ def test_message_path_parses_batches_stores_and_acknowledges_in_order(tmp_path):
     assert (listener.stats.received, rejected["not_a_number"], rejected["retained"]) == (4, 1, 1)
 
 
-def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
+def test_broker_counters_come_on_their_own_clean_connection_never_in_the_readings_session(
+        tmp_path):
     settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool")})
     listener = Listener(settings, influx=FakeInflux(), spool=Spool(settings.spool_dir, 1),
                         client_factory=recording_client)
+    assert not any(topic.startswith("$SYS") for topic, _ in listener.subscriptions)
+    link = listener.broker_stats.client
+    assert link._client_id == b"listener-stats" and link._clean_session
+    assert link._will is False or not link._will_topic
     assert "broker_dropped" not in listener.stats.fields()
-    assert ("$SYS/broker/publish/messages/dropped", 0) in listener.subscriptions
     sys_message = message("$SYS/broker/publish/messages/dropped", b"61", 0, qos=0, retain=True)
-    listener.client._handle_on_message(sys_message)  # paho's dispatch by topic filter
-    listener.client._handle_on_message(message("$SYS/broker/store/messages/bytes", b"x", 0, 0))
+    link.on_message(link, None, sys_message)
+    link.on_message(link, None, message("$SYS/broker/store/messages/bytes", b"x", 0, 0))
     fields = listener.stats.fields()
     assert fields["broker_dropped"] == 61 and "broker_store_bytes" not in fields
     assert listener.stats.received == 0, "not a reading"
@@ -190,8 +195,21 @@ def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
                          "LISTENER_BROKER_STATS": "false"})
     quiet = Listener(off, influx=FakeInflux(), spool=Spool(off.spool_dir, 1),
                      client_factory=recording_client)
+    assert quiet.broker_stats is None
     assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+",
                                                            "alerts/_webhook/+/journal"]
+
+
+def test_the_statistics_connection_has_its_own_broker_user():
+    settings = read_settings({"MQTT_USERNAME": "listener", "MQTT_PASSWORD": "a",
+                              "LISTENER_CLIENT_ID": "listener",
+                              "LISTENER_BROKER_STATS_PASSWORD": "b"})
+    stats = settings.broker_stats_mqtt
+    assert (stats.client_id, stats.username, stats.password) == ("listener-stats",
+                                                                 "listener-stats", "b")
+    with pytest.raises(ConfigError, match="LISTENER_BROKER_STATS_USERNAME must differ"):
+        read_settings({"MQTT_USERNAME": "listener", "LISTENER_BROKER_STATS_USERNAME": "listener"})
+    assert read_settings({"LISTENER_BROKER_STATS": "false"}).broker_stats_mqtt is None
 
 
 def test_a_route_stores_its_own_lines_acknowledged_in_order_with_the_readings(tmp_path):

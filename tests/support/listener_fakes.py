@@ -43,7 +43,7 @@ class RecordingClient(mqtt.Client):
         self.acked.append(mid)
 
 
-def recording_client(settings, clean_session, manual_ack):
+def recording_client(settings, clean_session, manual_ack=False):
     client = make_client(settings, clean_session=clean_session, manual_ack=manual_ack)
     client.__class__ = RecordingClient
     client.acked = []
