@@ -3,7 +3,10 @@
 import logging
 import time
 
+from paho.mqtt.client import topic_matches_sub
+
 from listener import journal
+from listener.acks import send_pubacks
 from listener.batcher import Batcher
 from listener.broker_stats import BrokerStatsLink
 from listener.influx import Influx
@@ -52,7 +55,11 @@ class Listener:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_reading
+        self.client.on_message = self._on_message
+        # Other subscriptions than the readings' (route()), matched here rather than by paho's
+        # message_callback_add, whose topic matcher ran for every reading.
+        self._routes = {}  # topic filter -> handler; a filter routed again gets the new one
+        self._readings_prefix = settings.mqtt.sensors_root + "/"
         # The broker's counters never share the readings' persistent session (broker_stats.py).
         self.broker_stats = None
         if settings.broker_stats_mqtt is not None:
@@ -65,8 +72,7 @@ class Listener:
         network thread instead of the reading path (exceptions are logged). At QoS 1 the
         handler passes each message to `store_line()`, so that it is acknowledged."""
         self.subscriptions.append((topic_filter, qos))
-        self.client.message_callback_add(
-            topic_filter, lambda client, userdata, message: self._guarded(handler, message))
+        self._routes[topic_filter] = handler
 
     def start(self):
         self.spool.open()
@@ -97,8 +103,8 @@ class Listener:
     def _hand_off(self, batch):
         self.writer.hand_off(batch)
 
-    def _ack(self, mid):
-        self.client.ack(mid, 1)
+    def _ack(self, mids):
+        send_pubacks(self.client, mids)
 
     # paho callbacks: they run on the network thread, return quickly, and never raise.
 
@@ -122,20 +128,27 @@ class Listener:
             if code.is_failure:
                 log.error("broker refused the subscription to %r: %s", topic, code)
 
-    def _on_reading(self, client, userdata, message):
-        self._guarded(self.handle_reading, message)
+    def _on_message(self, client, userdata, message):
+        topic = message.topic
+        if self._routes and not topic.startswith(self._readings_prefix):
+            for topic_filter, handler in self._routes.items():
+                if topic_matches_sub(topic_filter, topic):
+                    self._guarded(handler, message)
+                    return
+        self._guarded(self.handle_reading, message, topic)
 
-    def _guarded(self, handler, message):
+    def _guarded(self, handler, message, *args):
         try:
-            handler(message)
+            handler(message, *args)
         except Exception:  # noqa: BLE001 - an exception must not reach paho's network thread
             self._errors += 1
             if self._errors <= 10 or self._errors % 1000 == 0:
                 log.exception("internal error on a message (%d so far)", self._errors)
 
-    def handle_reading(self, message):
+    def handle_reading(self, message, topic=None):
         """Parse, then batch the line (or only the acknowledgement of a rejected message)."""
-        topic, payload, qos = message.topic, message.payload, message.qos
+        topic = message.topic if topic is None else topic
+        payload, qos = message.payload, message.qos
         now = time.time_ns()
         if now <= self._last_ns:  # receive times never repeat, so a burst cannot collide
             now = self._last_ns + 1

@@ -27,6 +27,7 @@ DRAIN_SEGMENTS_PER_TURN = 20
 class Writer:
     def __init__(self, settings, influx, spool, batcher, stats, ack, is_connected,
                  clock=time.monotonic):
+        """`ack(mids)` acknowledges a finished batch's QoS 1 messages, in order."""
         self.settings = settings
         self.influx = influx
         self.spool = spool
@@ -201,8 +202,8 @@ class Writer:
     def _finish(self, batch):
         log.debug("batch of %d lines, %d acks done", len(batch.lines), len(batch.acks))
         self.pending.popleft()
-        for mid in batch.acks:
-            self._ack(mid)
+        if batch.acks:
+            self._ack(batch.acks)
         self.batcher.finished(len(batch.lines))
 
     def _stored(self, points, refused, lag_ms):

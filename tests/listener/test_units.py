@@ -220,3 +220,20 @@ def test_durations(text, seconds):
 @pytest.mark.parametrize("topic", ["sensors/+/+", "#", "$share/g/sensors/#", "a/+/b/#"])
 def test_valid_topic_filters(topic):
     assert topic_filter_problem(topic) is None
+
+
+def test_a_batch_of_pubacks_is_one_queued_packet_in_order():
+    from listener.acks import puback_bytes, send_pubacks
+
+    assert puback_bytes([1, 258, 65535]) == b"\x40\x02\x00\x01\x40\x02\x01\x02\x40\x02\xff\xff"
+
+    class Client:
+        queued = []
+
+        def _packet_queue(self, command, packet, mid, qos, info=None):
+            self.queued.append((command, packet))
+
+    client = Client()
+    send_pubacks(client, [7, 8])
+    send_pubacks(client, [])
+    assert client.queued == [(0x40, b"\x40\x02\x00\x07\x40\x02\x00\x08")]

@@ -37,7 +37,7 @@ class Rig:
         self.clock = Clock()
         self.batcher = Batcher(2, 0.5, 2, self._hand_off, 100)
         self.writer = Writer(self.settings, self.influx, self.spool, self.batcher, self.stats,
-                             self.acks.append, lambda: True, clock=self.clock)
+                             self.acks.extend, lambda: True, clock=self.clock)
         self.mid = 0
 
     def _hand_off(self, batch):

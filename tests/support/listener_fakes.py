@@ -42,6 +42,12 @@ class RecordingClient(mqtt.Client):
     def ack(self, mid, qos):
         self.acked.append(mid)
 
+    def _packet_queue(self, command, packet, mid, qos, info=None):
+        """PUBACKs queued as one packet (listener.acks): record their message ids."""
+        assert command == 0x40 and len(packet) % 4 == 0
+        self.acked += [int.from_bytes(packet[i + 2:i + 4], "big") for i in range(0, len(packet), 4)
+                       if packet[i:i + 2] == b"\x40\x02"]
+
 
 def recording_client(settings, clean_session, manual_ack=False):
     client = make_client(settings, clean_session=clean_session, manual_ack=manual_ack)
