@@ -46,7 +46,8 @@ class Listener:
         self.subscriptions = [(topic, settings.qos) for topic in settings.topics]
         self.batcher = Batcher(settings.batch_size, settings.flush_interval,
                                settings.max_unacked, self._hand_off,
-                               max(HELD_BATCHES * settings.batch_size, 10_000))
+                               max(HELD_BATCHES * settings.batch_size, 10_000),
+                               settings.qos1_flush_interval, self._batch_opened)
         self.writer = Writer(settings, self.influx, self.spool, self.batcher, self.stats,
                              self._ack, self.client.is_connected)
         self._last_ns = 0
@@ -102,6 +103,9 @@ class Listener:
 
     def _hand_off(self, batch):
         self.writer.hand_off(batch)
+
+    def _batch_opened(self):
+        self.writer.wake()
 
     def _ack(self, mids):
         send_pubacks(self.client, mids)

@@ -38,6 +38,9 @@ class ListenerSettings:
     qos: int = 1
     batch_size: int = 5000
     flush_interval: float = 0.5
+    # A batch holding QoS 1 messages (acknowledged by the broker to their sender) is stored
+    # this soon: the listener's share of what a power cut can take (docs/reliability.md).
+    qos1_flush_interval: float = 0.1
     max_unacked: int = 20
     max_payload_bytes: int = 1024
     max_measurements_per_device: int = 100
@@ -91,6 +94,8 @@ def read_settings(environ=None):
         qos=env.int("LISTENER_QOS", default.qos, 0, 1),
         batch_size=env.int("LISTENER_BATCH_SIZE", default.batch_size, 1, 100_000),
         flush_interval=env.float("LISTENER_FLUSH_INTERVAL", default.flush_interval, 0.01, 60),
+        qos1_flush_interval=env.float("LISTENER_QOS1_FLUSH_INTERVAL",
+                                      default.qos1_flush_interval, 0.01, 60),
         max_unacked=env.int("LISTENER_MAX_UNACKED", default.max_unacked, 1, 65535),
         max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", default.max_payload_bytes, 16,
                                   1024 * 1024),

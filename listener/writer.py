@@ -17,7 +17,8 @@ from listener.influx import DatabaseMissing, InfluxError, NotAuthorized
 
 log = logging.getLogger(__name__)
 
-TICK = 0.02            # how often the thread looks at the clock when no batch arrives
+TICK = 0.02            # how often the thread looks again while batches wait for InfluxDB
+IDLE_MAX = 1.0         # longest sleep when nothing is due (the heartbeat's period)
 RETRY_MIN = 0.5        # back-off between InfluxDB attempts, doubled up to RETRY_MAX
 RETRY_MAX = 8.0
 HEARTBEAT_EVERY = 1.0
@@ -49,12 +50,17 @@ class Writer:
     def hand_off(self, batch):
         self.queue.put(batch)
 
+    def wake(self):
+        """A batch opened: look at its deadline (the thread sleeps until something is due)."""
+        self.queue.put(None)
+
     def start(self):
         self._thread.start()
 
     def stop(self, timeout=30):
         """Store or spool everything held, acknowledge it, and end the thread."""
         self._stop.set()
+        self.wake()
         self._thread.join(timeout)
 
     def step(self, flush_now=False):
@@ -81,7 +87,7 @@ class Writer:
         next_beat = now
         while not self._stop.is_set():
             try:
-                self._hold(self.queue.get(timeout=TICK))
+                self._hold(self.queue.get(timeout=self._sleep(min(next_stats, next_beat))))
             except queue.Empty:
                 pass
             try:
@@ -108,8 +114,21 @@ class Writer:
                         "InfluxDB unavailable): QoS 1 ones stay unacknowledged for redelivery",
                         lost)
 
+    def _sleep(self, next_own):
+        """Seconds until the next thing to do: a batch due, a retry, stats or the heartbeat.
+        Sleeping instead of polling keeps an idle or slow stream from costing CPU."""
+        if self.pending or len(self.spool) or not self.ready:
+            return TICK
+        now = self._clock()
+        wait = min(next_own - now, IDLE_MAX)
+        due = self.batcher.due_at()
+        if due is not None:
+            wait = min(wait, due - time.monotonic())
+        return max(wait, 0.001)
+
     def _hold(self, batch):
-        self.pending.append((batch, batch.data()))
+        if batch is not None:  # None only wakes the thread up
+            self.pending.append((batch, batch.data()))
 
     def _take_batches(self, flush_now=False):
         self.batcher.flush_due(force=flush_now)  # queues behind the batches already handed off
