@@ -165,6 +165,8 @@ class Listener:
             self.stats.reject(point.kind, topic, point.detail)
             self.store_line(None, message)
             return
+        if point.seq is not None:
+            self.stats.seq.see(point.device, point.seq)
         if not qos and self.batcher.overloaded():
             self.stats.dropped += 1
             return

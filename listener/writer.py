@@ -265,10 +265,14 @@ class Writer:
         self._update_gauges()
         if not (self.ready and not self._failing and self._may_try()):
             return
-        line = self.stats.line(self.settings.mqtt.client_id, time.time_ns())
+        client_id, now = self.settings.mqtt.client_id, time.time_ns()
+        missing = self.stats.seq.take_missing()
+        lines = [self.stats.line(client_id, now),
+                 *self.stats.missing_lines(client_id, missing, now)]
         try:
-            self.influx.write((line + "\n").encode(), 1)
+            self.influx.write(("\n".join(lines) + "\n").encode(), len(lines))
         except InfluxError as error:
+            self.stats.seq.give_back(missing)
             self._failed(error)
 
     def _heartbeat(self):

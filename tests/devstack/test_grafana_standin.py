@@ -59,7 +59,7 @@ def rule(uid):
 def test_loads_every_provisioned_rule():
     rules = {r.uid: r for r in load_rules(PROVISIONED)}
     assert set(rules) == {"pot-high", "loop-deviation", "output-saturated", "pot-anomaly",
-                          "pv-anomaly"}
+                          "pv-anomaly", "readings-lost-in-transit"}
     pot = rules["pot-high"]
     [threshold] = [e for e in pot.expressions if e.kind == "threshold"]
     assert (pot.title, threshold.evaluator, threshold.params) == ("Pot high", "gt", (75.0,))

@@ -237,3 +237,22 @@ def test_a_batch_of_pubacks_is_one_queued_packet_in_order():
     send_pubacks(client, [7, 8])
     send_pubacks(client, [])
     assert client.queued == [(0x40, b"\x40\x02\x00\x07\x40\x02\x00\x08")]
+
+
+def test_seq_gaps_count_missing_readings_per_device_not_repeats_nor_restarts():
+    from listener.seq_gaps import MAX_GAP, SeqGaps
+
+    gaps = SeqGaps(max_devices=2)
+    for seq in (1, 2, 3, 6, 7, 7, 5, 8):  # 4 and 5 missing; 7 repeated; 5 late
+        gaps.see("a", seq)
+    gaps.see("b", 100)
+    gaps.see("b", 102)
+    assert (gaps.gaps, gaps.restarts) == (3, 0)
+    gaps.see("a", 0)                 # the board restarted
+    gaps.see("a", 1)
+    gaps.see("b", 102 + MAX_GAP + 5)  # a new counter, not ten thousand lost readings
+    assert (gaps.gaps, gaps.restarts) == (3, 2)
+    gaps.see("c", 1)                 # beyond max_devices: not followed, the others still are
+    gaps.see("c", 5)
+    gaps.see("a", 3)
+    assert (gaps.gaps, gaps.untracked) == (4, 2)
