@@ -139,15 +139,21 @@ class Listener:
                 if topic_matches_sub(topic_filter, topic):
                     self._guarded(handler, message)
                     return
-        self._guarded(self.handle_reading, message, topic)
-
-    def _guarded(self, handler, message, *args):
-        try:
-            handler(message, *args)
+        try:  # _guarded() inlined: this runs for every reading
+            self.handle_reading(message, topic)
         except Exception:  # noqa: BLE001 - an exception must not reach paho's network thread
-            self._errors += 1
-            if self._errors <= 10 or self._errors % 1000 == 0:
-                log.exception("internal error on a message (%d so far)", self._errors)
+            self._internal_error()
+
+    def _guarded(self, handler, message):
+        try:
+            handler(message)
+        except Exception:  # noqa: BLE001 - an exception must not reach paho's network thread
+            self._internal_error()
+
+    def _internal_error(self):
+        self._errors += 1
+        if self._errors <= 10 or self._errors % 1000 == 0:
+            log.exception("internal error on a message (%d so far)", self._errors)
 
     def handle_reading(self, message, topic=None):
         """Parse, then batch the line (or only the acknowledgement of a rejected message)."""
@@ -167,7 +173,7 @@ class Listener:
             return
         if point.seq is not None:
             self.stats.seq.see(point.device, point.seq)
-        if not qos and self.batcher.overloaded():
+        if not qos and self.batcher.held_points >= self.batcher.max_held_points:
             self.stats.dropped += 1
             return
         self.store_line(self.encoder.encode(point), message)

@@ -136,14 +136,21 @@ def test_a_device_writes_at_most_its_cap_of_measurement_names():
     assert cap.admit("rogue", "m4").kind == "too_many_measurements"
 
 
-def test_measurement_names_remembered_are_bounded_overall(caplog):
+def test_measurement_names_remembered_are_bounded_without_forgetting_the_busy_devices(caplog):
     cap = MeasurementCap(per_device=2, max_tracked=4)
     for device in ("a", "b"):
         assert cap.admit(device, "x") is None and cap.admit(device, "y") is None
+    assert cap.admit("a", "z").kind == "too_many_measurements"  # a is now the most recent
+    assert cap.admit("c", "x") is None  # a new board is admitted: b, quiet longest, goes
+    assert cap._tracked == 3 and cap.forgotten == 1 and "forgot device 'b'" in caplog.text
+    # The busy device was not forgotten: its cap still holds (before: everything was
+    # forgotten at the bound, and a device could start again with a fresh cap).
     assert cap.admit("a", "z").kind == "too_many_measurements"
-    assert cap.admit("c", "x") is None  # the fifth pair: all forgotten, counted afresh
-    assert cap._tracked == 1 and "forgetting" in caplog.text
-    assert cap.admit("a", "z") is None
+    for i in range(100):  # a flood of new devices never pushes the memory past the bound
+        cap.admit(f"flood-{i}", "x")
+        cap.admit("a", "x")  # a keeps writing
+        assert cap._tracked <= 4
+    assert cap.admit("a", "z").kind == "too_many_measurements"
 
 
 def test_stats_line_has_every_kind_and_logs_each_kind_once(caplog):
