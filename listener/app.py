@@ -5,7 +5,7 @@ import time
 
 from paho.mqtt.client import topic_matches_sub
 
-from listener import journal
+from listener import events, journal
 from listener.acks import send_pubacks
 from listener.batcher import Batcher
 from listener.broker_stats import BrokerStatsLink
@@ -67,6 +67,7 @@ class Listener:
             self.broker_stats = BrokerStatsLink(settings.broker_stats_mqtt, self.stats.broker,
                                                 client_factory)
         journal.route(self)
+        events.route(self)
 
     def route(self, topic_filter, qos, handler):
         """Also subscribe to `topic_filter`; its messages go to `handler(message)` on the

@@ -8,7 +8,7 @@ as the readings; a redelivered entry overwrites itself.
 
 import re
 
-from listener.line_protocol import escape_measurement, escape_tag
+from listener.line_protocol import escape_measurement, escape_tag, string_field
 from listener.parse import Rejection
 from service_common import journal
 
@@ -38,8 +38,9 @@ def route(listener):
     listener.route(journal.subscription(listener.settings.mqtt.alerts_root), 1, handle)
 
 
-def _string_field(value):
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def unsafe_text(value):
+    """True when `value` holds a character line protocol cannot carry."""
+    return bool(_UNSAFE.search(value))
 
 
 def line(payload, max_bytes):
@@ -59,10 +60,10 @@ def line(payload, max_bytes):
     if entry.by is not None:
         fields["by"] = entry.by
     for name, value in (*tags.items(), *fields.items()):
-        if _UNSAFE.search(value) or (name in tags and "\\" in value):
+        if unsafe_text(value) or (name in tags and "\\" in value):
             return Rejection("wrong_shape", f"journal entry: {name} {value!r:.40} has a "
                                             "control character (or a backslash in a tag)")
     head = escape_measurement(MEASUREMENT) + "".join(
         f",{key}={escape_tag(value)}" for key, value in sorted(tags.items()))
-    body = ",".join(f"{key}={_string_field(value)}" for key, value in fields.items())
+    body = ",".join(f"{key}={string_field(value)}" for key, value in fields.items())
     return f"{head} {body} {entry.ts * 1_000_000}"

@@ -10,6 +10,11 @@ def escape_tag(text):
     return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
 
 
+def string_field(value):
+    """A string field value: quoted, with backslashes and quotes escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def series_key(measurement, device):
     return f"{escape_measurement(measurement)},device={escape_tag(device)}"
 

@@ -19,6 +19,7 @@ MEASUREMENT = LISTENER_STATS
 KINDS = PARSE_KINDS + (
     "retained",      # a retained message on the readings' topics: stored when it was live
     "too_many_measurements",  # a new measurement beyond LISTENER_MAX_MEASUREMENTS_PER_DEVICE
+    "forged_source",  # an event journal entry whose source is not its topic's sender
 )
 
 

@@ -41,7 +41,7 @@ ROLES = {
     "indicator": ("topic read alerts/#", "topic read status/webhook",
                   "topic write alerts/+/ack", "topic write alerts/+/+/ack"),
     "listener": ("topic read sensors/#", "topic read alerts/_webhook/+/journal",
-                 "topic read $SYS/broker/#"),
+                 "topic read $SYS/broker/#", "topic read journal/+"),
 }
 BOARD_ROLES = ("sensor", "indicator")
 # A device id is a topic level, a broker user, a PlatformIO environment, a file name and a C

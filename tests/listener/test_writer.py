@@ -197,7 +197,8 @@ def test_broker_counters_come_on_their_own_clean_connection_never_in_the_reading
                      client_factory=recording_client)
     assert quiet.broker_stats is None
     assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+",
-                                                           "alerts/_webhook/+/journal"]
+                                                           "alerts/_webhook/+/journal",
+                                                           "journal/+"]
 
 
 def test_the_statistics_connection_has_its_own_broker_user():
