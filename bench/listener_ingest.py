@@ -46,10 +46,10 @@ def deployed_window():
     return int(re.search(r"(?m)^max_inflight_messages (\d+)$", conf).group(1))
 
 
-def broker_config():
+def broker_config(window):
     # Unbounded queues: a burst the consumer is still working through must not be dropped.
     return (f"max_queued_messages 0\nmax_queued_bytes 0\nset_tcp_nodelay true\n"
-            f"max_inflight_messages {deployed_window()}\n")
+            f"max_inflight_messages {window}\n")
 
 
 def payload(i, base_ms):
@@ -221,7 +221,7 @@ class Bench:
         env = {"PYTHONPATH": str(ROOT), "MQTT_HOST": self.broker.host,
                "MQTT_PORT": str(self.broker.port), "INFLUXDB_URL": self.influx.url,
                "INFLUXDB_DATABASE": database, "LISTENER_CLIENT_ID": name,
-               "LISTENER_QOS": str(qos), "LISTENER_MAX_UNACKED": str(deployed_window()),
+               "LISTENER_QOS": str(qos), "LISTENER_MAX_UNACKED": str(self.window),
                "LISTENER_SPOOL_DIR": f"{self.folder}/{name}",
                "LISTENER_DOWNSAMPLE_INTERVAL": "", "LISTENER_LOG_LEVEL": "WARNING",
                "LISTENER_BROKER_STATS": "false"}
@@ -307,12 +307,15 @@ def main(argv=()):
     parser.add_argument("--rate", type=float, default=2000.0,
                         help="readings/s of all publishers together; 0: as fast as they can")
     parser.add_argument("--no-busy", action="store_true", help="no spinning process")
+    parser.add_argument("--window", type=int, default=None,
+                        help="max_inflight_messages = LISTENER_MAX_UNACKED (default: deployed)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--bare-subscriber", nargs=4, metavar=("HOST", "PORT", "N", "QOS"))
     parser.add_argument("--publisher", nargs=7,
                         metavar=("HOST", "PORT", "N", "QOS", "RATE", "PART", "PARTS"))
     parser.add_argument("--spin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv))
+    args.window = args.window or deployed_window()
     if args.spin:
         return spin()
     if args.bare_subscriber:
@@ -328,7 +331,7 @@ def main(argv=()):
           f"publisher processes at {rate}, one consumer at a time, "
           f"{'no other work' if args.no_busy else 'one core kept busy by a spinning process'}, "
           f"medians of {args.runs} runs; broker window (max_inflight_messages = "
-          f"LISTENER_MAX_UNACKED) {deployed_window()}")
+          f"LISTENER_MAX_UNACKED) {args.window}")
     print(f"machine: {machine()}")
     spinner = None if args.no_busy else subprocess.Popen(
         [sys.executable, "-m", "bench.listener_ingest", "--spin"], cwd=ROOT)
@@ -343,9 +346,10 @@ def main(argv=()):
 def measure_all(args, folder_prefix):
     from devstack.servers import InfluxDB, Mosquitto
 
-    with Mosquitto(config=broker_config()) as broker, InfluxDB() as influx, \
+    with Mosquitto(config=broker_config(args.window)) as broker, InfluxDB() as influx, \
             tempfile.TemporaryDirectory(prefix=folder_prefix) as folder:
         bench = Bench(broker, influx, folder, args.messages, args.publishers, args.rate)
+        bench.window = args.window
         for qos in args.qos:
             bare, listener = [], []
             for run in range(args.runs):  # interleaved, so drift hits both alike

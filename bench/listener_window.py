@@ -118,11 +118,14 @@ def persistence_cost(rate, seconds):
             process = psutil.Process(broker.process.pid)
             before = process.io_counters().write_chars
             started = time.monotonic()
-            publish_steadily(broker.host, broker.port, rate, seconds, 1)
+            sent = publish_steadily(broker.host, broker.port, rate, seconds, 1)
             written = process.io_counters().write_chars - before
             elapsed = time.monotonic() - started
             log = Path(broker.log_path).read_text(errors="replace")
-            rows.append((label, written / elapsed, log.count("Saving in-memory database")))
+            saved = broker.workdir / "data" / "mosquitto.db"
+            size = saved.stat().st_size if saved.exists() else 0
+            rows.append((label, written / elapsed, log.count("Saving in-memory database"),
+                         size / sent))
     return rows
 
 
@@ -141,9 +144,9 @@ def main(argv=()):
     print(f"broker persistence: {args.rate:.0f} QoS 1 readings/s queued for an absent "
           f"persistent session, {args.seconds:.0f} s; bytes mosquitto writes, and what a power "
           "cut loses (readings since the last save)")
-    for label, per_second, saves in persistence_cost(args.rate, args.seconds):
-        print(f"  {label:<42} {per_second / 1e3:10.1f} kB/s written, {saves:4d} saves",
-              flush=True)
+    for label, per_second, saves, per_reading in persistence_cost(args.rate, args.seconds):
+        print(f"  {label:<42} {per_second / 1e3:10.1f} kB/s written, {saves:4d} saves; "
+              f"last saved file {per_reading:5.0f} bytes per queued reading", flush=True)
     return 0
 
 
