@@ -45,15 +45,19 @@ def stack(mosquitto, influxdb, listener_factory):
     return mosquitto, influxdb, running
 
 
-def publish(broker, first, number, rate=None):
+def publish(broker, first, number, rate=None, stop=None):
     """QoS 1 readings seq first.. first+number-1 on one device, each with its own ts; waits
-    until the broker acknowledged the last one."""
+    until the broker acknowledged the last one (or only stops, once `stop` is set)."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"cut-pub-{first}")
     client.max_inflight_messages_set(1000)
     client.connect(broker.host, broker.port, 30)
     client.loop_start()
     info = None
     for seq in range(first, first + number):
+        if stop is not None and stop.is_set():
+            client.disconnect()
+            client.loop_stop()
+            return
         info = client.publish("sensors/esp32-cut/pot",
                               json.dumps({"value": seq, "ts": TS + seq, "seq": seq}), qos=1)
         if rate:
@@ -75,11 +79,17 @@ def cut_and_restore(broker, influxdb, running):
 
 def test_cut_while_streaming_keeps_everything_stored_and_stores_again(stack, db):
     broker, influxdb, running = stack
-    streaming = threading.Thread(target=publish, args=(broker, 0, 100_000, 200), daemon=True)
+    stop = threading.Event()
+    streaming = threading.Thread(target=publish, args=(broker, 0, 100_000, 200, stop),
+                                 daemon=True)
     streaming.start()
-    wait_until(lambda: count(db) >= 500, 60, interval=0.1, message="nothing stored")
-    before = stored_seqs(db)
-    cut_and_restore(broker, influxdb, running)
+    try:
+        wait_until(lambda: count(db) >= 500, 60, interval=0.1, message="nothing stored")
+        before = stored_seqs(db)
+        cut_and_restore(broker, influxdb, running)
+    finally:
+        stop.set()
+        streaming.join(30)
     publish(broker, 1_000_000, 100)
     wait_until(lambda: count(db) >= len(before) + 100, 60, interval=0.2,
                message="the stack does not store after the cut")
