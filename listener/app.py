@@ -51,6 +51,9 @@ class Listener:
         self.writer = Writer(settings, self.influx, self.spool, self.batcher, self.stats,
                              self._ack, self.client.is_connected)
         self._last_ns = 0
+        # A listener of a $share group sees only part of each device's readings: its gaps in
+        # seq are the other listeners' share, not losses.
+        self._follow_seq = not any(t.startswith("$share/") for t in settings.topics)
         self._connect_failure = None
         self._errors = 0
         self.client.on_connect = self._on_connect
@@ -172,7 +175,7 @@ class Listener:
             self.stats.reject(point.kind, topic, point.detail)
             self.store_line(None, message)
             return
-        if point.seq is not None:
+        if point.seq is not None and self._follow_seq:
             self.stats.seq.see(point.device, point.seq)
         if not qos and self.batcher.held_points >= self.batcher.max_held_points:
             self.stats.dropped += 1

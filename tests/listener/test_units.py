@@ -263,3 +263,20 @@ def test_seq_gaps_count_missing_readings_per_device_not_repeats_nor_restarts():
     gaps.see("c", 5)
     gaps.see("a", 3)
     assert (gaps.gaps, gaps.untracked) == (4, 2)
+
+
+def test_a_shared_subscription_member_counts_no_seq_gaps(tmp_path):
+    from listener.app import Listener
+    from listener.config import read_settings
+    from listener.spool import Spool
+    from tests.support.listener_fakes import FakeInflux, message, recording_client
+
+    for topics, gaps in (("sensors/+/+", 2), ("$share/g/sensors/+/+", 0)):
+        settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                                  "LISTENER_TOPICS": topics, "LISTENER_BROKER_STATS": "false"})
+        listener = Listener(settings, influx=FakeInflux(), spool=Spool(settings.spool_dir, 1),
+                            client_factory=recording_client)
+        for mid, seq in enumerate((1, 4), start=1):
+            listener.handle_reading(message("sensors/d/pot", b'{"value": 1, "seq": %d}' % seq,
+                                            mid))
+        assert listener.stats.seq.gaps == gaps
