@@ -9,8 +9,7 @@ no two entries of one service overwrite each other and a redelivered one overwri
 takes the readings' batched, spooled, at-least-once path.
 """
 
-from listener.journal import RETAINED, unsafe_text
-from listener.line_protocol import escape_measurement, escape_tag, string_field
+from listener.journal import decoded, route_entries, text_line
 from listener.parse import Rejection
 from service_common import events
 
@@ -22,26 +21,15 @@ def route(listener):
     """Subscribe `listener` to every service's event journal at QoS 1, whatever LISTENER_QOS
     says, and store each entry with the readings, acknowledged once stored or spooled."""
     max_bytes = listener.settings.max_payload_bytes * 4  # an entry's text is up to 1000 chars
-
-    def handle(message):
-        listener.stats.received += 1
-        stored = RETAINED if message.retain else line(message.topic, message.payload, max_bytes)
-        if type(stored) is Rejection:
-            listener.stats.reject(stored.kind, message.topic, stored.detail)
-            stored = None
-        listener.store_line(stored, message)
-
-    listener.route(events.subscription(), 1, handle)
+    route_entries(listener, events.subscription(),
+                  lambda message: line(message.topic, message.payload, max_bytes))
 
 
 def line(topic, payload, max_bytes):
     """The line protocol for one event on `topic`, or a Rejection (counted like a reading's)."""
-    if len(payload) > max_bytes:
-        return Rejection("too_large", f"{len(payload)} bytes, more than {max_bytes}")
-    try:
-        event = events.decode(payload)
-    except events.BadEvent as error:
-        return Rejection(error.kind, f"event: {error}")
+    event = decoded(payload, max_bytes, events.decode, events.BadEvent, "event")
+    if type(event) is Rejection:
+        return event
     sender = topic.rsplit("/", 1)[-1]
     if event.source != sender:
         return Rejection("forged_source", f"event on {topic!r} says source {event.source!r:.40}")
@@ -49,11 +37,4 @@ def line(topic, payload, max_bytes):
         return Rejection("bad_ts", f"event: ts {event.ts} is out of range")
     tags = {"source": event.source, "kind": event.kind, "subject": event.subject}
     fields = {"text": event.text} if event.by is None else {"by": event.by, "text": event.text}
-    for name, value in (*tags.items(), *fields.items()):
-        if unsafe_text(value) or (name in tags and "\\" in value):
-            return Rejection("wrong_shape", f"event: {name} {value!r:.40} has a control "
-                                            "character (or a backslash in a tag)")
-    head = escape_measurement(MEASUREMENT) + "".join(
-        f",{key}={escape_tag(value)}" for key, value in sorted(tags.items()))
-    body = ",".join(f"{key}={string_field(value)}" for key, value in fields.items())
-    return f"{head} {body} {event.ts * 1_000_000 + event.n}"
+    return text_line("event", MEASUREMENT, tags, fields, event.ts * 1_000_000 + event.n)
