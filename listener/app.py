@@ -9,12 +9,11 @@ from listener import events, journal
 from listener.acks import send_pubacks
 from listener.batcher import Batcher
 from listener.broker_stats import BrokerStatsLink
-from listener.influx import Influx
-from listener.line_protocol import Encoder
 from listener.measurement_cap import MeasurementCap
 from listener.parse import Parser, Rejection
 from listener.spool import Spool
 from listener.stats import Stats
+from listener.store import open_store
 from listener.writer import Writer
 from service_common.mqtt import make_client, publish_offline, publish_online
 
@@ -28,7 +27,7 @@ RETAINED = Rejection("retained", "a retained message: readings are stored when t
 
 
 class Listener:
-    """Collaborators come from outside when given: an `influx` with write/setup/database_exists,
+    """Collaborators come from outside when given: an `influx` store (listener.store.Store),
     a `spool`, and `client_factory(mqtt_settings, clean_session=, manual_ack=)` for the client."""
 
     def __init__(self, settings, influx=None, spool=None, client_factory=make_client):
@@ -37,10 +36,10 @@ class Listener:
         self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes,
                              settings.reading_rules)
         self.measurements = MeasurementCap(settings.max_measurements_per_device)
-        self.encoder = Encoder()
         self.spool = spool if spool is not None else Spool(settings.spool_dir,
                                                            settings.spool_max_bytes)
-        self.influx = influx if influx is not None else Influx(settings.influx, timeout=5)
+        self.influx = influx if influx is not None else open_store(settings.influx, timeout=5)
+        self.encoder = self.influx.encoder
         self.client = client_factory(settings.mqtt, clean_session=False, manual_ack=True)
         # (topic filter, qos) subscribed at each connect; readings first, then route()'s.
         self.subscriptions = [(topic, settings.qos) for topic in settings.topics]

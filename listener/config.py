@@ -51,6 +51,9 @@ class ListenerSettings:
     downsample_interval: str | None = "1m"
     stats_interval: float = 5.0
     broker_stats: bool = True
+    # Create the database, retention policies and continuous query (off for stores that
+    # manage their own: InfluxDB Enterprise, InfluxDB 3 through its v1 API).
+    store_setup: bool = True
     # The connection that reads the broker's $SYS counters (None: LISTENER_BROKER_STATS off).
     broker_stats_mqtt: MqttSettings | None = None
     log_level: str = "INFO"
@@ -111,6 +114,7 @@ def read_settings(environ=None):
                                            default.downsample_interval),
         stats_interval=env.float("LISTENER_STATS_INTERVAL", default.stats_interval, 0.1, 3600),
         broker_stats=env.bool("LISTENER_BROKER_STATS", default.broker_stats),
+        store_setup=env.bool("LISTENER_STORE_SETUP", default.store_setup),
         broker_stats_mqtt=_broker_stats_mqtt(env, mqtt),
         log_level=env.log_level("LISTENER_LOG_LEVEL", default.log_level),
         reading_rules=read_reading_rules(env),
@@ -134,8 +138,11 @@ def _broker_stats_mqtt(env, mqtt):
 
 def _check(settings, problems):
     url = urlsplit(settings.influx.url)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        problems.append(f"INFLUXDB_URL={settings.influx.url!r} must look like http://host:8086")
+    if url.scheme == "memory":
+        pass  # listener.store.MemoryStore: nothing to reach
+    elif url.scheme not in ("http", "https") or not url.hostname:
+        problems.append(f"INFLUXDB_URL={settings.influx.url!r} must look like http://host:8086 "
+                        "(or memory: for a store inside the process, lost at exit)")
     else:
         try:
             url.port  # noqa: B018 - urlsplit validates the port lazily

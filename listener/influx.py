@@ -14,6 +14,15 @@ import requests
 from influxdb import InfluxDBClient
 from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
 
+from listener.line_protocol import Encoder
+from listener.store import (  # noqa: F401 - re-exported for the callers of this module
+    DatabaseMissing,
+    NotAuthorized,
+    SetupRefused,
+    StoreError,
+    Unavailable,
+)
+
 log = logging.getLogger(__name__)
 
 RAW_POLICY = "raw"
@@ -24,25 +33,8 @@ _DROPPED = re.compile(rb"dropped=(\d+)")
 _UNPARSEABLE = b"unable to parse"
 
 
-class InfluxError(Exception):
-    """A write or set-up that did not happen; the data stays held and is tried again."""
-
-
-class Unavailable(InfluxError):
-    """InfluxDB cannot take the write now (down, overloaded, timing out): retry later."""
-
-
-class DatabaseMissing(Unavailable):
-    """The database is gone (dropped while running): set it up again, then retry."""
-
-
-class NotAuthorized(InfluxError):
-    """InfluxDB answered 401/403: wrong credentials, or the user lacks the privilege (writing,
-    or the schema statements that InfluxDB 1.x reserves to admins)."""
-
-
-class SetupRefused(InfluxError):
-    """InfluxDB refused a schema statement for another reason than the user's rights."""
+# The store-neutral errors (listener.store); InfluxError is the old name of StoreError.
+InfluxError = StoreError
 
 
 def make_client(influx, timeout=10):
@@ -53,8 +45,11 @@ def make_client(influx, timeout=10):
 
 
 class Influx:
+    """The InfluxDB 1.x store (listener.store.Store)."""
+
     def __init__(self, influx, timeout=10):
         self.settings = influx
+        self.encoder = Encoder()
         self.client = make_client(influx, timeout)
         self._writes = _WriteConnection(influx, timeout)
 
@@ -81,7 +76,7 @@ class Influx:
     def close(self):
         self._writes.close()
 
-    def setup(self, retention, downsample_retention, downsample_interval):
+    def prepare(self, retention, downsample_retention, downsample_interval):
         """Create or update the database, policies and continuous query; safe to repeat."""
         database = self.settings.database
         try:
@@ -109,7 +104,7 @@ class Influx:
         except InfluxDBServerError as error:
             raise Unavailable(f"server error: {_text(error.content)}") from error
 
-    def database_exists(self):
+    def exists(self):
         try:
             return any(d["name"] == self.settings.database
                        for d in self.client.get_list_database())

@@ -13,7 +13,8 @@ import threading
 import time
 from collections import deque
 
-from listener.influx import DatabaseMissing, InfluxError, NotAuthorized
+from listener.store import DatabaseMissing, NotAuthorized
+from listener.store import StoreError as InfluxError
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,8 @@ class Writer:
             self._hold(batch)
 
     def _make_durable(self):
+        if not self.ready and not self.settings.store_setup:
+            self.ready = True  # the store manages its own databases (LISTENER_STORE_SETUP)
         if not self.ready and self._may_try():
             self._setup()
         if len(self.spool) and self.ready and self._may_try():
@@ -153,12 +156,12 @@ class Writer:
     def _setup(self):
         settings = self.settings
         try:
-            self.influx.setup(settings.retention, settings.downsample_retention,
+            self.influx.prepare(settings.retention, settings.downsample_retention,
                               settings.downsample_interval)
             log.info("database %r ready", settings.influx.database)
             self.ready = True
         except NotAuthorized as error:
-            if self.influx.database_exists():
+            if self.influx.exists():
                 log.warning("InfluxDB user %r may not create databases, retention policies or "
                             "continuous queries; using database %r as it is (run `python -m "
                             "listener --setup` as an admin to create them): %s",

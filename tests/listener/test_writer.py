@@ -231,3 +231,24 @@ def test_a_route_stores_its_own_lines_acknowledged_in_order_with_the_readings(tm
     assert [line.split(" ")[0] for line in influx.lines] == ["pot,device=d1", "journal",
                                                              "pot,device=d1"]
     assert listener.stats.received == 2
+
+
+def test_the_store_is_picked_from_the_url_and_its_setup_can_be_switched_off(tmp_path):
+    from listener.influx import Influx
+    from listener.store import MemoryStore, open_store
+
+    settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                              "INFLUXDB_URL": "memory:", "LISTENER_STORE_SETUP": "false",
+                              "LISTENER_BROKER_STATS": "false"})
+    assert isinstance(open_store(settings.influx), MemoryStore)
+    assert isinstance(open_store(read_settings({}).influx), Influx)
+    listener = Listener(settings, spool=Spool(settings.spool_dir, 10_000).open(),
+                        client_factory=recording_client)
+    listener.handle_reading(message("sensors/d1/pot", b"42", 1))
+    listener.writer.step(flush_now=True)
+    store = listener.influx
+    assert not store.prepared, "LISTENER_STORE_SETUP=false: no database set-up"
+    assert [line.split(" ")[0] for line in store.lines] == ["pot,device=d1"]
+    assert listener.client.acked == [1]
+    with pytest.raises(ConfigError, match="INFLUXDB_URL"):
+        read_settings({"INFLUXDB_URL": "ftp://x"})

@@ -3,32 +3,36 @@ records its acknowledgements, and MQTT messages as paho hands them over."""
 
 import paho.mqtt.client as mqtt
 
+from listener.store import MemoryStore
 from service_common.mqtt import make_client
 
 
-class FakeInflux:
-    """Takes writes like InfluxDB 1.x, or fails each with `failure`; refuses `refuse` points."""
+class FakeInflux(MemoryStore):
+    """The listener's in-memory store (listener.store.MemoryStore) with faults on demand: each
+    write fails with `failure`, or has `refuse` points refused; set-up fails with
+    `setup_failure`; `database_there` is what exists() says."""
 
     def __init__(self):
-        self.lines = []
+        super().__init__()
         self.failure = None
         self.refuse = 0
         self.attempts = 0
         self.setup_failure = None
         self.database_there = True
 
-    def setup(self, retention, downsample_retention, downsample_interval):
+    def prepare(self, retention, downsample_retention, downsample_interval):
         if self.setup_failure:
             raise self.setup_failure
+        super().prepare(retention, downsample_retention, downsample_interval)
 
-    def database_exists(self):
+    def exists(self):
         return self.database_there
 
     def write(self, data, points):
         self.attempts += 1
         if self.failure:
             raise self.failure
-        self.lines += data.decode().splitlines()
+        super().write(data, points)
         return self.refuse
 
 
