@@ -39,7 +39,10 @@ def encode_fields(measurement, tags, fields, time_ns):
 
 
 class Encoder:
-    """encode() with the series keys of the devices seen so far cached."""
+    """A store's encoder (listener.store): readings with the series keys of the devices seen
+    so far cached, and the listener's own lines (`fields`)."""
+
+    fields = staticmethod(encode_fields)
 
     _CACHE_LIMIT = 10_000
 

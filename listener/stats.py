@@ -72,14 +72,15 @@ class Stats:
         fields.update(self.broker.fields())
         return fields
 
-    def line(self, client_id, time_ns):
-        return encode_fields(MEASUREMENT, {"client_id": client_id}, self.fields(), time_ns)
+    def line(self, client_id, time_ns, encode=encode_fields):
+        """The listener_stats line; `encode` is the store's encoder's `fields`."""
+        return encode(MEASUREMENT, {"client_id": client_id}, self.fields(), time_ns)
 
     @staticmethod
-    def missing_lines(client_id, missing, time_ns):
+    def missing_lines(client_id, missing, time_ns, encode=encode_fields):
         """One line per device with readings found missing since the last stats write
         (`seq_missing`, tag `device`): what the "Readings lost in transit" rule sums."""
-        return [encode_fields(MEASUREMENT, {"client_id": client_id, "device": device},
+        return [encode(MEASUREMENT, {"client_id": client_id, "device": device},
                               {"seq_missing": count}, time_ns)
                 for device, count in sorted(missing.items())]
 

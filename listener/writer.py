@@ -270,8 +270,9 @@ class Writer:
             return
         client_id, now = self.settings.mqtt.client_id, time.time_ns()
         missing = self.stats.seq.take_missing()
-        lines = [self.stats.line(client_id, now),
-                 *self.stats.missing_lines(client_id, missing, now)]
+        encode = self.influx.encoder.fields  # the store's encoder
+        lines = [self.stats.line(client_id, now, encode),
+                 *self.stats.missing_lines(client_id, missing, now, encode)]
         try:
             self.influx.write(("\n".join(lines) + "\n").encode(), len(lines))
         except InfluxError as error:
