@@ -1,16 +1,20 @@
 """What ingesting a reading costs: the listener against a bare paho subscriber, one at a time.
 
-    python -m bench.listener_ingest [--messages 30000] [--runs 3] [--qos 0 1] [--profile]
+    python -m bench.listener_ingest [--messages 20000] [--runs 3] [--qos 0 1]
+                                    [--publishers 2] [--rate 2000] [--no-busy] [--profile]
 
-One mosquitto (the deployed max_inflight_messages) and one InfluxDB serve every run. For each
-QoS, each consumer in turn (never both at once) subscribes, then one publisher process sends the
-same set of JSON readings as fast as it can. The bare subscriber only json-parses each message
-(paho acknowledges QoS 1 at once); the listener (`python -m listener`, the deployed
-LISTENER_MAX_UNACKED) parses, batches, writes to InfluxDB and acknowledges after the write.
-Main figure: the consumer's CPU time (user + sys) per message, from its first message to its
-last one parsed (bare) or stored (listener); beside it influxd's CPU per stored reading,
-throughput and the consumer's peak RSS. Medians of `--runs` runs. `--profile` also samples one
-listener run with py-spy (`pip install py-spy`) and says where its time goes.
+Measured the way a Pi pays for it. One mosquitto (the deployed max_inflight_messages) and one
+InfluxDB serve every run. For each QoS, each consumer in turn (never both at once) subscribes,
+then `--publishers` publisher processes send the same set of JSON readings, together at `--rate`
+readings/s (0: as fast as they can, a backlog the consumer works through in large reads), while
+a spinning process keeps one core busy with other work (`--no-busy` leaves it idle). The bare
+subscriber only json-parses each message (paho acknowledges QoS 1 at once); the listener
+(`python -m listener`, the deployed LISTENER_MAX_UNACKED, LISTENER_BROKER_STATS=false) parses,
+batches, writes to InfluxDB and acknowledges after the write. Main figure: the consumer's
+process CPU time (user + sys) per reading, from the first publish to its last reading parsed
+(bare) or stored (listener); beside it influxd's CPU per stored reading, throughput and peak
+RSS. Medians of `--runs` runs. `--profile` also samples one listener run with py-spy
+(`pip install py-spy`) and says where its time goes.
 """
 
 import argparse
@@ -26,13 +30,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 
 from devstack.paths import ROOT
 
 TOPIC = "sensors/bench-{}/pot"
 DEVICES = 4
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.2
 
 
 def deployed_window():
@@ -41,10 +46,10 @@ def deployed_window():
     return int(re.search(r"(?m)^max_inflight_messages (\d+)$", conf).group(1))
 
 
-def broker_config():
+def broker_config(window):
     # Unbounded queues: a burst the consumer is still working through must not be dropped.
     return (f"max_queued_messages 0\nmax_queued_bytes 0\nset_tcp_nodelay true\n"
-            f"max_inflight_messages {deployed_window()}\n")
+            f"max_inflight_messages {window}\n")
 
 
 def payload(i, base_ms):
@@ -91,26 +96,43 @@ def run_bare_subscriber(host, port, messages, qos):
     client.loop_forever()
 
 
-def run_publisher(host, port, messages, qos):
-    """Publish as fast as one paho client can; print the start time."""
+def run_publisher(host, port, messages, qos, rate=0.0, part=0, parts=1):
+    """Publish readings part, part + parts, ... of `messages`, at `rate` readings/s (0: as fast
+    as one paho client can), after a `go` line on standard input; print the start time."""
     import paho.mqtt.client as mqtt
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-publisher")
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-publisher-{part}")
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     client.connect(host, port, 60)
     client.loop_start()
     base_ms = int(time.time() * 1000) - messages - 60_000
     topics = [TOPIC.format(d) for d in range(DEVICES)]
+    mine = range(part, messages, parts)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.monotonic()
     print(f"start {time.time()}", flush=True)
     info = None
-    for i in range(messages):
+    for n, i in enumerate(mine):
+        if rate and n % 10 == 0:
+            ahead = started + n / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
         info = client.publish(topics[i % DEVICES], payload(i, base_ms), qos=qos)
     if info is not None:
         info.wait_for_publish(300)
     client.publish("bench/end", b"", qos=1).wait_for_publish(60)
     client.disconnect()
     client.loop_stop()
+
+
+def spin():
+    """Other work: keep one core busy until killed."""
+    with suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {0})
+    while True:
+        pass
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -139,31 +161,39 @@ def read_line(process, prefix, timeout):
 
 
 class Bench:
-    def __init__(self, broker, influx, folder, messages):
+    def __init__(self, broker, influx, folder, messages, publishers=2, rate=0.0):
         self.broker, self.influx, self.folder, self.messages = broker, influx, folder, messages
+        self.publishers, self.rate = publishers, rate
         import psutil
         self.influxd = psutil.Process(influx.process.pid)
 
-    def child(self, role, qos):
+    def child(self, role, qos, *extra):
         return subprocess.Popen(
             [sys.executable, "-m", "bench.listener_ingest", f"--{role}", self.broker.host,
-             str(self.broker.port), str(self.messages), str(qos)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+             str(self.broker.port), str(self.messages), str(qos), *map(str, extra)],
+            cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
 
     def measure(self, consumer_pid, wait_done, qos):
         """Publish the set; CPU of the consumer and influxd until `wait_done()` returns."""
         import psutil
         consumer = psutil.Process(consumer_pid)
-        cpu_before, influx_before = cpu_seconds(consumer), cpu_seconds(self.influxd)
-        publisher = self.child("publisher", qos)
+        publishers = [self.child("publisher", qos, self.rate / self.publishers, part,
+                                 self.publishers) for part in range(self.publishers)]
         try:
-            started = float(read_line(publisher, "start", 20))
+            for publisher in publishers:
+                read_line(publisher, "ready", 20)
+            cpu_before, influx_before = cpu_seconds(consumer), cpu_seconds(self.influxd)
+            for publisher in publishers:
+                publisher.stdin.write("go\n")
+                publisher.stdin.flush()
+            started = min(float(read_line(p, "start", 20)) for p in publishers)
             wait_done()
             elapsed = time.time() - started
             cpu, influx_cpu = cpu_seconds(consumer), cpu_seconds(self.influxd)
             rss = peak_rss_mb(consumer_pid)
         finally:
-            publisher.wait(300)
+            for publisher in publishers:
+                publisher.wait(300)
         return {"cpu_us": (cpu - cpu_before) / self.messages * 1e6,
                 "influx_us": (influx_cpu - influx_before) / self.messages * 1e6,
                 "rate": self.messages / elapsed, "rss_mb": rss}
@@ -191,9 +221,10 @@ class Bench:
         env = {"PYTHONPATH": str(ROOT), "MQTT_HOST": self.broker.host,
                "MQTT_PORT": str(self.broker.port), "INFLUXDB_URL": self.influx.url,
                "INFLUXDB_DATABASE": database, "LISTENER_CLIENT_ID": name,
-               "LISTENER_QOS": str(qos), "LISTENER_MAX_UNACKED": str(deployed_window()),
-               "LISTENER_SPOOL_DIR": f"{self.folder}/{name}", "LISTENER_STATS_INTERVAL": "0.5",
-               "LISTENER_DOWNSAMPLE_INTERVAL": "", "LISTENER_LOG_LEVEL": "WARNING"}
+               "LISTENER_QOS": str(qos), "LISTENER_MAX_UNACKED": str(self.window),
+               "LISTENER_SPOOL_DIR": f"{self.folder}/{name}",
+               "LISTENER_DOWNSAMPLE_INTERVAL": "", "LISTENER_LOG_LEVEL": "WARNING",
+               "LISTENER_BROKER_STATS": "false"}
         with Probe(self.broker.host, self.broker.port, [f"status/{name}"]) as status:
             listener = Service(name, [sys.executable, "-m", "listener"], env=env,
                                ready=lambda: status.last(f"status/{name}") == b"online",
@@ -202,11 +233,11 @@ class Bench:
         db = InfluxDBClient(self.influx.host, self.influx.port, database=database, timeout=10)
         try:
             wait_until(lambda: any(d["name"] == database for d in db.get_list_database()), 20)
-            query = f"SELECT last(stored) FROM listener_stats WHERE client_id = '{name}'"  # noqa: S608
-
+            # Counted in InfluxDB (its CPU, not the listener's): the listener runs with its
+            # deployed settings, LISTENER_STATS_INTERVAL included.
             def stored():
-                found = list(db.query(query).get_points())
-                return found and found[0]["last"] >= self.messages
+                found = list(db.query("SELECT count(value) FROM pot").get_points())
+                return found and found[0]["count"] >= self.messages
 
             def done():
                 wait_until(stored, 600, interval=0.1, message="the listener did not store all")
@@ -269,29 +300,56 @@ def median(results, key):
 
 def main(argv=()):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=30_000)
+    parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--qos", type=int, nargs="+", default=[0, 1], choices=[0, 1])
+    parser.add_argument("--publishers", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=2000.0,
+                        help="readings/s of all publishers together; 0: as fast as they can")
+    parser.add_argument("--no-busy", action="store_true", help="no spinning process")
+    parser.add_argument("--window", type=int, default=None,
+                        help="max_inflight_messages = LISTENER_MAX_UNACKED (default: deployed)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--bare-subscriber", nargs=4, metavar=("HOST", "PORT", "N", "QOS"))
-    parser.add_argument("--publisher", nargs=4, metavar=("HOST", "PORT", "N", "QOS"))
+    parser.add_argument("--publisher", nargs=7,
+                        metavar=("HOST", "PORT", "N", "QOS", "RATE", "PART", "PARTS"))
+    parser.add_argument("--spin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv))
+    args.window = args.window or deployed_window()
+    if args.spin:
+        return spin()
     if args.bare_subscriber:
         host, port, n, qos = args.bare_subscriber
         return run_bare_subscriber(host, int(port), int(n), int(qos))
     if args.publisher:
-        host, port, n, qos = args.publisher
-        return run_publisher(host, int(port), int(n), int(qos))
+        host, port, n, qos, rate, part, parts = args.publisher
+        return run_publisher(host, int(port), int(n), int(qos), float(rate), int(part),
+                             int(parts))
 
+    rate = f"{args.rate:.0f} readings/s" if args.rate else "as fast as they can"
+    print(f"listener ingest: {args.messages} JSON readings per run from {args.publishers} "
+          f"publisher processes at {rate}, one consumer at a time, "
+          f"{'no other work' if args.no_busy else 'one core kept busy by a spinning process'}, "
+          f"medians of {args.runs} runs; broker window (max_inflight_messages = "
+          f"LISTENER_MAX_UNACKED) {args.window}")
+    print(f"machine: {machine()}")
+    spinner = None if args.no_busy else subprocess.Popen(
+        [sys.executable, "-m", "bench.listener_ingest", "--spin"], cwd=ROOT)
+    try:
+        return measure_all(args, folder_prefix="bench-listener-")
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+
+
+def measure_all(args, folder_prefix):
     from devstack.servers import InfluxDB, Mosquitto
 
-    print(f"listener ingest: {args.messages} JSON readings per run, one consumer at a time, "
-          f"medians of {args.runs} runs; broker window (max_inflight_messages = "
-          f"LISTENER_MAX_UNACKED) {deployed_window()}")
-    print(f"machine: {machine()}")
-    with Mosquitto(config=broker_config()) as broker, InfluxDB() as influx, \
-            tempfile.TemporaryDirectory(prefix="bench-listener-") as folder:
-        bench = Bench(broker, influx, folder, args.messages)
+    with Mosquitto(config=broker_config(args.window)) as broker, InfluxDB() as influx, \
+            tempfile.TemporaryDirectory(prefix=folder_prefix) as folder:
+        bench = Bench(broker, influx, folder, args.messages, args.publishers, args.rate)
+        bench.window = args.window
         for qos in args.qos:
             bare, listener = [], []
             for run in range(args.runs):  # interleaved, so drift hits both alike

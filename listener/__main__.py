@@ -56,13 +56,13 @@ def healthcheck(settings):
 
 
 def setup(settings):
-    from listener.influx import Influx, NotAuthorized, SetupRefused, Unavailable
+    from listener.store import NotAuthorized, SetupRefused, Unavailable, open_store
 
-    influx = Influx(settings.influx)
+    influx = open_store(settings.influx, timeout=10)
     deadline = time.monotonic() + SETUP_WAIT
     while True:
         try:
-            influx.setup(settings.retention, settings.downsample_retention,
+            influx.prepare(settings.retention, settings.downsample_retention,
                          settings.downsample_interval)
         except Unavailable as error:
             if time.monotonic() > deadline:

@@ -3,15 +3,17 @@
 import logging
 import time
 
-from listener import journal
+from paho.mqtt.client import topic_matches_sub
+
+from listener import events, journal
+from listener.acks import send_pubacks
 from listener.batcher import Batcher
-from listener.broker_stats import BROKER_COUNTERS
-from listener.influx import Influx
-from listener.line_protocol import Encoder
+from listener.broker_stats import BrokerStatsLink
 from listener.measurement_cap import MeasurementCap
 from listener.parse import Parser, Rejection
 from listener.spool import Spool
 from listener.stats import Stats
+from listener.store import open_store
 from listener.writer import Writer
 from service_common.mqtt import make_client, publish_offline, publish_online
 
@@ -25,7 +27,7 @@ RETAINED = Rejection("retained", "a retained message: readings are stored when t
 
 
 class Listener:
-    """Collaborators come from outside when given: an `influx` with write/setup/database_exists,
+    """Collaborators come from outside when given: an `influx` store (listener.store.Store),
     a `spool`, and `client_factory(mqtt_settings, clean_session=, manual_ack=)` for the client."""
 
     def __init__(self, settings, influx=None, spool=None, client_factory=make_client):
@@ -34,37 +36,47 @@ class Listener:
         self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes,
                              settings.reading_rules)
         self.measurements = MeasurementCap(settings.max_measurements_per_device)
-        self.encoder = Encoder()
         self.spool = spool if spool is not None else Spool(settings.spool_dir,
                                                            settings.spool_max_bytes)
-        self.influx = influx if influx is not None else Influx(settings.influx, timeout=5)
+        self.influx = influx if influx is not None else open_store(settings.influx, timeout=5)
+        self.encoder = self.influx.encoder
         self.client = client_factory(settings.mqtt, clean_session=False, manual_ack=True)
         # (topic filter, qos) subscribed at each connect; readings first, then route()'s.
         self.subscriptions = [(topic, settings.qos) for topic in settings.topics]
         self.batcher = Batcher(settings.batch_size, settings.flush_interval,
                                settings.max_unacked, self._hand_off,
-                               max(HELD_BATCHES * settings.batch_size, 10_000))
+                               max(HELD_BATCHES * settings.batch_size, 10_000),
+                               settings.qos1_flush_interval, self._batch_opened)
         self.writer = Writer(settings, self.influx, self.spool, self.batcher, self.stats,
                              self._ack, self.client.is_connected)
         self._last_ns = 0
+        # A listener of a $share group sees only part of each device's readings: its gaps in
+        # seq are the other listeners' share, not losses.
+        self._follow_seq = not any(t.startswith("$share/") for t in settings.topics)
         self._connect_failure = None
         self._errors = 0
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_reading
-        if settings.broker_stats:
-            for topic in BROKER_COUNTERS:
-                self.route(topic, 0, self.stats.broker.handle)
+        self.client.on_message = self._on_message
+        # Other subscriptions than the readings' (route()), matched here rather than by paho's
+        # message_callback_add, whose topic matcher ran for every reading.
+        self._routes = {}  # topic filter -> handler; a filter routed again gets the new one
+        self._readings_prefix = settings.mqtt.sensors_root + "/"
+        # The broker's counters never share the readings' persistent session (broker_stats.py).
+        self.broker_stats = None
+        if settings.broker_stats_mqtt is not None:
+            self.broker_stats = BrokerStatsLink(settings.broker_stats_mqtt, self.stats.broker,
+                                                client_factory)
         journal.route(self)
+        events.route(self)
 
     def route(self, topic_filter, qos, handler):
         """Also subscribe to `topic_filter`; its messages go to `handler(message)` on the
         network thread instead of the reading path (exceptions are logged). At QoS 1 the
         handler passes each message to `store_line()`, so that it is acknowledged."""
         self.subscriptions.append((topic_filter, qos))
-        self.client.message_callback_add(
-            topic_filter, lambda client, userdata, message: self._guarded(handler, message))
+        self._routes[topic_filter] = handler
 
     def start(self):
         self.spool.open()
@@ -72,12 +84,16 @@ class Listener:
         mqtt = self.settings.mqtt
         self.client.connect_async(mqtt.host, mqtt.port, mqtt.keepalive)
         self.client.loop_start()
+        if self.broker_stats is not None:
+            self.broker_stats.start()
         log.info("listening on %s:%d to %s", mqtt.host, mqtt.port, ", ".join(self.settings.topics))
         return self
 
     def stop(self):
         """Flush what is held (to InfluxDB or the spool), acknowledge it, then say offline."""
         self.writer.stop()
+        if self.broker_stats is not None:
+            self.broker_stats.stop()
         if self.client.is_connected():
             publish_offline(self.client, self.settings.mqtt)
         self.client.disconnect()
@@ -91,8 +107,11 @@ class Listener:
     def _hand_off(self, batch):
         self.writer.hand_off(batch)
 
-    def _ack(self, mid):
-        self.client.ack(mid, 1)
+    def _batch_opened(self):
+        self.writer.wake()
+
+    def _ack(self, mids):
+        send_pubacks(self.client, mids)
 
     # paho callbacks: they run on the network thread, return quickly, and never raise.
 
@@ -113,26 +132,36 @@ class Listener:
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         for (topic, _), code in zip(self.subscriptions, reason_codes):
-            if code.is_failure and topic in BROKER_COUNTERS:
-                log.info("broker refused %r (%s): its counter is not written to listener_stats",
-                         topic, code)
-            elif code.is_failure:
+            if code.is_failure:
                 log.error("broker refused the subscription to %r: %s", topic, code)
 
-    def _on_reading(self, client, userdata, message):
-        self._guarded(self.handle_reading, message)
+    def _on_message(self, client, userdata, message):
+        topic = message.topic
+        if self._routes and not topic.startswith(self._readings_prefix):
+            for topic_filter, handler in self._routes.items():
+                if topic_matches_sub(topic_filter, topic):
+                    self._guarded(handler, message)
+                    return
+        try:  # _guarded() inlined: this runs for every reading
+            self.handle_reading(message, topic)
+        except Exception:  # noqa: BLE001 - an exception must not reach paho's network thread
+            self._internal_error()
 
     def _guarded(self, handler, message):
         try:
             handler(message)
         except Exception:  # noqa: BLE001 - an exception must not reach paho's network thread
-            self._errors += 1
-            if self._errors <= 10 or self._errors % 1000 == 0:
-                log.exception("internal error on a message (%d so far)", self._errors)
+            self._internal_error()
 
-    def handle_reading(self, message):
+    def _internal_error(self):
+        self._errors += 1
+        if self._errors <= 10 or self._errors % 1000 == 0:
+            log.exception("internal error on a message (%d so far)", self._errors)
+
+    def handle_reading(self, message, topic=None):
         """Parse, then batch the line (or only the acknowledgement of a rejected message)."""
-        topic, payload, qos = message.topic, message.payload, message.qos
+        topic = message.topic if topic is None else topic
+        payload, qos = message.payload, message.qos
         now = time.time_ns()
         if now <= self._last_ns:  # receive times never repeat, so a burst cannot collide
             now = self._last_ns + 1
@@ -145,7 +174,9 @@ class Listener:
             self.stats.reject(point.kind, topic, point.detail)
             self.store_line(None, message)
             return
-        if not qos and self.batcher.overloaded():
+        if point.seq is not None and self._follow_seq:
+            self.stats.seq.see(point.device, point.seq)
+        if not qos and self.batcher.held_points >= self.batcher.max_held_points:
             self.stats.dropped += 1
             return
         self.store_line(self.encoder.encode(point), message)

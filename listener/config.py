@@ -2,7 +2,7 @@
 I/O. `read_settings()` raises one ConfigError naming every bad setting."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,6 +38,9 @@ class ListenerSettings:
     qos: int = 1
     batch_size: int = 5000
     flush_interval: float = 0.5
+    # A batch holding QoS 1 messages (acknowledged by the broker to their sender) is stored
+    # this soon: the listener's share of what a power cut can take (docs/reliability.md).
+    qos1_flush_interval: float = 0.1
     max_unacked: int = 20
     max_payload_bytes: int = 1024
     max_measurements_per_device: int = 100
@@ -48,6 +51,11 @@ class ListenerSettings:
     downsample_interval: str | None = "1m"
     stats_interval: float = 5.0
     broker_stats: bool = True
+    # Create the database, retention policies and continuous query (off for stores that
+    # manage their own: InfluxDB Enterprise, InfluxDB 3 through its v1 API).
+    store_setup: bool = True
+    # The connection that reads the broker's $SYS counters (None: LISTENER_BROKER_STATS off).
+    broker_stats_mqtt: MqttSettings | None = None
     log_level: str = "INFO"
     reading_rules: ReadingRules = ReadingRules()
 
@@ -89,6 +97,8 @@ def read_settings(environ=None):
         qos=env.int("LISTENER_QOS", default.qos, 0, 1),
         batch_size=env.int("LISTENER_BATCH_SIZE", default.batch_size, 1, 100_000),
         flush_interval=env.float("LISTENER_FLUSH_INTERVAL", default.flush_interval, 0.01, 60),
+        qos1_flush_interval=env.float("LISTENER_QOS1_FLUSH_INTERVAL",
+                                      default.qos1_flush_interval, 0.01, 60),
         max_unacked=env.int("LISTENER_MAX_UNACKED", default.max_unacked, 1, 65535),
         max_payload_bytes=env.int("LISTENER_MAX_PAYLOAD_BYTES", default.max_payload_bytes, 16,
                                   1024 * 1024),
@@ -104,18 +114,35 @@ def read_settings(environ=None):
                                            default.downsample_interval),
         stats_interval=env.float("LISTENER_STATS_INTERVAL", default.stats_interval, 0.1, 3600),
         broker_stats=env.bool("LISTENER_BROKER_STATS", default.broker_stats),
+        store_setup=env.bool("LISTENER_STORE_SETUP", default.store_setup),
+        broker_stats_mqtt=_broker_stats_mqtt(env, mqtt),
         log_level=env.log_level("LISTENER_LOG_LEVEL", default.log_level),
         reading_rules=read_reading_rules(env),
     )
+    if not settings.broker_stats:
+        settings = replace(settings, broker_stats_mqtt=None)
     _check(settings, env.problems)
     env.check()
     return settings
 
 
+def _broker_stats_mqtt(env, mqtt):
+    """The statistics connection's identity: its own client id and, where the broker wants
+    credentials, its own user (a broker with use_username_as_clientid would otherwise let the
+    two connections take each other over)."""
+    client_id = env.str("LISTENER_BROKER_STATS_CLIENT_ID", f"{mqtt.client_id}-stats")
+    username = env.str("LISTENER_BROKER_STATS_USERNAME", client_id if mqtt.username else None)
+    password = env.str("LISTENER_BROKER_STATS_PASSWORD")
+    return replace(mqtt, client_id=client_id, username=username, password=password)
+
+
 def _check(settings, problems):
     url = urlsplit(settings.influx.url)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        problems.append(f"INFLUXDB_URL={settings.influx.url!r} must look like http://host:8086")
+    if url.scheme == "memory":
+        pass  # listener.store.MemoryStore: nothing to reach
+    elif url.scheme not in ("http", "https") or not url.hostname:
+        problems.append(f"INFLUXDB_URL={settings.influx.url!r} must look like http://host:8086 "
+                        "(or memory: for a store inside the process, lost at exit)")
     else:
         try:
             url.port  # noqa: B018 - urlsplit validates the port lazily
@@ -126,6 +153,16 @@ def _check(settings, problems):
                         "letters, digits, '_', '-' and '.'")
     if settings.influx.password and not settings.influx.username:
         problems.append("INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not")
+    stats = settings.broker_stats_mqtt
+    if stats is not None and stats.client_id == settings.mqtt.client_id:
+        problems.append("LISTENER_BROKER_STATS_CLIENT_ID must differ from LISTENER_CLIENT_ID: "
+                        "the statistics connection would take over the readings' session")
+    if stats is not None and stats.username and stats.username == settings.mqtt.username:
+        problems.append("LISTENER_BROKER_STATS_USERNAME must differ from MQTT_USERNAME: with "
+                        "use_username_as_clientid the two connections would take each other "
+                        "over (or set LISTENER_BROKER_STATS=false)")
+    if stats is not None and stats.password and not stats.username:
+        problems.append("LISTENER_BROKER_STATS_PASSWORD is set but no username for it")
     if not settings.topics:
         problems.append("LISTENER_TOPICS names no topic filter")
     for topic in settings.topics:

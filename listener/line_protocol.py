@@ -10,6 +10,11 @@ def escape_tag(text):
     return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
 
 
+def string_field(value):
+    """A string field value: quoted, with backslashes and quotes escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def series_key(measurement, device):
     return f"{escape_measurement(measurement)},device={escape_tag(device)}"
 
@@ -34,7 +39,10 @@ def encode_fields(measurement, tags, fields, time_ns):
 
 
 class Encoder:
-    """encode() with the series keys of the devices seen so far cached."""
+    """A store's encoder (listener.store): readings with the series keys of the devices seen
+    so far cached, and the listener's own lines (`fields`)."""
+
+    fields = staticmethod(encode_fields)
 
     _CACHE_LIMIT = 10_000
 

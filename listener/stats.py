@@ -9,6 +9,7 @@ import logging
 from listener.broker_stats import BrokerCounters
 from listener.line_protocol import encode_fields
 from listener.parse import KINDS as PARSE_KINDS
+from listener.seq_gaps import SeqGaps
 from service_common.readings import LISTENER_STATS
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ MEASUREMENT = LISTENER_STATS
 KINDS = PARSE_KINDS + (
     "retained",      # a retained message on the readings' topics: stored when it was live
     "too_many_measurements",  # a new measurement beyond LISTENER_MAX_MEASUREMENTS_PER_DEVICE
+    "forged_source",  # an event journal entry whose source is not its topic's sender
 )
 
 
@@ -27,6 +29,7 @@ class Stats:
         self.received = 0
         self.rejected = dict.fromkeys(KINDS, 0)
         self.dropped = 0          # QoS 0 readings refused while spool and memory were full
+        self.seq = SeqGaps()      # readings missing from each device's seq count
         self._examples = {}
         # Counters of the writer thread.
         self.stored = 0           # points InfluxDB accepted
@@ -60,6 +63,8 @@ class Stats:
             "spool_points": self.spool_points,
             "pending_points": self.pending_points,
             "lag_ms": float(self.lag_ms),
+            "seq_gaps": self.seq.gaps,
+            "seq_restarts": self.seq.restarts,
         }
         for kind, count in self.rejected.items():
             fields[f"rejected_{kind}"] = count
@@ -67,8 +72,17 @@ class Stats:
         fields.update(self.broker.fields())
         return fields
 
-    def line(self, client_id, time_ns):
-        return encode_fields(MEASUREMENT, {"client_id": client_id}, self.fields(), time_ns)
+    def line(self, client_id, time_ns, encode=encode_fields):
+        """The listener_stats line; `encode` is the store's encoder's `fields`."""
+        return encode(MEASUREMENT, {"client_id": client_id}, self.fields(), time_ns)
+
+    @staticmethod
+    def missing_lines(client_id, missing, time_ns, encode=encode_fields):
+        """One line per device with readings found missing since the last stats write
+        (`seq_missing`, tag `device`): what the "Readings lost in transit" rule sums."""
+        return [encode(MEASUREMENT, {"client_id": client_id, "device": device},
+                              {"seq_missing": count}, time_ns)
+                for device, count in sorted(missing.items())]
 
     def log_rejections(self, interval):
         """One line per kind of rejection seen since the last call, with the latest example."""

@@ -13,11 +13,13 @@ import threading
 import time
 from collections import deque
 
-from listener.influx import DatabaseMissing, InfluxError, NotAuthorized
+from listener.store import DatabaseMissing, NotAuthorized
+from listener.store import StoreError as InfluxError
 
 log = logging.getLogger(__name__)
 
-TICK = 0.02            # how often the thread looks at the clock when no batch arrives
+TICK = 0.02            # how often the thread looks again while batches wait for InfluxDB
+IDLE_MAX = 1.0         # longest sleep when nothing is due (the heartbeat's period)
 RETRY_MIN = 0.5        # back-off between InfluxDB attempts, doubled up to RETRY_MAX
 RETRY_MAX = 8.0
 HEARTBEAT_EVERY = 1.0
@@ -27,6 +29,7 @@ DRAIN_SEGMENTS_PER_TURN = 20
 class Writer:
     def __init__(self, settings, influx, spool, batcher, stats, ack, is_connected,
                  clock=time.monotonic):
+        """`ack(mids)` acknowledges a finished batch's QoS 1 messages, in order."""
         self.settings = settings
         self.influx = influx
         self.spool = spool
@@ -48,12 +51,17 @@ class Writer:
     def hand_off(self, batch):
         self.queue.put(batch)
 
+    def wake(self):
+        """A batch opened: look at its deadline (the thread sleeps until something is due)."""
+        self.queue.put(None)
+
     def start(self):
         self._thread.start()
 
     def stop(self, timeout=30):
         """Store or spool everything held, acknowledge it, and end the thread."""
         self._stop.set()
+        self.wake()
         self._thread.join(timeout)
 
     def step(self, flush_now=False):
@@ -80,7 +88,7 @@ class Writer:
         next_beat = now
         while not self._stop.is_set():
             try:
-                self._hold(self.queue.get(timeout=TICK))
+                self._hold(self.queue.get(timeout=self._sleep(min(next_stats, next_beat))))
             except queue.Empty:
                 pass
             try:
@@ -107,8 +115,21 @@ class Writer:
                         "InfluxDB unavailable): QoS 1 ones stay unacknowledged for redelivery",
                         lost)
 
+    def _sleep(self, next_own):
+        """Seconds until the next thing to do: a batch due, a retry, stats or the heartbeat.
+        Sleeping instead of polling keeps an idle or slow stream from costing CPU."""
+        if self.pending or len(self.spool) or not self.ready:
+            return TICK
+        now = self._clock()
+        wait = min(next_own - now, IDLE_MAX)
+        due = self.batcher.due_at()
+        if due is not None:
+            wait = min(wait, due - time.monotonic())
+        return max(wait, 0.001)
+
     def _hold(self, batch):
-        self.pending.append((batch, batch.data()))
+        if batch is not None:  # None only wakes the thread up
+            self.pending.append((batch, batch.data()))
 
     def _take_batches(self, flush_now=False):
         self.batcher.flush_due(force=flush_now)  # queues behind the batches already handed off
@@ -120,6 +141,8 @@ class Writer:
             self._hold(batch)
 
     def _make_durable(self):
+        if not self.ready and not self.settings.store_setup:
+            self.ready = True  # the store manages its own databases (LISTENER_STORE_SETUP)
         if not self.ready and self._may_try():
             self._setup()
         if len(self.spool) and self.ready and self._may_try():
@@ -133,12 +156,12 @@ class Writer:
     def _setup(self):
         settings = self.settings
         try:
-            self.influx.setup(settings.retention, settings.downsample_retention,
+            self.influx.prepare(settings.retention, settings.downsample_retention,
                               settings.downsample_interval)
             log.info("database %r ready", settings.influx.database)
             self.ready = True
         except NotAuthorized as error:
-            if self.influx.database_exists():
+            if self.influx.exists():
                 log.warning("InfluxDB user %r may not create databases, retention policies or "
                             "continuous queries; using database %r as it is (run `python -m "
                             "listener --setup` as an admin to create them): %s",
@@ -201,8 +224,8 @@ class Writer:
     def _finish(self, batch):
         log.debug("batch of %d lines, %d acks done", len(batch.lines), len(batch.acks))
         self.pending.popleft()
-        for mid in batch.acks:
-            self._ack(mid)
+        if batch.acks:
+            self._ack(batch.acks)
         self.batcher.finished(len(batch.lines))
 
     def _stored(self, points, refused, lag_ms):
@@ -245,10 +268,15 @@ class Writer:
         self._update_gauges()
         if not (self.ready and not self._failing and self._may_try()):
             return
-        line = self.stats.line(self.settings.mqtt.client_id, time.time_ns())
+        client_id, now = self.settings.mqtt.client_id, time.time_ns()
+        missing = self.stats.seq.take_missing()
+        encode = self.influx.encoder.fields  # the store's encoder
+        lines = [self.stats.line(client_id, now, encode),
+                 *self.stats.missing_lines(client_id, missing, now, encode)]
         try:
-            self.influx.write((line + "\n").encode(), 1)
+            self.influx.write(("\n".join(lines) + "\n").encode(), len(lines))
         except InfluxError as error:
+            self.stats.seq.give_back(missing)
             self._failed(error)
 
     def _heartbeat(self):

@@ -47,7 +47,7 @@ ROLES = {
     "actuator": ("topic read actuators/{id}/+/set", "topic read status/actions",
                  "topic write actuators/{id}/+/state"),
     "listener": ("topic read sensors/#", "topic read alerts/_webhook/+/journal",
-                 "topic read $SYS/broker/#"),
+                 "topic read $SYS/broker/#", "topic read journal/+"),
 }
 BOARD_ROLES = ("sensor", "indicator", "actuator")
 # A device id is a topic level, a broker user, a PlatformIO environment, a file name and a C

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # example's default (grafana).
 SECRETS = (
     "MQTT_LISTENER_PASSWORD",
+    "MQTT_LISTENER_STATS_PASSWORD",
     "MQTT_WEBHOOK_PASSWORD",
     "MQTT_OPCUA_BRIDGE_PASSWORD",
     "MQTT_ACTIONS_PASSWORD",
@@ -56,6 +57,7 @@ MIN_SECRET_LENGTH = 16
 # their own users (scripts/devices.py).
 MQTT_USERS = {
     "listener": "MQTT_LISTENER_PASSWORD",
+    "listener-stats": "MQTT_LISTENER_STATS_PASSWORD",
     "webhook": "MQTT_WEBHOOK_PASSWORD",
     "opcua-bridge": "MQTT_OPCUA_BRIDGE_PASSWORD",
     "actions": "MQTT_ACTIONS_PASSWORD",

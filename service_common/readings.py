@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from service_common import journal
+from service_common import events, journal
 from service_common.config import DURATION, duration_seconds, retention_problem
 
 # Every kind of rejection, in the order the checks run; the listener counts rejected_<kind>.
@@ -43,7 +43,7 @@ DEFAULT_RETENTION = "30d"
 # Measurements the listener writes itself: a reading under one of these names would land among
 # the listener's health counters or in the alarm journal.
 LISTENER_STATS = "listener_stats"
-RESERVED_MEASUREMENTS = (LISTENER_STATS, journal.MEASUREMENT)
+RESERVED_MEASUREMENTS = (LISTENER_STATS, journal.MEASUREMENT, events.MEASUREMENT)
 
 # ASCII digits only: `\d` and float() also take fullwidth and Arabic-Indic digits.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

@@ -37,6 +37,8 @@ FIXED_IN_COMPOSE = {
     "LISTENER_SPOOL_DIR": "the listener-spool volume",
     "WEBHOOK_STATE_DIR": "the webhook-state volume",
     "LISTENER_MAX_UNACKED": "the broker's max_inflight_messages",
+    "LISTENER_BROKER_STATS_CLIENT_ID": "the broker makes it the username (listener-stats)",
+    "LISTENER_BROKER_STATS_USERNAME": "the listener-stats user, made by make secrets",
     "WEBHOOK_HOST": "Grafana calls http://webhook:5000",
     "WEBHOOK_PORT": "Grafana calls http://webhook:5000",
     "WEBHOOK_STATE_DIR": "the webhook-data volume",

@@ -416,6 +416,7 @@ def listener_stats(step):
                  "not_authorized", "spool_bytes", "spool_points", "pending_points"):
         setattr(stats, name, 10 * step)
     stats.lag_ms = 12.5
+    stats.seq.gaps, stats.seq.restarts = 10 * step, step
     stats.rejected = dict.fromkeys(stats.rejected, step)
     for topic in BROKER_COUNTERS:
         stats.broker.handle(SimpleNamespace(topic=topic, payload=str(100 * step).encode()))
@@ -423,8 +424,11 @@ def listener_stats(step):
 
 
 def listener_stats_lines(now_ms):
+    from listener.stats import Stats
+
     return [listener_stats(step).line("listener", (now_ms - age) * 1_000_000)
-            for step, age in enumerate(AGES_MS, start=1)]
+            for step, age in enumerate(AGES_MS, start=1)] + Stats.missing_lines(
+        "listener", {"esp32-aaaaaa": 3}, (now_ms - AGES_MS[-1]) * 1_000_000)
 
 
 def counter_lines(now_ms):
@@ -839,3 +843,25 @@ def test_the_webhook_knows_every_provisioned_rule_at_start_up():
                         (ROOT / "docker-compose.yml").read_text())
     assert set(example.group(1).split(",")) == titles
     assert set(compose.group(1).split(",")) == titles
+
+
+def test_the_stand_in_fires_the_transit_rule_for_the_device_with_missing_readings(readings):
+    """The listener's own seq_missing lines (esp32-aaaaaa: 3 missing), the rule's InfluxQL on the
+    real InfluxDB, and the stand-in's reduce and threshold on the result."""
+    from devstack.grafana_standin.evaluate import run_expressions
+    from devstack.grafana_standin.expressions import Series
+    from devstack.grafana_standin.rules import load_rules
+
+    server, now = readings
+    [rule] = [r for r in load_rules(PROVISIONING / "alerting")
+              if r.uid == "readings-lost-in-transit"]
+    results = {}
+    for query in rule.queries:
+        filled = query.influxql.replace("$timeFilter", time_filter(int(query.range_from), now))
+        status, answer = influx(server, filled)
+        assert status == 200, answer
+        results[query.ref_id] = [Series(s["tags"], [(row[0], row[1]) for row in s["values"]])
+                                 for s in answer["results"][0].get("series", [])]
+    values = run_expressions(rule, results)
+    firing = {n.labels["device"]: n.value for n in values[rule.condition]}
+    assert firing == {"esp32-aaaaaa": 1.0}

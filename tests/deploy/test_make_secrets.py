@@ -76,7 +76,7 @@ def test_files_are_private_and_passwords_are_hashed(generated):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     passwd = generated["passwd_path"].read_text()
     assert [line.split(":")[0] for line in passwd.splitlines()] == \
-        ["listener", "webhook", "opcua-bridge", "actions", "console"]
+        ["listener", "listener-stats", "webhook", "opcua-bridge", "actions", "console"]
     for name in ("MQTT_LISTENER_PASSWORD", "MQTT_OPCUA_BRIDGE_PASSWORD"):
         assert generated["env"][name] not in passwd
     assert all(line.split(":", 1)[1].startswith("$7$101$") for line in passwd.splitlines())
@@ -90,8 +90,8 @@ def test_a_changed_password_is_hashed_again_and_the_others_kept(tmp_path, make_s
     (tmp_path / ".env").write_text(env_text.replace(old, "a-new-webhook-password"))
     assert run(tmp_path).returncode == 0
     after = (tmp_path / "passwd").read_text().splitlines()
-    assert [a == b for a, b in zip(before, after)] == [True, False, True, True, True]
-    assert make_secrets.password_matches(after[1].split(":", 1)[1], "a-new-webhook-password")
+    assert [a == b for a, b in zip(before, after)] == [True, True, False, True, True, True]
+    assert make_secrets.password_matches(after[2].split(":", 1)[1], "a-new-webhook-password")
 
 
 @pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd missing")
@@ -126,7 +126,8 @@ def test_the_retired_shared_board_users_are_removed_and_said_so(tmp_path, make_s
     result = run(tmp_path)
     assert result.returncode == 0, result.stderr
     users = [line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()]
-    assert users == ["listener", "webhook", "opcua-bridge", "actions", "console", "esp32-a1b2c3"]
+    assert users == ["listener", "listener-stats", "webhook", "opcua-bridge", "actions", "console",
+                     "esp32-a1b2c3"]
     assert "removed the shared board users sensor, indicator" in result.stdout
 
 
@@ -184,7 +185,8 @@ def test_refuses_a_hand_set_password_compose_would_read_differently(tmp_path, va
 def test_a_quoted_plain_password_is_accepted(tmp_path, make_secrets):
     write_env(tmp_path, 'MQTT_WEBHOOK_PASSWORD="plain-password_1"\n')
     assert run(tmp_path).returncode == 0
-    line = (tmp_path / "passwd").read_text().splitlines()[1]
+    line = next(line for line in (tmp_path / "passwd").read_text().splitlines()
+                if line.startswith("webhook:"))
     assert make_secrets.password_matches(line.split(":", 1)[1], "plain-password_1")
 
 

@@ -59,8 +59,8 @@ def rule(uid):
 def test_loads_every_provisioned_rule():
     rules = {r.uid: r for r in load_rules(PROVISIONED)}
     assert set(rules) >= {"pot-high", "loop-deviation", "output-saturated", "pot-anomaly",
-                          "pv-anomaly", "loop-oscillating", "loop-in-manual", "actuator-mismatch",
-                          "actuator-offline"}
+                          "pv-anomaly", "readings-lost-in-transit", "loop-oscillating",
+                          "loop-in-manual", "actuator-mismatch", "actuator-offline"}
     # Paused (off by default): loaded, evaluated only when named with --rule.
     assert {uid for uid, r in rules.items() if r.paused} == {"loop-oscillating", "loop-in-manual"}
     pot = rules["pot-high"]

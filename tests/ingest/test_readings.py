@@ -158,8 +158,9 @@ def test_reserved_measurement_names(measurement, kind):
 
 
 def test_reserved_names_are_the_ones_the_listener_writes():
-    from listener import journal, stats
-    assert set(RESERVED_MEASUREMENTS) == {stats.MEASUREMENT, journal.MEASUREMENT}
+    from listener import events, journal, stats
+    assert set(RESERVED_MEASUREMENTS) == {stats.MEASUREMENT, journal.MEASUREMENT,
+                                          events.MEASUREMENT}
 
 
 # issue 11: readings with ts a week apart up to 2262 each opened an InfluxDB shard, never expired.

@@ -247,3 +247,17 @@ def test_shared_subscription_splits_without_duplicates(listener_factory, publish
         raise AssertionError(f"received per listener: {received()}") from None
     assert sum(received()) == total + 1, "a message went to more than one listener"
     assert all(n > 0 for n in received()), f"one listener got nothing: {received()}"
+
+
+def test_readings_missing_from_a_devices_seq_are_counted_and_written_per_device(listener,
+                                                                                 publisher, db):
+    for seq in (1, 2, 5, 6):  # 3 and 4 never arrive
+        publisher.publish("sensors/esp32-gap/pot", json.dumps({"value": seq, "seq": seq}))
+    publisher.publish("sensors/esp32-ok/pot", json.dumps({"value": 1, "seq": 7}))
+    wait_count(db, 5, service=listener)
+    wait_until(lambda: latest_stats(db).get("seq_gaps") == 2, 30, interval=0.2,
+               message="seq_gaps never reached 2")
+    rows = points(db, 'SELECT sum("seq_missing") FROM listener_stats GROUP BY "device"')
+    assert rows == [{"time": 0, "sum": 2}]
+    tags = db.query('SELECT sum("seq_missing") FROM listener_stats GROUP BY "device"').keys()
+    assert [t[1]["device"] for t in tags] == ["esp32-gap"]

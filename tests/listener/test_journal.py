@@ -130,7 +130,8 @@ def test_the_journal_route_stores_entries_in_order_with_the_readings(tmp_path):
     influx = FakeInflux()
     listener = Listener(settings, influx=influx, spool=Spool(settings.spool_dir, 10_000).open(),
                         client_factory=recording_client)
-    assert listener.subscriptions == [("sensors/+/+", 0), ("alerts/_webhook/+/journal", 1)]
+    assert listener.subscriptions == [("sensors/+/+", 0), ("alerts/_webhook/+/journal", 1),
+                                     ("journal/+", 1)]
     dispatch = listener.client._handle_on_message
     dispatch(message("sensors/d1/pot", b"1", 1))
     dispatch(message(TOPIC, encode(entry()), 2))

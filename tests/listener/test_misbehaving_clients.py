@@ -29,7 +29,7 @@ def test_a_retained_reading_is_counted_and_never_stored(listener_factory, publis
 
 def test_unparseable_lines_in_a_partial_write_are_counted_as_refused(influxdb, db):
     influx = Influx(InfluxSettings(url=influxdb.url, database=DATABASE))
-    influx.setup("30d", "520w", None)
+    influx.prepare("30d", "520w", None)
     too_long = "pot,device=" + "x" * 70_000  # beyond InfluxDB's key length: unparseable
     ns = TS * 1_000_000
     data = (f"pot,device=a value=1 {ns}\n{too_long} value=2 {ns}\npot,device=b value=3 {ns}\n"

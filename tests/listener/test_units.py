@@ -136,14 +136,21 @@ def test_a_device_writes_at_most_its_cap_of_measurement_names():
     assert cap.admit("rogue", "m4").kind == "too_many_measurements"
 
 
-def test_measurement_names_remembered_are_bounded_overall(caplog):
+def test_measurement_names_remembered_are_bounded_without_forgetting_the_busy_devices(caplog):
     cap = MeasurementCap(per_device=2, max_tracked=4)
     for device in ("a", "b"):
         assert cap.admit(device, "x") is None and cap.admit(device, "y") is None
+    assert cap.admit("a", "z").kind == "too_many_measurements"  # a is now the most recent
+    assert cap.admit("c", "x") is None  # a new board is admitted: b, quiet longest, goes
+    assert cap._tracked == 3 and cap.forgotten == 1 and "forgot device 'b'" in caplog.text
+    # The busy device was not forgotten: its cap still holds (before: everything was
+    # forgotten at the bound, and a device could start again with a fresh cap).
     assert cap.admit("a", "z").kind == "too_many_measurements"
-    assert cap.admit("c", "x") is None  # the fifth pair: all forgotten, counted afresh
-    assert cap._tracked == 1 and "forgetting" in caplog.text
-    assert cap.admit("a", "z") is None
+    for i in range(100):  # a flood of new devices never pushes the memory past the bound
+        cap.admit(f"flood-{i}", "x")
+        cap.admit("a", "x")  # a keeps writing
+        assert cap._tracked <= 4
+    assert cap.admit("a", "z").kind == "too_many_measurements"
 
 
 def test_stats_line_has_every_kind_and_logs_each_kind_once(caplog):
@@ -220,3 +227,56 @@ def test_durations(text, seconds):
 @pytest.mark.parametrize("topic", ["sensors/+/+", "#", "$share/g/sensors/#", "a/+/b/#"])
 def test_valid_topic_filters(topic):
     assert topic_filter_problem(topic) is None
+
+
+def test_a_batch_of_pubacks_is_one_queued_packet_in_order():
+    from listener.acks import puback_bytes, send_pubacks
+
+    assert puback_bytes([1, 258, 65535]) == b"\x40\x02\x00\x01\x40\x02\x01\x02\x40\x02\xff\xff"
+
+    class Client:
+        queued = []
+
+        def _packet_queue(self, command, packet, mid, qos, info=None):
+            self.queued.append((command, packet))
+
+    client = Client()
+    send_pubacks(client, [7, 8])
+    send_pubacks(client, [])
+    assert client.queued == [(0x40, b"\x40\x02\x00\x07\x40\x02\x00\x08")]
+
+
+def test_seq_gaps_count_missing_readings_per_device_not_repeats_nor_restarts():
+    from listener.seq_gaps import MAX_GAP, SeqGaps
+
+    gaps = SeqGaps(max_devices=2)
+    for seq in (1, 2, 3, 6, 7, 7, 5, 8):  # 4 and 5 missing; 7 repeated; 5 late
+        gaps.see("a", seq)
+    gaps.see("b", 100)
+    gaps.see("b", 102)
+    assert (gaps.gaps, gaps.restarts) == (3, 0)
+    gaps.see("a", 0)                 # the board restarted
+    gaps.see("a", 1)
+    gaps.see("b", 102 + MAX_GAP + 5)  # a new counter, not ten thousand lost readings
+    assert (gaps.gaps, gaps.restarts) == (3, 2)
+    gaps.see("c", 1)                 # beyond max_devices: not followed, the others still are
+    gaps.see("c", 5)
+    gaps.see("a", 3)
+    assert (gaps.gaps, gaps.untracked) == (4, 2)
+
+
+def test_a_shared_subscription_member_counts_no_seq_gaps(tmp_path):
+    from listener.app import Listener
+    from listener.config import read_settings
+    from listener.spool import Spool
+    from tests.support.listener_fakes import FakeInflux, message, recording_client
+
+    for topics, gaps in (("sensors/+/+", 2), ("$share/g/sensors/+/+", 0)):
+        settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                                  "LISTENER_TOPICS": topics, "LISTENER_BROKER_STATS": "false"})
+        listener = Listener(settings, influx=FakeInflux(), spool=Spool(settings.spool_dir, 1),
+                            client_factory=recording_client)
+        for mid, seq in enumerate((1, 4), start=1):
+            listener.handle_reading(message("sensors/d/pot", b'{"value": 1, "seq": %d}' % seq,
+                                            mid))
+        assert listener.stats.seq.gaps == gaps

@@ -12,6 +12,7 @@ from listener.influx import DatabaseMissing, NotAuthorized, Unavailable
 from listener.spool import Spool
 from listener.stats import Stats
 from listener.writer import RETRY_MAX, RETRY_MIN, Writer
+from service_common.config import ConfigError
 from tests.support.listener_fakes import FakeInflux, message, recording_client
 
 
@@ -36,7 +37,7 @@ class Rig:
         self.clock = Clock()
         self.batcher = Batcher(2, 0.5, 2, self._hand_off, 100)
         self.writer = Writer(self.settings, self.influx, self.spool, self.batcher, self.stats,
-                             self.acks.append, lambda: True, clock=self.clock)
+                             self.acks.extend, lambda: True, clock=self.clock)
         self.mid = 0
 
     def _hand_off(self, batch):
@@ -174,15 +175,19 @@ def test_message_path_parses_batches_stores_and_acknowledges_in_order(tmp_path):
     assert (listener.stats.received, rejected["not_a_number"], rejected["retained"]) == (4, 1, 1)
 
 
-def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
+def test_broker_counters_come_on_their_own_clean_connection_never_in_the_readings_session(
+        tmp_path):
     settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool")})
     listener = Listener(settings, influx=FakeInflux(), spool=Spool(settings.spool_dir, 1),
                         client_factory=recording_client)
+    assert not any(topic.startswith("$SYS") for topic, _ in listener.subscriptions)
+    link = listener.broker_stats.client
+    assert link._client_id == b"listener-stats" and link._clean_session
+    assert link._will is False or not link._will_topic
     assert "broker_dropped" not in listener.stats.fields()
-    assert ("$SYS/broker/publish/messages/dropped", 0) in listener.subscriptions
     sys_message = message("$SYS/broker/publish/messages/dropped", b"61", 0, qos=0, retain=True)
-    listener.client._handle_on_message(sys_message)  # paho's dispatch by topic filter
-    listener.client._handle_on_message(message("$SYS/broker/store/messages/bytes", b"x", 0, 0))
+    link.on_message(link, None, sys_message)
+    link.on_message(link, None, message("$SYS/broker/store/messages/bytes", b"x", 0, 0))
     fields = listener.stats.fields()
     assert fields["broker_dropped"] == 61 and "broker_store_bytes" not in fields
     assert listener.stats.received == 0, "not a reading"
@@ -190,8 +195,22 @@ def test_broker_counters_go_to_listener_stats_only_once_seen(tmp_path):
                          "LISTENER_BROKER_STATS": "false"})
     quiet = Listener(off, influx=FakeInflux(), spool=Spool(off.spool_dir, 1),
                      client_factory=recording_client)
+    assert quiet.broker_stats is None
     assert [topic for topic, _ in quiet.subscriptions] == ["sensors/+/+",
-                                                           "alerts/_webhook/+/journal"]
+                                                           "alerts/_webhook/+/journal",
+                                                           "journal/+"]
+
+
+def test_the_statistics_connection_has_its_own_broker_user():
+    settings = read_settings({"MQTT_USERNAME": "listener", "MQTT_PASSWORD": "a",
+                              "LISTENER_CLIENT_ID": "listener",
+                              "LISTENER_BROKER_STATS_PASSWORD": "b"})
+    stats = settings.broker_stats_mqtt
+    assert (stats.client_id, stats.username, stats.password) == ("listener-stats",
+                                                                 "listener-stats", "b")
+    with pytest.raises(ConfigError, match="LISTENER_BROKER_STATS_USERNAME must differ"):
+        read_settings({"MQTT_USERNAME": "listener", "LISTENER_BROKER_STATS_USERNAME": "listener"})
+    assert read_settings({"LISTENER_BROKER_STATS": "false"}).broker_stats_mqtt is None
 
 
 def test_a_route_stores_its_own_lines_acknowledged_in_order_with_the_readings(tmp_path):
@@ -212,3 +231,24 @@ def test_a_route_stores_its_own_lines_acknowledged_in_order_with_the_readings(tm
     assert [line.split(" ")[0] for line in influx.lines] == ["pot,device=d1", "journal",
                                                              "pot,device=d1"]
     assert listener.stats.received == 2
+
+
+def test_the_store_is_picked_from_the_url_and_its_setup_can_be_switched_off(tmp_path):
+    from listener.influx import Influx
+    from listener.store import MemoryStore, open_store
+
+    settings = read_settings({"LISTENER_SPOOL_DIR": str(tmp_path / "spool"),
+                              "INFLUXDB_URL": "memory:", "LISTENER_STORE_SETUP": "false",
+                              "LISTENER_BROKER_STATS": "false"})
+    assert isinstance(open_store(settings.influx), MemoryStore)
+    assert isinstance(open_store(read_settings({}).influx), Influx)
+    listener = Listener(settings, spool=Spool(settings.spool_dir, 10_000).open(),
+                        client_factory=recording_client)
+    listener.handle_reading(message("sensors/d1/pot", b"42", 1))
+    listener.writer.step(flush_now=True)
+    store = listener.influx
+    assert not store.prepared, "LISTENER_STORE_SETUP=false: no database set-up"
+    assert [line.split(" ")[0] for line in store.lines] == ["pot,device=d1"]
+    assert listener.client.acked == [1]
+    with pytest.raises(ConfigError, match="INFLUXDB_URL"):
+        read_settings({"INFLUXDB_URL": "ftp://x"})

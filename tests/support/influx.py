@@ -36,6 +36,7 @@ def wait_count(db, expected, measurement="pot", timeout=30, service=None):
 
 
 def latest_stats(db, client_id="listener"):
-    query = f"SELECT * FROM listener_stats WHERE client_id = '{client_id}'"  # noqa: S608
+    # Not the per-device seq_missing lines (tag device), written at the same time.
+    query = f"SELECT * FROM listener_stats WHERE client_id = '{client_id}' AND device = ''"  # noqa: S608
     found = points(db, query + " ORDER BY time DESC LIMIT 1")
     return found[0] if found else {}
