@@ -107,10 +107,9 @@ FROM runtime AS console
 RUN mkdir -p /data/console \
     && chown alertloop:alertloop /data/console
 COPY --from=build-opcua /opt/venv /opt/venv
+# Its users and tokens files are set in docker-compose.yml, in the volume below.
 ENV CONSOLE_HOST=0.0.0.0 \
-    CONSOLE_PORT=5080 \
-    CONSOLE_USERS_FILE=/data/console/users.json \
-    CONSOLE_TOKENS_FILE=/data/console/tokens.json
+    CONSOLE_PORT=5080
 EXPOSE 5080
 # Users and API tokens: the console's own disk.
 VOLUME ["/data/console"]

@@ -101,7 +101,7 @@ def test_the_build_context_is_an_allow_list():
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert allowed == {"pyproject.toml", "README.md", "service_common", "listener", "webhook",
-                       "opcua_bridge", "actions"}
+                       "opcua_bridge", "actions", "console"}
 
 
 def test_the_pi_setup_script_passes_shellcheck():

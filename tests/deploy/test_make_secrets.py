@@ -158,7 +158,8 @@ def test_refuses_a_hand_set_password_that_is_short(tmp_path, name):
 
 def test_the_services_broker_users_are_the_services_client_ids(make_secrets):
     from service_common import service_ids
-    assert set(make_secrets.MQTT_USERS) == service_ids.ALL
+    # And the listener's second connection, for the broker's $SYS counters (docs/listener.md).
+    assert set(make_secrets.MQTT_USERS) == {*service_ids.ALL, "listener-stats"}
 
 
 def test_the_ack_and_ingest_passwords_are_generated_and_keep_them_off(generated):
