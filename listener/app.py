@@ -14,7 +14,7 @@ from listener.parse import Parser, Rejection
 from listener.spool import Spool
 from listener.stats import Stats
 from listener.store import open_store
-from listener.writer import Writer
+from listener.writer import Writer, WriterSettings
 from service_common.mqtt import make_client, publish_offline, publish_online
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ class Listener:
                                settings.max_unacked, self._hand_off,
                                max(HELD_BATCHES * settings.batch_size, 10_000),
                                settings.qos1_flush_interval, self._batch_opened)
-        self.writer = Writer(settings, self.influx, self.spool, self.batcher, self.stats,
-                             self._ack, self.client.is_connected)
+        self.writer = Writer(WriterSettings.from_settings(settings), self.influx, self.spool,
+                             self.batcher, self.stats, self._ack, self.client.is_connected)
         self._last_ns = 0
         # A listener of a $share group sees only part of each device's readings: its gaps in
         # seq are the other listeners' share, not losses.

@@ -12,11 +12,32 @@ import queue
 import threading
 import time
 from collections import deque
+from pathlib import Path
+from typing import NamedTuple
 
 from listener.store import DatabaseMissing, NotAuthorized
 from listener.store import StoreError as InfluxError
 
 log = logging.getLogger(__name__)
+
+
+class WriterSettings(NamedTuple):
+    """What the writer uses of the listener's settings (`from_settings`)."""
+
+    client_id: str            # tag of its listener_stats lines
+    stats_interval: float
+    heartbeat_path: Path
+    database: str             # for its messages
+    username: str | None
+    schema: tuple | None      # prepare()'s (retention, downsample retention, interval), or None
+                              # when the store manages its own (LISTENER_STORE_SETUP=false)
+
+    @classmethod
+    def from_settings(cls, settings):
+        schema = (settings.retention, settings.downsample_retention,
+                  settings.downsample_interval) if settings.store_setup else None
+        return cls(settings.mqtt.client_id, settings.stats_interval, settings.heartbeat_path,
+                   settings.influx.database, settings.influx.username, schema)
 
 TICK = 0.02            # how often the thread looks again while batches wait for InfluxDB
 IDLE_MAX = 1.0         # longest sleep when nothing is due (the heartbeat's period)
@@ -29,7 +50,8 @@ DRAIN_SEGMENTS_PER_TURN = 20
 class Writer:
     def __init__(self, settings, influx, spool, batcher, stats, ack, is_connected,
                  clock=time.monotonic):
-        """`ack(mids)` acknowledges a finished batch's QoS 1 messages, in order."""
+        """`settings`: a WriterSettings; `influx`: the store (listener.store.Store);
+        `ack(mids)` acknowledges a finished batch's QoS 1 messages, in order."""
         self.settings = settings
         self.influx = influx
         self.spool = spool
@@ -141,7 +163,7 @@ class Writer:
             self._hold(batch)
 
     def _make_durable(self):
-        if not self.ready and not self.settings.store_setup:
+        if not self.ready and self.settings.schema is None:
             self.ready = True  # the store manages its own databases (LISTENER_STORE_SETUP)
         if not self.ready and self._may_try():
             self._setup()
@@ -156,21 +178,20 @@ class Writer:
     def _setup(self):
         settings = self.settings
         try:
-            self.influx.prepare(settings.retention, settings.downsample_retention,
-                              settings.downsample_interval)
-            log.info("database %r ready", settings.influx.database)
+            self.influx.prepare(*settings.schema)
+            log.info("database %r ready", settings.database)
             self.ready = True
         except NotAuthorized as error:
             if self.influx.exists():
                 log.warning("InfluxDB user %r may not create databases, retention policies or "
                             "continuous queries; using database %r as it is (run `python -m "
                             "listener --setup` as an admin to create them): %s",
-                            settings.influx.username, settings.influx.database, error)
+                            settings.username, settings.database, error)
                 self.ready = True
             else:
                 self._failed(NotAuthorized(
-                    f"database {settings.influx.database!r} is missing or not visible to user "
-                    f"{settings.influx.username!r}, who may not create it: {error}"))
+                    f"database {settings.database!r} is missing or not visible to user "
+                    f"{settings.username!r}, who may not create it: {error}"))
         except InfluxError as error:
             self._failed(error)
 
@@ -249,7 +270,7 @@ class Writer:
                 log.error("InfluxDB refuses user %r (not authorized): check INFLUXDB_USERNAME, "
                           "INFLUXDB_PASSWORD and the user's WRITE privilege on database %r; "
                           "holding the readings and retrying every %g s at most: %s",
-                          self.settings.influx.username, self.settings.influx.database,
+                          self.settings.username, self.settings.database,
                           RETRY_MAX, error)
             else:
                 log.warning("InfluxDB unavailable, spooling and retrying with back-off: %s",
@@ -268,7 +289,7 @@ class Writer:
         self._update_gauges()
         if not (self.ready and not self._failing and self._may_try()):
             return
-        client_id, now = self.settings.mqtt.client_id, time.time_ns()
+        client_id, now = self.settings.client_id, time.time_ns()
         missing = self.stats.seq.take_missing()
         encode = self.influx.encoder.fields  # the store's encoder
         lines = [self.stats.line(client_id, now, encode),

@@ -11,7 +11,7 @@ from listener.config import read_settings
 from listener.influx import DatabaseMissing, NotAuthorized, Unavailable
 from listener.spool import Spool
 from listener.stats import Stats
-from listener.writer import RETRY_MAX, RETRY_MIN, Writer
+from listener.writer import RETRY_MAX, RETRY_MIN, Writer, WriterSettings
 from service_common.config import ConfigError
 from tests.support.listener_fakes import FakeInflux, message, recording_client
 
@@ -36,8 +36,9 @@ class Rig:
         self.acks = []
         self.clock = Clock()
         self.batcher = Batcher(2, 0.5, 2, self._hand_off, 100)
-        self.writer = Writer(self.settings, self.influx, self.spool, self.batcher, self.stats,
-                             self.acks.extend, lambda: True, clock=self.clock)
+        self.writer = Writer(WriterSettings.from_settings(self.settings), self.influx,
+                             self.spool, self.batcher, self.stats, self.acks.extend,
+                             lambda: True, clock=self.clock)
         self.mid = 0
 
     def _hand_off(self, batch):
