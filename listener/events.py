@@ -10,6 +10,7 @@ takes the readings' batched, spooled, at-least-once path.
 """
 
 from listener.journal import decoded, route_entries, text_line
+from listener.line_protocol import Encoder
 from listener.parse import Rejection
 from service_common import events
 
@@ -22,10 +23,11 @@ def route(listener):
     says, and store each entry with the readings, acknowledged once stored or spooled."""
     max_bytes = listener.settings.max_payload_bytes * 4  # an entry's text is up to 1000 chars
     route_entries(listener, events.subscription(),
-                  lambda message: line(message.topic, message.payload, max_bytes))
+                  lambda message: line(message.topic, message.payload, max_bytes,
+                                       listener.encoder))
 
 
-def line(topic, payload, max_bytes):
+def line(topic, payload, max_bytes, encoder=Encoder):
     """The line protocol for one event on `topic`, or a Rejection (counted like a reading's)."""
     event = decoded(payload, max_bytes, events.decode, events.BadEvent, "event")
     if type(event) is Rejection:
@@ -37,4 +39,5 @@ def line(topic, payload, max_bytes):
         return Rejection("bad_ts", f"event: ts {event.ts} is out of range")
     tags = {"source": event.source, "kind": event.kind, "subject": event.subject}
     fields = {"text": event.text} if event.by is None else {"by": event.by, "text": event.text}
-    return text_line("event", MEASUREMENT, tags, fields, event.ts * 1_000_000 + event.n)
+    return text_line("event", MEASUREMENT, tags, fields, event.ts * 1_000_000 + event.n,
+                     encoder)

@@ -8,7 +8,7 @@ as the readings; a redelivered entry overwrites itself.
 
 import re
 
-from listener.line_protocol import escape_measurement, escape_tag, string_field
+from listener.line_protocol import Encoder
 from listener.parse import Rejection
 from service_common import journal
 
@@ -27,7 +27,7 @@ def route(listener):
     and the copies overwrite each other."""
     max_bytes = listener.settings.max_payload_bytes
     route_entries(listener, journal.subscription(listener.settings.mqtt.alerts_root),
-                  lambda message: line(message.payload, max_bytes))
+                  lambda message: line(message.payload, max_bytes, listener.encoder))
 
 
 def route_entries(listener, topic_filter, to_line):
@@ -61,8 +61,9 @@ def decoded(payload, max_bytes, decode, bad, what):
         return Rejection(error.kind, f"{what}: {error}")
 
 
-def line(payload, max_bytes):
-    """The line protocol for one journal payload, or a Rejection (counted like a reading's)."""
+def line(payload, max_bytes, encoder=Encoder):
+    """The store's line for one journal payload (through `encoder`, the store's), or a
+    Rejection (counted like a reading's)."""
     entry = decoded(payload, max_bytes, journal.decode, journal.BadEntry, "journal entry")
     if type(entry) is Rejection:
         return entry
@@ -74,17 +75,14 @@ def line(payload, max_bytes):
     fields = {"from": entry.from_state, "to": entry.to_state}
     if entry.by is not None:
         fields["by"] = entry.by
-    return text_line("journal entry", MEASUREMENT, tags, fields, entry.ts * 1_000_000)
+    return text_line("journal entry", MEASUREMENT, tags, fields, entry.ts * 1_000_000, encoder)
 
 
-def text_line(what, measurement, tags, fields, time_ns):
-    """One line of string tags and string fields, or a Rejection (`what` names the kind of
-    entry) when a value holds what line protocol cannot carry."""
+def text_line(what, measurement, tags, fields, time_ns, encoder=Encoder):
+    """One line of string tags and string fields, made by `encoder`, or a Rejection (`what`
+    names the kind of entry) when a value holds what line protocol cannot carry."""
     for name, value in (*tags.items(), *fields.items()):
         if unsafe_text(value) or (name in tags and "\\" in value):
             return Rejection("wrong_shape", f"{what}: {name} {value!r:.40} has a control "
                                             "character (or a backslash in a tag)")
-    head = escape_measurement(measurement) + "".join(
-        f",{key}={escape_tag(value)}" for key, value in sorted(tags.items()))
-    body = ",".join(f"{key}={string_field(value)}" for key, value in fields.items())
-    return f"{head} {body} {time_ns}"
+    return encoder.text(measurement, tags, fields, time_ns)

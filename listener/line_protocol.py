@@ -38,11 +38,21 @@ def encode_fields(measurement, tags, fields, time_ns):
     return f"{head} {body} {time_ns}"
 
 
+def encode_text(measurement, tags, fields, time_ns):
+    """A line of string tags and string fields (the journals'); the caller has checked that
+    the values hold nothing line protocol cannot carry."""
+    head = escape_measurement(measurement) + "".join(
+        f",{key}={escape_tag(value)}" for key, value in sorted(tags.items()))
+    body = ",".join(f"{key}={string_field(value)}" for key, value in fields.items())
+    return f"{head} {body} {time_ns}"
+
+
 class Encoder:
     """A store's encoder (listener.store): readings with the series keys of the devices seen
-    so far cached, and the listener's own lines (`fields`)."""
+    so far cached, and the listener's own lines: its stats (`fields`) and journals (`text`)."""
 
     fields = staticmethod(encode_fields)
+    text = staticmethod(encode_text)
 
     _CACHE_LIMIT = 10_000
 

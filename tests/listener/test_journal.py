@@ -143,3 +143,15 @@ def test_the_journal_route_stores_entries_in_order_with_the_readings(tmp_path):
     assert [line.split(",")[0] for line in influx.lines] == ["pot", "alarm_journal", "pot"]
     rejected = listener.stats.rejected
     assert (listener.stats.received, rejected["bad_json"], rejected["retained"]) == (5, 1, 1)
+
+
+def test_a_journal_line_is_made_by_the_stores_encoder():
+    class Tagged:
+        @staticmethod
+        def text(measurement, tags, fields, time_ns):
+            return ("store's own", measurement, tags, fields, time_ns)
+
+    entry = Entry(1_700_000_000_000, "pot-high", None, "normal", "unacked", None)
+    assert line(encode(entry), 1024, Tagged) == (
+        "store's own", "alarm_journal", {"alert": "pot-high"},
+        {"from": "normal", "to": "unacked"}, 1_700_000_000_000_000_000)
