@@ -38,3 +38,39 @@ class Heartbeat:
             self.thread.join(10)
             self.client.disconnect()
             self.client.loop_stop()
+
+
+class AlarmSource:
+    """What a follower of the webhook (the actions service, the console) needs of it, for tests
+    about that follower alone: a live `online` on `status/webhook` every `period_s`, and the
+    retained alert topics `set()` publishes. `die()` says `offline`, as its Last Will would."""
+
+    def __init__(self, broker, period_s=1.0):
+        from devstack.mqtt_probe import Probe
+
+        self.period_s = period_s
+        self.probe = Probe(broker.host, broker.port).start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def _beat(self):
+        while not self._stop.is_set():
+            try:
+                self.probe.publish("status/webhook", b"online", retain=True, timeout=2)
+            except (RuntimeError, ValueError, TimeoutError):
+                pass  # the broker is restarting: the next beat goes out once it is back
+            self._stop.wait(self.period_s)
+
+    def set(self, topic, payload):
+        self.probe.publish(topic, payload, retain=True)
+
+    def die(self):
+        self._stop.set()
+        self._thread.join()
+        self.probe.publish("status/webhook", b"offline", retain=True)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.probe.close()

@@ -4,48 +4,14 @@ heartbeat and alert topics) where a test is about the actions service alone."""
 
 import json
 import sys
-import threading
 
 import pytest
 
+from devstack.heartbeat import AlarmSource
 from devstack.mqtt_probe import Probe
 from devstack.paths import ROOT
 from devstack.servers import Service
 from devstack.wait import wait_until
-
-HEARTBEAT_EVERY_S = 1.0
-
-
-class AlarmSource:
-    """Publishes what the webhook would: `status/webhook` online every second (live, while the
-    actions service is subscribed) and retained alert topics. `die()` says offline."""
-
-    def __init__(self, broker):
-        self.probe = Probe(broker.host, broker.port).start()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
-
-    def _beat(self):
-        while not self._stop.is_set():
-            try:
-                self.probe.publish("status/webhook", b"online", retain=True, timeout=2)
-            except (RuntimeError, ValueError, TimeoutError):
-                pass  # the broker is restarting: the next beat goes out once it is back
-            self._stop.wait(HEARTBEAT_EVERY_S)
-
-    def set(self, topic, payload):
-        self.probe.publish(topic, payload, retain=True)
-
-    def die(self):
-        self._stop.set()
-        self._thread.join()
-        self.probe.publish("status/webhook", b"offline", retain=True)
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self.probe.close()
 
 
 class Observer(Probe):

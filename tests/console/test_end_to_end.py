@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from devstack.heartbeat import AlarmSource
 from devstack.mqtt_probe import Probe
 from devstack.paths import ROOT
 from devstack.servers import Service
@@ -16,7 +17,7 @@ from devstack.tasmota_sim import TasmotaSim
 from devstack.wait import wait_until
 from tests.support.browser import screenshot, start_chromium
 from tests.support.ci import missing
-from tests.support.console import PASSWORDS, ConsoleServer, WebhookAlive
+from tests.support.console import PASSWORDS, ConsoleServer
 from tests.support.console_pages import LoginPage, OutputPage
 from tests.support.firmware import Sim
 from tests.support.webhook import grouped, http, instance
@@ -107,7 +108,7 @@ def test_hand_in_the_browser_the_relay_follows(mosquitto, browser, tmp_path):
            "ACTIONS_HEARTBEAT": str(heartbeat), "PYTHONPATH": str(ROOT)}
     actions = Service("actions", [sys.executable, "-m", "actions"], env=env,
                       ready=heartbeat.exists, workdir=tmp_path / "actions")
-    source = WebhookAlive(mosquitto)
+    source = AlarmSource(mosquitto)
     console = ConsoleServer(mosquitto)
     try:
         with TasmotaSim(mosquitto.host, mosquitto.port, "plug") as relay:

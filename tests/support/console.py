@@ -4,11 +4,9 @@ its own users file; and the retained documents the webhook would publish (CONTRA
 import json
 import os
 import sys
-import threading
 import time
 
 from console.users import add_user
-from devstack.mqtt_probe import Probe
 from devstack.paths import ROOT
 from devstack.servers import ManagedServer
 
@@ -64,30 +62,3 @@ def info(alert, device=None, state="unacked", value=None, threshold=None, summar
 
 def info_topic(alert, device=None, root="alerts"):
     return f"{root}/{alert}" + (f"/{device}" if device else "") + "/info"
-
-
-class WebhookAlive:
-    """What the actions service needs of the webhook to leave its safe state: a live `online`
-    on `status/webhook` every second, and retained alert topics."""
-
-    def __init__(self, broker):
-        self.probe = Probe(broker.host, broker.port).start()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
-
-    def _beat(self):
-        while not self._stop.is_set():
-            try:
-                self.probe.publish("status/webhook", b"online", retain=True, timeout=2)
-            except (RuntimeError, ValueError, TimeoutError):
-                pass
-            self._stop.wait(1.0)
-
-    def set(self, topic, payload):
-        self.probe.publish(topic, payload, retain=True)
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self.probe.close()
