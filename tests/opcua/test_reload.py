@@ -45,4 +45,5 @@ def test_a_changed_file_is_followed_and_an_invalid_one_refused(opcua_server, bri
     replace(path, nodes(("Random1", "random1"), ("Ramp1", "ramp1")))
     ramp = len(bridge.values("sensors/sim/ramp1"))
     bridge.wait_values("sensors/sim/ramp1", lambda v: len(v) >= ramp + 3)
+    bridge.wait_counter("reconnects", lambda n: True)  # a report has gone out, however busy
     assert bridge.counter("reconnects") == 0 and bridge.service.running

@@ -58,7 +58,8 @@ def test_writes_are_clamped_confirmed_and_the_rest_refused(opcua_server, mosquit
     for _, _, _, reason in refused:
         assert reason in bridge.service.log_tail(200), reason
     assert bridge.values("sensors/sim/user1")[-1] == 50.0
-    assert bridge.counter("writes") == 3 and bridge.service.running
+    bridge.wait_counter("writes", lambda n: n == 3)
+    assert bridge.service.running
 
 
 @pytest.mark.parametrize("entry, expected", [
