@@ -95,6 +95,8 @@ def mismatch_stage(loop, reporter, timeout):
     """The relay ignores commands: the pot goes high, the command is sent twice, then the
     output is a mismatch and the Actuator mismatch alarm goes unacked."""
     loop.wait_output(timeout, commanded="off", confirmed=True)
+    with reporter.lock:  # print the confirmation before the next stage, whatever the thread did
+        reporter.flush()
     say(f"stage: the relay ({loop.kind}) ignores commands; pot high, expecting a mismatch alarm")
     reporter.moved()
     loop.relay_ignores()

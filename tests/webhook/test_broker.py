@@ -97,8 +97,10 @@ def test_unacknowledged_publish_answers_503_and_is_republished(broker_app_factor
     assert "did not acknowledge" in answer.json["reason"]
     retry = post(client, FIRING)
     assert retry.status_code == 200
-    assert retry.json["published"]["alerts/pot-high"] == "1"
-    assert retained(mosquitto, "alerts/pot-high") == b"1"
+    # Published by the retry, or already by the webhook itself once the thawed broker took the
+    # publish it had given up on: either way the state the retry asks for is there.
+    wait_until(lambda: retained(mosquitto, "alerts/pot-high") == b"1", 10,
+               message=f"not republished: {retry.json}")
 
 
 def test_a_broker_that_lost_its_retained_state_gets_it_again_on_reconnect(broker_app_factory,
