@@ -4,8 +4,6 @@ saying it is managed from the console. The bridge follows a changed file by itse
 (CONTRACTS.md, "OPC UA writes"). The connection uses the bridge's own OPCUA_* settings."""
 
 import asyncio
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import yaml
 
 from opcua_bridge import nodeid
 from opcua_bridge.config import parse_nodes
+from service_common.files import replace_atomically
 from service_common.readings import name_problem
 
 HEADER = ("# Managed from the console (Tag mapping page): edits made here by hand are kept only\n"
@@ -245,17 +244,5 @@ def save(path, document):
     parse_nodes(document, problems)
     if problems:
         raise MappingError("the bridge would refuse this file: " + "; ".join(problems))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_atomically(path, text, mode=0o644)  # the bridge reads it as another user

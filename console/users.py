@@ -12,10 +12,11 @@ import os
 import re
 import secrets
 import sys
-import tempfile
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from service_common.files import replace_atomically
 
 ROLES = ("viewer", "operator", "engineer")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -95,19 +96,8 @@ def write_file(path, users):
 
 
 def write_json_atomically(path, document):
-    """Replace a file atomically (temporary file, fsync, rename), readable by its owner only."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w") as file:
-            json.dump(document, file, indent=1, sort_keys=True)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Replace a file atomically, readable by its owner only (service_common.files)."""
+    replace_atomically(path, json.dumps(document, indent=1, sort_keys=True))
 
 
 def add_user(path, name, role, password=None):

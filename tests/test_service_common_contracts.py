@@ -73,3 +73,13 @@ def test_offline_ends_liveness_at_once():
 def test_every_service_has_one_default_id():
     assert len(service_ids.ALL) == len(service_ids.BY_PREFIX)
     assert service_ids.BY_PREFIX["OPCUA"] == "opcua-bridge"
+
+
+def test_a_replaced_file_is_whole_with_its_mode_and_no_temporary_left(tmp_path):
+    from service_common.files import replace_atomically
+    target = tmp_path / "sub" / "users.json"
+    replace_atomically(target, "old")
+    replace_atomically(target, "new", mode=0o644)
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [path.name for path in target.parent.iterdir()] == ["users.json"]
