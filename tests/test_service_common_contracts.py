@@ -1,5 +1,5 @@
 """The shared contracts in service_common: the event journal, status liveness, service ids, files
-replaced atomically."""
+replaced atomically, a service's start-up."""
 
 import os
 
@@ -128,3 +128,58 @@ def test_leftovers_of_an_interrupted_replace_are_removed_and_nothing_else(tmp_pa
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         ".other.json-abc123.tmp", "state.json", "state.json.bak"]
 
+
+def test_bad_settings_end_the_process_with_status_2_and_one_message(capsys):
+    from service_common.config import ConfigError
+    from service_common.startup import settings_or_exit
+
+    def read(environ, with_outputs):
+        if not with_outputs:
+            raise ConfigError(["X is required"])
+        return environ
+
+    assert settings_or_exit("svc", read, {"X": "1"}, with_outputs=True) == {"X": "1"}
+    with pytest.raises(SystemExit) as ended:
+        settings_or_exit("svc", read, {}, with_outputs=False)
+    assert ended.value.code == 2
+    assert capsys.readouterr().err == "svc: invalid configuration:\n  - X is required\n"
+
+
+class StoppedServer:
+    def __init__(self, stop_by):
+        self.stop_by, self.closed = stop_by, False
+
+    def run(self):
+        raise self.stop_by
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("stop_by", [SystemExit(0), KeyboardInterrupt()], ids=["sigterm", "ctrl-c"])
+def test_a_served_server_is_closed_when_stopped(stop_by):
+    from service_common.startup import serve
+    server = StoppedServer(stop_by)
+    serve(server)
+    assert server.closed
+
+
+def test_a_server_that_fails_is_closed_and_the_failure_raised():
+    from service_common.startup import serve
+    server = StoppedServer(OSError("socket gone"))
+    with pytest.raises(OSError):
+        serve(server)
+    assert server.closed
+
+
+def test_sigterm_raises_system_exit_0(monkeypatch):
+    import signal
+
+    from service_common.startup import stop_on_sigterm
+    installed = {}
+    monkeypatch.setattr(signal, "signal", lambda number, handler: installed.update({
+        number: handler}))
+    stop_on_sigterm()
+    with pytest.raises(SystemExit) as ended:
+        installed[signal.SIGTERM](signal.SIGTERM, None)
+    assert ended.value.code == 0
