@@ -13,9 +13,9 @@ import sys
 import threading
 
 from actions.config import read_settings
-from service_common.config import ConfigError
 from service_common.heartbeat import heartbeat_problem
 from service_common.logs import setup_logging
+from service_common.startup import settings_or_exit
 from service_common.status import HEARTBEAT_S
 
 log = logging.getLogger("actions")
@@ -43,11 +43,7 @@ def main(argv=None):
     parser.add_argument("--healthcheck", action="store_true",
                         help="exit 0 while the heartbeat file is fresh")
     args = parser.parse_args(argv)
-    try:
-        settings = read_settings(with_outputs=not args.healthcheck)
-    except ConfigError as error:
-        print(f"actions: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit("actions", read_settings, with_outputs=not args.healthcheck)
     if args.healthcheck:
         problem = heartbeat_problem(settings.heartbeat, 3 * HEARTBEAT_S)
         if problem:

@@ -4,8 +4,9 @@ power cut leaves the old or the new file, never half of one."""
 
 import json
 import logging
-import os
 from pathlib import Path
+
+from service_common.files import remove_leftovers, replace_atomically
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ class Store:
 
     def load(self):
         """{output id: {"mode", "override", "commanded"}}; empty when there is no file yet."""
+        remove_leftovers(self.path)
         try:
             document = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -37,17 +39,6 @@ class Store:
         """Write `outputs` when it differs from what is on disk; True when written."""
         if outputs == self._saved:
             return False
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as file:
-            json.dump(outputs, file, separators=(",", ":"))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, self.path)
-        descriptor = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        replace_atomically(self.path, json.dumps(outputs, separators=(",", ":")))
         self._saved = outputs
         return True

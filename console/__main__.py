@@ -2,7 +2,6 @@
 configured by the environment (docs/console.md)."""
 
 import logging
-import signal
 import sys
 
 import waitress
@@ -16,22 +15,14 @@ from console.history import History
 from console.link import Link
 from console.outputs import OutputBoard
 from console.values import ValueBoard
-from service_common.config import ConfigError
 from service_common.logs import setup_logging
+from service_common.startup import serve, settings_or_exit, stop_on_sigterm
 
 log = logging.getLogger("console")
 
 
-def _stop(signum, frame):
-    raise SystemExit(0)
-
-
 def main():
-    try:
-        config = read_config()
-    except ConfigError as error:
-        print(f"console: {error}", file=sys.stderr)
-        return 2
+    config = settings_or_exit("console", read_config)
     setup_logging(config.log_level)
     board, counters, outputs = AlarmBoard(config.mqtt.alerts_root), Counters(), OutputBoard()
     values = ValueBoard(Changes(), config.mqtt.sensors_root, config.mqtt.status_root)
@@ -45,16 +36,13 @@ def main():
         # which the login throttle counts.
         trusted_proxy="127.0.0.1", trusted_proxy_count=1,
         trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"})
-    signal.signal(signal.SIGTERM, _stop)
+    stop_on_sigterm()
     link.start()
     log.info("serving on http://%s:%s/ (MQTT %s:%s, client id %s)", config.host,
              server.effective_port, config.mqtt.host, config.mqtt.port, config.mqtt.client_id)
     try:
-        server.run()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        serve(server)
     finally:
-        server.close()
         link.close()
         log.info("stopped")
     return 0

@@ -6,10 +6,11 @@ half-written segment is never mistaken for a whole one.
 """
 
 import logging
-import os
 import re
 from collections import deque
 from pathlib import Path
+
+from service_common.files import TEMPORARY_SUFFIX, replace_atomically
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class Spool:
     def open(self):
         """Create the folder, drop half-written segments, load the ones a previous run left."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        for leftover in self.folder.glob("*.tmp"):
+        for leftover in self.folder.glob(f"*{TEMPORARY_SUFFIX}"):
             leftover.unlink()
         foreign = []
         for path in sorted(self.folder.glob(f"*{SUFFIX}")):
@@ -58,13 +59,7 @@ class Spool:
         if not self.fits(len(data)):
             return False
         path = self.folder / f"{self._next:016d}{SUFFIX}"
-        temporary = path.with_suffix(".tmp")
-        with open(temporary, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-        self._fsync_folder()
+        replace_atomically(path, data)
         self._next += 1
         self._track(path, len(data), points)
         return True
@@ -86,10 +81,3 @@ class Spool:
         self._segments.append((path, size, points))
         self.bytes += size
         self.points += points
-
-    def _fsync_folder(self):
-        descriptor = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

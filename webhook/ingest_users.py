@@ -20,11 +20,12 @@ import os
 import re
 import secrets
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
+
+from service_common.files import replace_atomically
 
 log = logging.getLogger(__name__)
 
@@ -238,39 +239,17 @@ class IngestUsers:
 # --- the command ------------------------------------------------------------------------------
 
 def _locked_update(path, change):
-    """Apply `change(users) -> users` to the file under a lock, then replace it atomically."""
+    """Apply `change(users) -> users` to the file under a lock, then replace it atomically,
+    keeping its mode and owner (e.g. the webhook container's user must still read it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{path}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         users = read_users_file(path)
         users = change(users)
-        old = path.stat() if path.exists() else None
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write("# alertloop ingest users: name:<sha256 hash>:<device patterns>\n")
-                out.writelines(user.line() for user in users.values())
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, old.st_mode & 0o777 if old else 0o600)
-            if old:  # keep who may read it (e.g. the webhook container's user)
-                _keep_owner(temporary, old)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-
-def _keep_owner(path, old):
-    try:
-        os.chown(path, old.st_uid, old.st_gid)
-    except PermissionError:
-        try:
-            os.chown(path, -1, old.st_gid)
-        except PermissionError:
-            log.warning("%s now belongs to this user, not to uid %d gid %d", path, old.st_uid,
-                        old.st_gid)
+        text = "# alertloop ingest users: name:<sha256 hash>:<device patterns>\n" \
+            + "".join(user.line() for user in users.values())
+        replace_atomically(path, text, keep_owner_and_mode=True)
 
 
 class _CommandError(Exception):

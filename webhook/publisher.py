@@ -1,7 +1,8 @@
 """The alert state and its publication: notifications applied to the store, saved to the state
 file (`state_file`, the truth) before the topics that changed are published retained at QoS 1
 over the MQTT link (a cache of it), the state restored at start-up from that file. The alarm
-journal (`journal_out`) and the boards' acknowledgements (`ack_worker`) are its parts.
+journal (`journal_out`), the retained topics (`retained_out`), the store's bounds reported
+(`store_bounds`) and the boards' acknowledgements (`ack_worker`) are its parts.
 
 `init_app(app, publisher=None)` attaches one (a new one on the real broker when none is given);
 the routes reach it through `get_publisher()`.
@@ -23,9 +24,11 @@ from webhook.info import info_values
 from webhook.journal_out import Journal
 from webhook.mqtt_link import BrokerUnavailable, MqttLink
 from webhook.restore import restore, topics_to_read
+from webhook.retained_out import RetainedTopics
 from webhook.shelving import BadCommand, parse_command
-from webhook.state import AlertStore, changed
+from webhook.state import AlertStore
 from webhook.state_file import StateFile, StateFileError
+from webhook.store_bounds import BoundsReport
 from webhook.topics import shelve_filters, state_topic
 
 log = logging.getLogger(__name__)
@@ -69,10 +72,8 @@ class AlertPublisher:
         self.counters = Counters() if counters is None else counters
         self.store = AlertStore(config.limits, config.known_alerts)
         self.clock = time.time
-        self._next_full_warning = 0.0
-        self._published = {}  # topic -> value the broker acknowledged (str or bytes)
-        self._dirty = set()  # alerts whose topics may differ from what the broker holds
-        self._unannunciate = {}  # annunciator topic -> b"": retained states to delete
+        self._bounds = BoundsReport(self.count, config)
+        self._retained = RetainedTopics(self.link, self.state_topic, self.count)
         self._lock = threading.Lock()
         self._restored = threading.Event()
         self._closed = threading.Event()
@@ -138,8 +139,8 @@ class AlertPublisher:
             self._require_ready()
             forgotten = self.store.forgotten
             alerts = self.store.apply(notification, self.clock())
-            self._dirty |= alerts
-            self._count_bounds(forgotten)
+            self._retained.dirty |= alerts
+            self._bounds.report(self.store, forgotten)
             self._annunciate(alerts)
             self._save()
             published = self._publish_dirty(timeout)
@@ -158,7 +159,7 @@ class AlertPublisher:
             transitions = self.store.annunciator.acknowledge(alert, device, by)
             if transitions:
                 self._record(transitions)
-                self._dirty.add(alert)
+                self._retained.dirty.add(alert)
             self._save()
             # Also when nothing changed: a press repeated because the LED kept flashing
             # publishes what an earlier one could not.
@@ -183,7 +184,7 @@ class AlertPublisher:
             before = self._shown(alert)
             if self.store.shelves.apply(alert, device, command, by):
                 self._record(self._shown_changes(alert, before, by))
-                self._dirty.add(alert)
+                self._retained.dirty.add(alert)
             self._save()
             self._publish_dirty(timeout)
             self._journal.publish(self.store.journal, timeout)
@@ -197,7 +198,7 @@ class AlertPublisher:
         self.store.shelves.expired(now_ms)
         for alert in sorted(alerts):
             self._record(self._shown_changes(alert, before[alert], None))
-            self._dirty.add(alert)
+            self._retained.dirty.add(alert)
         return alerts
 
     def _shown(self, alert):
@@ -228,31 +229,6 @@ class AlertPublisher:
             raise BrokerUnavailable("not connected to the MQTT broker"
                                     if not self.connected else "state not restored yet")
 
-    def _count_bounds(self, forgotten_before):
-        if self.store.forgotten > forgotten_before:
-            self.count("state_forgotten", self.store.forgotten - forgotten_before)
-        if self.store.refused:
-            self.count("state_full", len(self.store.refused))
-            now = time.monotonic()
-            if now >= self._next_full_warning:  # at most one line per refusal log interval
-                self._next_full_warning = now + self.config.refusal_log_interval
-                log.warning("alert state full: new firing instances not kept, e.g. %s (counted "
-                            "as state_full; WEBHOOK_STATE_MAX_ENTRIES=%d)",
-                            self.store.refused[0], self.config.state_max_entries)
-            self.store.refused.clear()
-        if self.store.omitted:
-            self.count("resolved_by_omission", len(self.store.omitted))
-            log.warning("resolved %d firing instances only because Grafana's whole-state "
-                        "notification left them out, e.g. %s: a silence in Grafana does that to "
-                        "an instance that still fires; shelve alarms in the console instead",
-                        len(self.store.omitted), self.store.omitted[0])
-            self.store.omitted.clear()
-        if self.store.stale:
-            self.count("stale_updates", len(self.store.stale))
-            log.warning("ignored %d alert updates older than the state held (a replayed or late "
-                        "notification), e.g. %s", len(self.store.stale), self.store.stale[0])
-            self.store.stale.clear()
-
     def publish_messages(self, messages, timeout=None):
         """Publish [(topic, payload bytes)] at QoS 1, not retained; return once the broker
         acknowledged all of them, else raise BrokerUnavailable."""
@@ -280,8 +256,7 @@ class AlertPublisher:
             return not self._pending()
 
     def _pending(self):
-        return bool(self._dirty or self.store.journal or self._unannunciate or
-                    self._saved is None)
+        return bool(self._retained.pending or self.store.journal or self._saved is None)
 
     def _save(self):
         """Write the state document to the state file unless it holds it already (call with
@@ -348,33 +323,8 @@ class AlertPublisher:
             self.count("annunciator_forgotten", dropped)
 
     def _publish_dirty(self, timeout):
-        changes = changed(self._desired(self._dirty), self._published)
-        document = self.store.document_bytes()
-        if self._published.get(self.state_topic) != document:
-            # The document goes first: after a crash between the two, the restore finds the
-            # new document and republishes the topics that lag behind it. Annunciator states
-            # to delete go before it: the document that no longer holds them is their record.
-            changes = {**self._unannunciate, self.state_topic: document, **changes}
-        self._publish_retained(changes, timeout)
-        self._dirty.clear()
-        self._unannunciate.clear()
-        # What the answer to Grafana lists: the state topics, not the document or the details.
-        return {t: v for t, v in changes.items()
-                if t != self.state_topic and isinstance(v, str)}
-
-    def _publish_retained(self, changes, timeout):
-        missing = set(self.link.publish_and_wait(list(changes.items()), timeout, retain=True))
-        for topic, value in changes.items():
-            if topic in missing:
-                self._published.pop(topic, None)  # the broker's value is unknown
-            else:
-                self._published[topic] = value
-        self.count("published", len(changes) - len(missing))
-        if missing:
-            self.count("publish_unacknowledged", len(missing))
-            raise BrokerUnavailable(
-                f"the broker did not acknowledge {len(missing)} of {len(changes)} publishes "
-                f"within {timeout:g} s")
+        return self._retained.publish(self._desired(self._retained.dirty),
+                                      self.store.document_bytes(), timeout)
 
     # --- connection events -------------------------------------------------------------------
 
@@ -399,15 +349,15 @@ class AlertPublisher:
 
     def _adopt(self, restored, source):
         with self._lock:
-            self.store, self._published, self._dirty = (restored.store, restored.published,
-                                                         restored.dirty)
+            self.store = restored.store
+            self._retained.published, self._retained.dirty = restored.published, restored.dirty
             if self.annunciating:
                 # The annunciator topics are not read back: publish them all again, and bring
                 # the annunciator in line with the restored alerts (an older webhook's document
                 # has no annunciator states: its firing alerts become unacked).
                 self.store.annunciator.sequence = self.config.annunciator
                 self._annunciate(self.store.known_alerts())
-                self._dirty |= self.store.known_alerts()
+                self._retained.dirty |= self.store.known_alerts()
             elif self.store.annunciator.instances:
                 self._drop_annunciator_states()
         firing = sum(len(i) for i in restored.store.firing.values())
@@ -420,16 +370,16 @@ class AlertPublisher:
         topics (an empty retained payload), which indicators would keep obeying, and forget
         them."""
         annunciator = self.store.annunciator
-        self._unannunciate = dict.fromkeys(
+        self._retained.to_delete = dict.fromkeys(
             annunciator.topic_values(annunciator.instances, self.root), b"")
         annunciator.instances = {}
         log.info("annunciator off: deleting %d retained annunciator topics",
-                 len(self._unannunciate))
+                 len(self._retained.to_delete))
 
     def _republish_everything(self):
         with self._lock:
-            self._published = {}
-            self._dirty |= self.store.known_alerts()
+            self._retained.published = {}
+            self._retained.dirty |= self.store.known_alerts()
         self._sync_then_online()
 
     def _sync_then_online(self):

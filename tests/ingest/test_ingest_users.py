@@ -1,6 +1,7 @@
 """The ingest users file and `python -m webhook.ingest_users`: add prints a new password and
 keeps the other users, remove takes one out, and a running webhook follows the file."""
 
+import os
 import re
 import stat
 import subprocess
@@ -8,7 +9,9 @@ import sys
 
 import pytest
 
+from service_common import files
 from service_common.config import ConfigError
+from tests.support.fsyncs import record_fsyncs
 from tests.support.webhook import basic
 from webhook import ingest_users
 from webhook.ingest_users import (
@@ -61,6 +64,24 @@ def test_an_existing_files_mode_is_kept(tmp_path, capsys):
     path.chmod(0o640)
     add(path, "plc", "plc-*", capsys)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user takes root")
+def test_an_existing_files_owner_is_kept(tmp_path, capsys):
+    path = tmp_path / "ingest-users"
+    path.write_text("")
+    os.chown(path, 4321, 4322)  # e.g. the webhook container's user, who must still read it
+    add(path, "plc", "plc-*", capsys)
+    assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4322)
+    assert "plc:" in path.read_text()
+
+
+def test_an_added_user_is_on_disk_with_its_name_in_the_folder(tmp_path, capsys, monkeypatch):
+    """The rename is made durable too: the folder is fsynced after the new file was."""
+    path = tmp_path / "ingest-users"
+    synced = record_fsyncs(monkeypatch)
+    add(path, "plc", "plc-*", capsys)
+    assert synced[-2:] == [(False, path.stat().st_ino), (True, tmp_path.stat().st_ino)]
 
 
 def test_remove_and_list(tmp_path, capsys):
@@ -208,7 +229,7 @@ def test_a_read_only_users_file_keeps_the_legacy_hash_and_still_logs_in(tmp_path
     def read_only(*args, **kwargs):
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr(ingest_users.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
     users = IngestUsers(None, path)
     assert users.verify("plc", "old-password").name == "plc"
     assert "keeps its PBKDF2 hash" in caplog.text

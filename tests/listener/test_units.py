@@ -94,10 +94,11 @@ def test_spool_is_fifo_bounded_and_survives_reopening(tmp_path):
     assert spool.append(b"c 3\n", 1)
     assert not spool.append(b"x" * 20, 1)  # would exceed the limit: refused, nothing written
     (tmp_path / "0000000000000099.tmp").write_bytes(b"half-written")
+    (tmp_path / ".0000000000000099.lp-x1y2.tmp").write_bytes(b"half-written")
 
     reopened = Spool(tmp_path, max_bytes=20).open()
     assert (len(reopened), reopened.points, reopened.bytes) == (2, 3, 12)
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*"))
     assert reopened.head()[:2] == (b"a 1\nb 2\n", 2)
     reopened.pop()
     assert reopened.head()[:2] == (b"c 3\n", 1)

@@ -112,8 +112,9 @@ def test_a_state_that_cannot_be_saved_is_503_and_nothing_is_published(tmp_path):
 def test_a_half_written_temporary_file_is_ignored(tmp_path):
     state = StateFile(tmp_path)
     state.save(b'{"old": true}')
-    (tmp_path / (FILE_NAME + ".tmp")).write_bytes(b'{"new": tr')  # the power went mid-write
+    (tmp_path / f".{FILE_NAME}-x1y2.tmp").write_bytes(b'{"new": tr')  # the power went mid-write
     assert state.load() == b'{"old": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [FILE_NAME]
     state.save(b'{"new": true}')
     assert state.load() == b'{"new": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == [FILE_NAME]
