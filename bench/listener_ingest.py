@@ -53,7 +53,8 @@ def broker_config(window):
 
 
 def payload(i, base_ms):
-    return json.dumps({"value": i % 4096, "ts": base_ms + i, "seq": i})
+    """Reading i goes to device i % DEVICES, which counts its own readings as a board does."""
+    return json.dumps({"value": i % 4096, "ts": base_ms + i, "seq": i // DEVICES})
 
 
 def machine():

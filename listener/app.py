@@ -10,7 +10,7 @@ from listener.acks import send_pubacks
 from listener.batcher import Batcher
 from listener.broker_stats import BrokerStatsLink
 from listener.measurement_cap import MeasurementCap
-from listener.parse import Parser, Rejection
+from listener.parse import Parser, Rejection, parse_payload
 from listener.spool import Spool
 from listener.stats import Stats
 from listener.store import open_store
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # Readings held in memory beyond which new QoS 0 readings are refused (counted as dropped),
 # in batches: reached only while InfluxDB is down and the spool is full.
 HELD_BATCHES = 10
+# Readings topics whose series are remembered; beyond, the memory is cleared and refilled.
+SERIES_CACHE = 10_000
 # A retained reading comes again at every subscription, stamped with that time if it has no ts.
 RETAINED = Rejection("retained", "a retained message: readings are stored when they are live")
 
@@ -40,6 +42,7 @@ class Listener:
                                                            settings.spool_max_bytes)
         self.influx = influx if influx is not None else open_store(settings.influx, timeout=5)
         self.encoder = self.influx.encoder
+        self._reading_line = self.encoder.reading
         self.client = client_factory(settings.mqtt, clean_session=False, manual_ack=True)
         # (topic filter, qos) subscribed at each connect; readings first, then route()'s.
         self.subscriptions = [(topic, settings.qos) for topic in settings.topics]
@@ -50,6 +53,9 @@ class Listener:
         self.writer = Writer(WriterSettings.from_settings(settings), self.influx, self.spool,
                              self.batcher, self.stats, self._ack, self.client.is_connected)
         self._last_ns = 0
+        self._series = {}  # readings topic -> (measurement, device, series key) or Rejection
+        self._max_payload_bytes = settings.max_payload_bytes
+        self._rules = settings.reading_rules
         # A listener of a $share group sees only part of each device's readings: its gaps in
         # seq are the other listeners' share, not losses.
         self._follow_seq = not any(t.startswith("$share/") for t in settings.topics)
@@ -159,27 +165,57 @@ class Listener:
             log.exception("internal error on a message (%d so far)", self._errors)
 
     def handle_reading(self, message, topic=None):
-        """Parse, then batch the line (or only the acknowledgement of a rejected message)."""
+        """Parse, then batch the line (or only the acknowledgement of a rejected message).
+
+        The one function every reading goes through, written flat: on a busy Pi each message
+        finds the caches cold, and each call and object it makes costs several times what a
+        warm benchmark says (docs/performance.md, "Listener ingest")."""
         topic = message.topic if topic is None else topic
-        payload, qos = message.payload, message.qos
         now = time.time_ns()
         if now <= self._last_ns:  # receive times never repeat, so a burst cannot collide
             now = self._last_ns + 1
         self._last_ns = now
         self.stats.received += 1
-        point = RETAINED if message.retain else self.parser.parse(topic, payload, now)
-        if type(point) is not Rejection:
-            point = self.measurements.admit(point.device, point.measurement) or point
-        if type(point) is Rejection:
-            self.stats.reject(point.kind, topic, point.detail)
-            self.store_line(None, message)
-            return
-        if point.seq is not None and self._follow_seq:
-            self.stats.seq.see(point.device, point.seq)
+        if message.retain:
+            return self._refuse(RETAINED, topic, message)
+        series = self._series.get(topic)
+        if series is None:
+            series = self._new_series(topic)
+        if type(series) is Rejection:
+            return self._refuse(series, topic, message)
+        parsed = parse_payload(message.payload, self._max_payload_bytes, self._rules,
+                               now // 1_000_000)
+        if type(parsed) is Rejection:
+            return self._refuse(parsed, topic, message)
+        measurement, device, key = series
+        refused = self.measurements.admit(device, measurement)
+        if refused is not None:
+            return self._refuse(refused, topic, message)
+        value, ts, seq = parsed
+        if seq is not None and self._follow_seq:
+            self.stats.seq.see(device, seq)
+        qos = message.qos
         if not qos and self.batcher.held_points >= self.batcher.max_held_points:
             self.stats.dropped += 1
-            return
-        self.store_line(self.encoder.encode(point), message)
+            return None
+        self.batcher.add(self._reading_line(key, value, seq,
+                                            now if ts is None else ts * 1_000_000),
+                         message.mid, qos)
+        return None
+
+    def _new_series(self, topic):
+        """(measurement, device, series key) of a readings topic, or its Rejection; cached."""
+        series = self.parser.series(topic)
+        if type(series) is not Rejection:
+            series = (*series, self.encoder.series_key(*series))
+        if len(self._series) >= SERIES_CACHE:
+            self._series.clear()
+        self._series[topic] = series
+        return series
+
+    def _refuse(self, rejection, topic, message):
+        self.stats.reject(rejection.kind, topic, rejection.detail)
+        self.store_line(None, message)
 
     def store_line(self, line, message):
         """Batch one line-protocol `line` (None: nothing to store) from `message`; a QoS 1

@@ -21,10 +21,15 @@ def series_key(measurement, device):
 
 def encode(point, key=None):
     """One line for a parse.Point; `key` is its series_key when the caller has it cached."""
-    key = key or series_key(point.measurement, point.device)
-    if point.seq is None:
-        return f"{key} value={point.value!r} {point.time_ns}"
-    return f"{key} value={point.value!r},seq={point.seq}i {point.time_ns}"
+    return encode_reading(key or series_key(point.measurement, point.device), point.value,
+                          point.seq, point.time_ns)
+
+
+def encode_reading(key, value, seq, time_ns):
+    """One reading's line: its series_key, its float value, its seq (or None) and its time."""
+    if seq is None:
+        return f"{key} value={value!r} {time_ns}"
+    return f"{key} value={value!r},seq={seq}i {time_ns}"
 
 
 def encode_fields(measurement, tags, fields, time_ns):
@@ -51,6 +56,7 @@ class Encoder:
     """A store's encoder (listener.store): readings with the series keys of the devices seen
     so far cached, and the listener's own lines: its stats (`fields`) and journals (`text`)."""
 
+    reading = staticmethod(encode_reading)
     fields = staticmethod(encode_fields)
     text = staticmethod(encode_text)
 
@@ -60,10 +66,12 @@ class Encoder:
         self._keys = {}
 
     def encode(self, point):
-        series = (point.measurement, point.device)
-        key = self._keys.get(series)
+        return encode(point, self.series_key(point.measurement, point.device))
+
+    def series_key(self, measurement, device):
+        key = self._keys.get((measurement, device))
         if key is None:
             if len(self._keys) >= self._CACHE_LIMIT:
                 self._keys.clear()
-            key = self._keys[series] = series_key(*series)
-        return encode(point, key)
+            key = self._keys[measurement, device] = series_key(measurement, device)
+        return key

@@ -50,14 +50,19 @@ class Parser:
         self.rules = ReadingRules() if rules is None else rules
         self._topics = {}
 
-    def parse(self, topic, payload, received_ns):
-        """A Point stamped with `ts` when the payload has one, else `received_ns`."""
+    def series(self, topic):
+        """(measurement, device) of a readings topic, or a Rejection saying why it is none."""
         series = self._topics.get(topic)
         if series is None:
             series = parse_topic(topic, self.root_levels)
             if len(self._topics) >= self._CACHE_LIMIT:
                 self._topics.clear()
             self._topics[topic] = series
+        return series
+
+    def parse(self, topic, payload, received_ns):
+        """A Point stamped with `ts` when the payload has one, else `received_ns`."""
+        series = self.series(topic)
         if type(series) is Rejection:
             return series
         parsed = parse_payload(payload, self.max_payload_bytes, self.rules,

@@ -93,6 +93,7 @@ def _reject_constant(name):
 
 
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_scan_once = _decoder.scan_once
 
 
 def name_problem(name):
@@ -120,7 +121,13 @@ def reserved_name(measurement):
 def decode_json(text):
     """The JSON document in `text` (NaN and Infinity refused), or a Rejection."""
     try:
-        return _decoder.decode(text)
+        # The C scanner alone when nothing surrounds the document (a reading's usual payload);
+        # for anything else decode() says what is wrong, or skips the white space.
+        try:
+            document, end = _scan_once(text, 0)
+        except (StopIteration, json.JSONDecodeError):
+            end = None
+        return document if end == len(text) else _decoder.decode(text)
     except _NonFinite as error:
         return Rejection("not_finite", f"{error} is not a finite number")
     except ValueError as error:  # json.JSONDecodeError, or an integer too long to convert
