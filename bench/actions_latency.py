@@ -3,9 +3,9 @@ output confirmed (the device's state back, `actions/<id>/state` confirmed).
 
 Real mosquitto on loopback with the shipped queueing settings (set_tcp_nodelay included), the
 real `python -m actions` and a relay: actuator-sim (when `make firmware` built it) and the
-Tasmota simulator (devstack/tasmota_sim.py). actuator-sim's libmosquitto connection does not set
-TCP_NODELAY, so its state answer waits about 40 ms for the broker's delayed ACK of the PUBACK it
-sent just before; the Tasmota simulator's figures are the service's own. A probe plays the
+Tasmota simulator (devstack/tasmota_sim.py). Every hop sets TCP_NODELAY: without it on
+actuator-sim's link its state, written right after the PUBACK of the command, waited about 40 ms
+for the broker's delayed ACK (docs/actions.md, Latency). A probe plays the
 webhook: its status heartbeat and the retained alert topic, set to 1 and 0 in turn (min_on_s /
 min_off_s 0). Also the actions process's CPU time per switch.
 

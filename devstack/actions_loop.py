@@ -28,6 +28,19 @@ def actions_yaml(device, kind, safe_state="off", confirm_timeout_s=1.0, extra=""
             f"    confirm_timeout_s: {confirm_timeout_s}\n{extra}")
 
 
+def actions_service(broker, folder, actions_file_text):
+    """`python -m actions` on `broker` with this actions file, its files in `folder`; ready once
+    it wrote its heartbeat."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "actions.yaml").write_text(actions_file_text)
+    heartbeat = folder / "actions.heartbeat"
+    return Service("actions", [sys.executable, "-m", "actions"], env={
+        "MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port),
+        "ACTIONS_FILE": str(folder / "actions.yaml"),
+        "ACTIONS_STATE_DIR": str(folder / "actions-state"), "ACTIONS_HEARTBEAT": str(heartbeat),
+        "ACTIONS_READINGS_INTERVAL_S": "1", "ACTIONS_LOG_LEVEL": "INFO"}, ready=heartbeat.exists)
+
+
 class ActionsLoop(Loop):
     """`with ActionsLoop() as loop:`; `loop.actions` is the service, `loop.relay_on()` what the
     relay does, `loop.output()` its last actions/<id>/state."""
@@ -55,13 +68,8 @@ class ActionsLoop(Loop):
                 ready=lambda: self.watch.last(f"status/{RELAY_DEVICE}") == b"online"))
         else:
             self.relay = TasmotaSim(self.broker.host, self.broker.port, RELAY_DEVICE).start()
-        folder = self.broker.workdir
-        (folder / "actions.yaml").write_text(actions_yaml(
-            self.device, self.kind, self.safe_state, self.confirm_timeout_s, self.extra_yaml))
-        self.actions_heartbeat = folder / "actions.heartbeat"
-        self.actions = self._add(Service(
-            "actions", [sys.executable, "-m", "actions"], env=self.actions_env(),
-            ready=self.actions_heartbeat.exists))
+        self.actions = self._add(actions_service(self.broker, self.broker.workdir, actions_yaml(
+            self.device, self.kind, self.safe_state, self.confirm_timeout_s, self.extra_yaml)))
         # Its start-up grace ends once the webhook's next heartbeat came (HEARTBEAT_S).
         wait_until(self.output, 30, message="the actions service published no state; its log:\n"
                                             + self.actions.log_tail())
@@ -71,14 +79,6 @@ class ActionsLoop(Loop):
         # The webhook's state file in this loop's own folder, never in the working directory.
         return {**super().webhook_env(),
                 "WEBHOOK_STATE_DIR": str(self.influx.workdir / "webhook-state")}
-
-    def actions_env(self):
-        folder = self.broker.workdir
-        return {"MQTT_HOST": self.broker.host, "MQTT_PORT": str(self.broker.port),
-                "ACTIONS_FILE": str(folder / "actions.yaml"),
-                "ACTIONS_STATE_DIR": str(folder / "actions-state"),
-                "ACTIONS_HEARTBEAT": str(self.actions_heartbeat),
-                "ACTIONS_READINGS_INTERVAL_S": "1", "ACTIONS_LOG_LEVEL": "INFO"}
 
     def close(self):
         if self.watch:

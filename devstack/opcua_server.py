@@ -8,6 +8,8 @@ Address space (string node ids, Kepware-like):
       after the stdin command `bad`, Good again after `good`)
   Objects/Plant/TIC101                    ns=<plant>;s=Plant.TIC101.<name>
       PV, SP (writable), OUT (%): a first-order process under a PI controller
+  Objects/Plant/FIC102                    ns=<plant>;s=Plant.FIC102.<name>
+      SP (writable, m3/h, starts at 12), PV: the feed flow, following SP (first order, 1 s)
   Objects/Plant/<mode>                    ns=<plant>;s=Plant.<mode>.<name>, mode one of
       Tuned, Oscillating, Sluggish, Saturated, Manual (HEALTH_LOOPS): PV, SP, OUT (%), MANUAL
       (Boolean, true in manual): the same process with dead time under five controllers, its
@@ -22,7 +24,8 @@ Security: --security none,sign,encrypt (Basic256Sha256); the server's certificat
 the workdir on first start and kept. --user NAME:PASSWORD turns anonymous access off.
 --trust-dir DIR accepts only client certificates found there (like Kepware's trust list).
 
-Standard input, one command a line: `bad`, `good`, `set <name> <value>` (name: User1, SP, ...).
+Standard input, one command a line: `bad`, `good`, `set <name> <value>` (name: User1, SP,
+FIC102.SP, ...).
 """
 
 import argparse
@@ -47,6 +50,9 @@ PLANT_URI = "urn:example:plant"
 APPLICATION_URI = "urn:alertloop:devstack:opcua-server"
 SIM_PREFIX = "Simulation Examples.Functions."
 PLANT_PREFIX = "Plant.TIC101."
+FLOW_PREFIX = "Plant.FIC102."
+FLOW_SP = 12.0  # m3/h
+FLOW_TAU_S = 1.0
 POLICIES = {
     "none": ua.SecurityPolicyType.NoSecurity,
     "sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
@@ -133,6 +139,7 @@ class Simulation:
         self.bench = []
         self.quality_bad = False
         self.plant = Plant(tau=args.tau)
+        self.flow_pv = FLOW_SP
         self.health = {name: HealthLoop(args.rate_ms / 1000.0, **options)
                        for name, options in HEALTH_LOOPS.items()}
         self.tick = 0
@@ -160,6 +167,12 @@ class Simulation:
             await self._variable(loop, self.plant_ns, PLANT_PREFIX + name, name,
                                  getattr(self.plant, name.lower()), ua.VariantType.Double,
                                  writable=name == "SP")
+        flow = await plant.add_object(ua.NodeId("Plant.FIC102", self.plant_ns),
+                                      ua.QualifiedName("FIC102", self.plant_ns))
+        for name in ("SP", "PV"):
+            await self._variable(flow, self.plant_ns, FLOW_PREFIX + name, name, FLOW_SP,
+                                 ua.VariantType.Double, writable=name == "SP",
+                                 key=f"FIC102.{name}")
         for name, health in self.health.items():
             folder = await plant.add_object(ua.NodeId(f"Plant.{name}", self.plant_ns),
                                             ua.QualifiedName(name, self.plant_ns))
@@ -215,6 +228,11 @@ class Simulation:
         pv, _, out = self.plant.step(dt)
         await self.write("PV", pv)
         await self.write("OUT", out)
+        flow_sp = float(await self.writable["FIC102.SP"].read_value())
+        flow_pv = self.flow_pv + (flow_sp - self.flow_pv) * min(1.0, dt / FLOW_TAU_S)
+        if flow_pv != self.flow_pv:
+            self.flow_pv = flow_pv
+            await self.write("FIC102.PV", flow_pv)
         stepped_sp = 55.0 if int(t // self.args.loop_step_s) % 2 else 45.0
         for name, health in self.health.items():
             before = (health.pv, health.sp, health.out)

@@ -37,6 +37,9 @@ bool MosquittoLink::connect(const alertloop::ConnectOptions &options) {
     mosquitto_connect_callback_set(client_, handle_connect);
     mosquitto_disconnect_callback_set(client_, handle_disconnect);
     mosquitto_message_callback_set(client_, handle_message);
+    // Each packet at once: with Nagle's algorithm a state published right after the PUBACK of
+    // a command waited for the broker's delayed ACK of that PUBACK, about 40 ms.
+    mosquitto_int_option(client_, MOSQ_OPT_TCP_NODELAY, 1);
     bool has_user = options.username != nullptr && options.username[0] != '\0';
     mosquitto_username_pw_set(client_, has_user ? options.username : nullptr,
                               has_user ? options.password : nullptr);

@@ -1,10 +1,17 @@
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
 
 #include "adc_lines.h"
 #include "input_lines.h"
+#include "mosquitto_link.h"
 #include "sim_options.h"
 
 using host::LineAdc;
@@ -130,4 +137,27 @@ TEST_CASE("simulator defaults") {
   CHECK(options.webhook_status_topic == "status/webhook");
   CHECK(options.backoff_max_ms == 2000);
   CHECK(options.interval_ms == 500);
+}
+
+TEST_CASE("the simulators' MQTT link sends each packet at once (TCP_NODELAY)") {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr *>(&address), sizeof(address)) == 0);
+  REQUIRE(listen(listener, 1) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) == 0);
+  mosquitto_lib_init();
+  {
+    host::MosquittoLink link("127.0.0.1", ntohs(address.sin_port), 60);
+    REQUIRE(link.connect({"nodelay-test", nullptr, nullptr, nullptr, nullptr}));
+    int flag = 0;
+    socklen_t size = sizeof(flag);
+    REQUIRE(getsockopt(link.socket(), IPPROTO_TCP, TCP_NODELAY, &flag, &size) == 0);
+    CHECK(flag != 0);
+  }
+  mosquitto_lib_cleanup();
+  close(listener);
 }

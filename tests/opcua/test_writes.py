@@ -5,7 +5,7 @@ counted and logged. Against the real test server and broker."""
 import pytest
 
 from opcua_bridge import config
-from tests.support.opcua import PLANT_URI, SIM
+from tests.support.opcua import PLANT, PLANT_URI, SIM
 
 NODES = f"""
 publishing_interval_ms: 100
@@ -88,3 +88,18 @@ def test_a_loop_member_can_be_writable():
     sp = next(n for n in parsed.nodes if n.measurement == "sp")
     assert (sp.writable, sp.min, sp.max) == (True, 0.0, 9.0)
     assert any("belong to a member" in p for p in problems)
+
+
+def test_the_feed_flow_follows_its_written_setpoint(opcua_server, probe, bridge_factory):
+    """FIC102 (the plant demo's write target): SP writable, PV following it."""
+    bridge = bridge_factory(opcua_server, f"""
+publishing_interval_ms: 100
+sampling_interval_ms: 50
+nodes:
+  - {{node: "{PLANT}FIC102.SP", device: fic102, measurement: sp, writable: true, min: 0, max: 20}}
+  - {{node: "{PLANT}FIC102.PV", device: fic102, measurement: pv}}
+""")
+    bridge.wait_values("sensors/fic102/sp", lambda v: v == [12.0])
+    probe.publish("opcua/opcua-bridge/write/fic102/sp", "4")
+    bridge.wait_values("sensors/fic102/sp", lambda v: v[-1:] == [4.0])
+    bridge.wait_values("sensors/fic102/pv", lambda v: bool(v) and abs(v[-1] - 4.0) < 0.1)

@@ -136,6 +136,9 @@ bool PubSubLink::connect(const alertloop::ConnectOptions &options) {
                             options.will_payload, true);
   if (ok) {
     resolve_policy_.connected();
+    // Each packet at once (lwIP runs Nagle's algorithm by default): a state published right
+    // after the PUBACK of a command would otherwise wait for the broker host's delayed ACK.
+    wifi_.setNoDelay(true);
   } else {
     resolve_policy_.connect_failed();
     alertloop::log_line("mqtt: connect failed, state %d", client_.state());

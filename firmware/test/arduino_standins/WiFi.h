@@ -42,4 +42,9 @@ class WiFiClient : public Client {
   int connect(const char *host, uint16_t port) override;
   uint8_t connected() override;
   void stop() override;
+#if defined(ESP8266)
+  void setNoDelay(bool nodelay);  // ESP8266 core 3.1.2
+#else
+  int setNoDelay(bool nodelay);  // arduino-esp32 2.0: on the connected socket
+#endif
 };
