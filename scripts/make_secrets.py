@@ -49,6 +49,7 @@ SECRETS = (
     "INGEST_PASSWORD",
     "CONSOLE_SECRET_KEY",  # signs the console's session cookies
     "MQTT_CONSOLE_PASSWORD",
+    "INFLUXDB_CONSOLE_PASSWORD",
 )
 # Shorter hand-set secrets are refused: 16 random characters of letters and digits are 95 bits.
 MIN_SECRET_LENGTH = 16
