@@ -167,6 +167,24 @@ def test_the_console_and_the_bridge_share_the_nodes_files_folder(resolved):
     assert not any(target.endswith(".yaml") for target in mounts_of(console))
 
 
+def test_make_secrets_makes_every_folder_compose_binds(resolved, make_secrets):
+    """Every host folder a service mounts, except what the repository holds, is made (with its
+    parents) by make secrets as the user: docker would make it as root. (actions.yaml is a file
+    the user copies: docs/actions.md.)"""
+    _, config = resolved
+    folders = {source for spec in config["services"].values()
+               for source, _ in mounts_of(spec).values()
+               if source.startswith(str(ROOT)) and not source.endswith(".yaml")}
+    shipped = {source for source in folders
+               if subprocess.run(["git", "ls-files", "--error-unmatch", source], cwd=ROOT,
+                                 capture_output=True, check=False).returncode == 0}
+    made = set()
+    for name in make_secrets.MOUNTED_FOLDERS:
+        made |= {str(ROOT / name), *(str(parent) for parent in (ROOT / name).parents)}
+    assert folders - shipped <= made
+    assert {str(ROOT / name) for name in make_secrets.MOUNTED_FOLDERS} <= folders
+
+
 def test_the_console_browses_opcua_with_its_own_identity(resolved, secrets_env):
     """Its own certificate and OPC UA user; the server certificates the bridge trusts,
     read-only; never the bridge's folder with its private key."""
