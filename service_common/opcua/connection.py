@@ -85,10 +85,12 @@ def _check_security(settings, problems):
     for name, path in (("OPCUA_CERT", settings.cert), ("OPCUA_KEY", settings.key)):
         if path is None:
             problems.append(f"{name} is required with OPCUA_SECURITY={settings.security} "
-                            "(create it with `python scripts/opcua_cert.py`)")
+                            "(create it with `python scripts/opcua_cert.py`, "
+                            "with `--service console` for the console)")
         elif not path.is_file():
             problems.append(f"{name}={str(path)!r}: no such file "
-                            "(create it with `python scripts/opcua_cert.py`)")
+                            "(create it with `python scripts/opcua_cert.py`, "
+                            "with `--service console` for the console)")
     if settings.trust_dir is None and settings.server_thumbprint is None:
         problems.append(f"OPCUA_SECURITY={settings.security} needs the server's certificate "
                         "trusted: set OPCUA_TRUST_DIR (a folder with it) or "

@@ -144,6 +144,13 @@ def test_the_opcua_settings_are_the_connection_only():
         read_config({**base, "OPCUA_ENDPOINT": "http://plc",
                      "OPCUA_SECURITY": "Basic256Sha256,Sign"})
     assert "OPCUA_ENDPOINT" in str(error.value) and "OPCUA_CERT is required" in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        read_config({**base, "OPCUA_ENDPOINT": "opc.tcp://plc:4840/",
+                     "OPCUA_SECURITY": "Basic256Sha256,Sign", "OPCUA_TRUST_DIR": "/",
+                     "OPCUA_CERT": "/config/pki/console.der",
+                     "OPCUA_KEY": "/config/pki/console-key.pem"})
+    assert "OPCUA_CERT='/config/pki/console.der': no such file" in str(error.value)
+    assert "--service console" in str(error.value)
 
 
 def test_a_nodes_file_that_cannot_be_written_is_refused_with_a_message(tmp_path):
