@@ -78,7 +78,7 @@ ENTRYPOINT ["python", "-m", "webhook"]
 # `opcua`); see docs/opcua.md.
 FROM runtime AS opcua-bridge
 COPY --from=build-opcua /opt/venv /opt/venv
-ENV OPCUA_NODES=/config/opcua-nodes.yaml
+ENV OPCUA_NODES=/config/opcua/opcua-nodes.yaml
 USER 10001:10001
 # Healthy while the bridge runs and holds an OPC UA session (a heartbeat file in /tmp).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \

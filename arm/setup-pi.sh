@@ -58,8 +58,8 @@ esac
 
 memory_mb=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 ))
 echo "Memory: ${memory_mb} MB"
-if [ "$memory_mb" -lt 900 ]; then
-    echo "WARNING: less than 1 GB of RAM; the stack needs about 900 MB." >&2
+if [ "$memory_mb" -lt 1300 ]; then
+    echo "WARNING: less than 2 GB of RAM; the stack's memory limits add up to about 1.3 GB." >&2
 fi
 
 say "Installing make, python3, git and curl"
@@ -102,10 +102,12 @@ say "Done. Next, as $target_user, in the alertloop folder:"
 cat <<NEXT
   make secrets        # writes .env and the broker's password file
   sed -i -e 's|^ALERTLOOP_PLATFORM=.*|ALERTLOOP_PLATFORM=$platform|' \\
-         -e 's|^#COMPOSE_FILE=|COMPOSE_FILE=|' .env    # use the arm/ override from now on
+         -e 's|^#COMPOSE_FILE=|COMPOSE_FILE=|' \\
+         -e 's|^CADDY_SITE=.*|CADDY_SITE=$(hostname).local|' .env    # the arm/ override; the TLS name
   docker compose up -d
   docker compose ps   # wait until every service says "healthy"
   make device NAME=<board id> ROLE=sensor   # once per board, then flash it (docs/boards.md)
-Then open http://$(hostname -I 2>/dev/null | awk '{print $1}'):3000 (user admin, password
-GRAFANA_ADMIN_PASSWORD from .env).
+Then open https://$(hostname).local/grafana/ (user admin, password GRAFANA_ADMIN_PASSWORD from
+.env) and the operator console, https://$(hostname).local/ (docs/console.md: its users, and how
+a browser trusts Caddy's certificate).
 NEXT

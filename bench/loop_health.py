@@ -8,9 +8,9 @@ import math
 import time
 
 from bench.figures import report
-from opcua_bridge import config
 from opcua_bridge.loop_health import HealthSettings, LoopHealth
 from opcua_bridge.readings import payload
+from service_common.opcua import nodes_file
 
 LOOPS = 200
 RATE_HZ = 1.0              # each of PV, SP, OUT changes this often
@@ -52,7 +52,7 @@ def simulate(loops, seconds, interval_s):
 
 
 def main():
-    interval_s = config.HEALTH_INTERVAL_MS / 1000
+    interval_s = nodes_file.HEALTH_INTERVAL_MS / 1000
     print(f"  {LOOPS} loops, PV, SP and OUT each changing every {1 / RATE_HZ:g} s, figures "
           f"every {interval_s:g} s, {SECONDS} s simulated (window {HealthSettings().window_s:g} "
           "s)")

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 from console.history import InfluxSettings
 from service_common import service_ids
-from service_common.config import ConfigError, EnvReader
+from service_common.config import EnvReader
 from service_common.mqtt import MqttSettings, read_mqtt_settings
+from service_common.opcua.connection import read_connection
 
 MIN_SECRET_KEY = 32
 
@@ -19,8 +20,8 @@ class ConsoleConfig:
     mqtt: MqttSettings
     secret_key: str
     influx: InfluxSettings = InfluxSettings()
-    # The OPC UA server and nodes file of the bridge (its OPCUA_* settings): tag mapping is on
-    # when OPCUA_ENDPOINT is set.
+    # The OPC UA server and nodes file of the bridge (an OpcuaConnection from the OPCUA_*
+    # settings): tag mapping is on when OPCUA_ENDPOINT is set.
     opcua: object = None
     # Loopback: Caddy is the one front (docs/console.md); compose sets 0.0.0.0 in its network.
     host: str = "127.0.0.1"
@@ -76,12 +77,7 @@ def read_config(environ=None):
                             "is not")
     opcua = None
     if env.raw("OPCUA_ENDPOINT"):
-        from opcua_bridge.config import read_settings
-
-        try:
-            opcua = read_settings(env.environ, with_nodes=False)
-        except ConfigError as error:
-            env.problems.extend(error.problems)
+        opcua = read_connection(env)
     config = ConsoleConfig(
         mqtt=mqtt,
         secret_key=secret_key,

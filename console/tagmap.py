@@ -1,7 +1,7 @@
 """OPC UA tag mapping from the console (engineer role): browse the server one level at a time,
 search it (bounded), and write the bridge's nodes file (docs/opcua.md) atomically with a header
 saying it is managed from the console. The bridge follows a changed file by itself
-(CONTRACTS.md, "OPC UA writes"). The connection uses the bridge's own OPCUA_* settings."""
+(CONTRACTS.md, "OPC UA writes"). The connection uses the OPCUA_* settings (an OpcuaConnection)."""
 
 import asyncio
 from dataclasses import dataclass
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from opcua_bridge import nodeid
-from opcua_bridge.config import parse_nodes
+from service_common import service_ids
 from service_common.files import replace_atomically
+from service_common.opcua import nodeid, security
+from service_common.opcua.nodes_file import parse_nodes
 from service_common.readings import name_problem
 
 HEADER = ("# Managed from the console (Tag mapping page): edits made here by hand are kept only\n"
@@ -52,12 +53,13 @@ class Browser:
         async def session():
             from asyncua import ua
 
-            from opcua_bridge.session import make_client
+            from service_common.opcua.client import make_client
 
-            client = await make_client(self.settings)
             try:
+                client = await make_client(self.settings, service_ids.CONSOLE)
                 await client.connect()
-            except (TimeoutError, OSError, ConnectionError, ua.UaError) as error:
+            except (TimeoutError, OSError, ConnectionError, ua.UaError,
+                    security.UntrustedServer) as error:
                 raise MappingError(f"cannot reach the OPC UA server {self.settings.endpoint}: "
                                    f"{error or type(error).__name__}") from None
             try:
@@ -245,4 +247,9 @@ def save(path, document):
     if problems:
         raise MappingError("the bridge would refuse this file: " + "; ".join(problems))
     text = HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-    replace_atomically(path, text, mode=0o644)  # the bridge reads it as another user
+    try:
+        replace_atomically(path, text, mode=0o644)  # the bridge reads it as another user
+    except OSError as error:
+        raise MappingError(f"cannot write {path}: {error.strerror or error} (the console "
+                           "writes the file in its folder: docs/console.md, \"OPC UA tag "
+                           "mapping\")") from None

@@ -8,8 +8,9 @@ import re
 import sys
 from dataclasses import dataclass
 
-from opcua_bridge import config, readings
-from opcua_bridge.nodeid import text_with_uri
+from opcua_bridge import readings
+from service_common.opcua import nodes_file
+from service_common.opcua.nodeid import text_with_uri
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,11 @@ class Variable:
 async def browse_main(settings, as_yaml=False, stream=None):
     from asyncua import ua
 
-    from opcua_bridge.session import make_client
+    from service_common.opcua.client import make_client
 
     stream = stream or sys.stdout
     try:
-        client = await make_client(settings)
+        client = await make_client(settings, settings.mqtt.client_id)
         await client.connect()
     except (TimeoutError, OSError, ConnectionError, ua.UaError) as error:
         print(f"opcua_bridge browse: cannot connect to {settings.endpoint}: "
@@ -114,8 +115,8 @@ def skeleton(variables, endpoint):
         f"# Nodes file skeleton from `python -m opcua_bridge browse --yaml` ({endpoint}).",
         "# Keep the nodes you want; device and measurement make the topic",
         "# sensors/<device>/<measurement>. See docs/opcua.md.",
-        f"publishing_interval_ms: {config.PUBLISHING_INTERVAL_MS:g}",
-        f"sampling_interval_ms: {config.SAMPLING_INTERVAL_MS:g}",
+        f"publishing_interval_ms: {nodes_file.PUBLISHING_INTERVAL_MS:g}",
+        f"sampling_interval_ms: {nodes_file.SAMPLING_INTERVAL_MS:g}",
         "nodes:",
     ]
     for variable in variables:

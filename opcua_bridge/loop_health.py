@@ -14,35 +14,12 @@ them within the window means the loop oscillates.
 
 import math
 from collections import deque
-from dataclasses import dataclass
+
+from service_common.opcua.nodes_file import HealthSettings
 
 FIGURES = ("error", "iae", "ise", "sat_pct", "osc_count", "osc_index", "travel", "manual_pct")
 MARK = "osc_mark"   # one reading per load disturbance, at its zero crossing
 BUCKETS = 120
-
-# Nodes-file defaults of a loop's health fields: the one home of these numbers.
-SPAN = 100.0               # PV range in its units (right for a PV in %)
-OUT_LOW, OUT_HIGH = 0.0, 100.0   # OUT at or beyond these is saturated
-MANUAL_VALUE = 1.0         # the mode tag's value that means manual (a boolean "manual" flag)
-WINDOW_S = 600.0           # rolling window of every figure
-OSC_AMPLITUDE_PCT = 1.0    # a, in % of span
-OSC_PERIOD_S = 60.0        # Tu
-
-
-@dataclass(frozen=True)
-class HealthSettings:
-    span: float = SPAN
-    out_low: float = OUT_LOW
-    out_high: float = OUT_HIGH
-    manual_value: float = MANUAL_VALUE
-    window_s: float = WINDOW_S
-    osc_amplitude_pct: float = OSC_AMPLITUDE_PCT
-    osc_period_s: float = OSC_PERIOD_S
-
-    @property
-    def iae_limit(self):
-        """Hägglund's IAE_lim of one half-cycle, in % of span times seconds."""
-        return self.osc_amplitude_pct * self.osc_period_s / math.pi
 
 
 class _Bucket:
@@ -59,8 +36,8 @@ class LoopHealth:
     """`update(role, value, t)` for each new value (role: pv, sp, out or mode; t in seconds),
     `figures(now)` for the figures over the window that ends at `now`."""
 
-    def __init__(self, settings=HealthSettings()):
-        self.settings = settings
+    def __init__(self, settings=None):
+        settings = self.settings = settings or HealthSettings()
         self.width = settings.window_s / BUCKETS
         self.values = {"pv": None, "sp": None, "out": None, "mode": None}
         self.t = None

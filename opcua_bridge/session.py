@@ -7,32 +7,17 @@ import logging
 import math
 import time
 
-from opcua_bridge import config, readings, security
-from opcua_bridge.config import LOOP_MEASUREMENTS
+from opcua_bridge import config, readings
 from opcua_bridge.loop_health import MARK, LoopHealth
-from opcua_bridge.nodeid import UnknownNamespace
+from service_common.opcua import security
+from service_common.opcua.client import make_client
+from service_common.opcua.nodeid import UnknownNamespace
+from service_common.opcua.nodes_file import LOOP_MEASUREMENTS, read_nodes_file
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY = 1.0          # seconds; doubles up to settings.reconnect_max
-SESSION_TIMEOUT_MS = 60_000  # the server drops a vanished bridge's session after this
 NODES_POLL_S = 1.0         # how often the nodes file's mtime is checked
-
-
-async def make_client(settings):
-    """An asyncua Client with the configured security and identity, not connected yet."""
-    from asyncua import Client
-
-    client = Client(settings.endpoint, timeout=settings.timeout)
-    client.name = client.description = f"alertloop {settings.mqtt.client_id}"
-    client.session_timeout = SESSION_TIMEOUT_MS
-    client.application_uri = security.default_application_uri()
-    if settings.secure:
-        await security.secure(client, settings)
-    if settings.username:
-        client.set_user(settings.username)
-        client.set_password(settings.password)
-    return client
 
 
 class Forwarder:
@@ -44,7 +29,7 @@ class Forwarder:
     otherwise vanish from the alert rules' windows. Not after a bad or non-numeric value."""
 
     def __init__(self, nodes, out, stats, health=None):
-        self.nodes = nodes        # client handle -> config.Node
+        self.nodes = nodes        # client handle -> nodes_file.Node
         self.out = out
         self.stats = stats
         self.health = health or {}   # loop id -> loop_health.LoopHealth
@@ -129,7 +114,7 @@ class Session:
         self.reload = asyncio.Event()   # set by follow_nodes_file(): subscribe anew
         self.loop = None          # the asyncio loop, for writes coming from paho's thread
         self.client = None        # the asyncua client while a session is open
-        self.writable = {}        # (device, measurement) -> (resolved NodeId, config.Node)
+        self.writable = {}        # (device, measurement) -> (resolved NodeId, nodes_file.Node)
         self._variant_types = {}  # NodeId -> the node's VariantType, read at its first write
 
     def use_nodes(self, nodes_file):
@@ -158,7 +143,7 @@ class Session:
                 continue
             seen = current
             problems = []
-            parsed = config.read_nodes_file(path, problems)
+            parsed = read_nodes_file(path, problems)
             if problems:
                 log.error("the nodes file %s changed but is invalid; keeping the %d nodes in "
                           "use:\n%s", path, len(self.settings.nodes),
@@ -247,7 +232,7 @@ class Session:
             delay = min(delay * 2, self.settings.reconnect_max)
 
     async def _one_session(self, stopping):
-        client = await make_client(self.settings)
+        client = await make_client(self.settings, self.settings.mqtt.client_id)
         lost = asyncio.Event()
 
         async def on_lost(error):

@@ -49,6 +49,7 @@ SECRETS = (
     "INGEST_PASSWORD",
     "CONSOLE_SECRET_KEY",  # signs the console's session cookies
     "MQTT_CONSOLE_PASSWORD",
+    "INFLUXDB_CONSOLE_PASSWORD",
 )
 # Shorter hand-set secrets are refused: 16 random characters of letters and digits are 95 bits.
 MIN_SECRET_LENGTH = 16
@@ -63,6 +64,10 @@ MQTT_USERS = {
     "actions": "MQTT_ACTIONS_PASSWORD",
     "console": "MQTT_CONSOLE_PASSWORD",
 }
+# Folders compose bind-mounts that hold what you put there (certificates, the nodes file): made
+# here, as you, so that docker does not make them (and their parents, such as secrets/) as root
+# on the first `up`, where scripts/opcua_cert.py could not write any more.
+MOUNTED_FOLDERS = ("secrets/tls", "secrets/opcua/trusted", "secrets/opcua-console", "opcua")
 # Shared board users of older versions: every board's flash held their password.
 RETIRED_USERS = ("sensor", "indicator")
 
@@ -288,14 +293,25 @@ def make_secrets(env_path, example_path, passwd_path):
     return report
 
 
+def make_folders(root):
+    """Make the missing MOUNTED_FOLDERS below `root`; returns lines that name them."""
+    made = [name for name in MOUNTED_FOLDERS if not (Path(root) / name).is_dir()]
+    for name in made:
+        (Path(root) / name).mkdir(parents=True)
+    return [f"made the folders {', '.join(made)} (compose mounts them)"] if made else []
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", type=Path, default=ROOT / ".env")
     parser.add_argument("--example", type=Path, default=ROOT / ".env.example")
     parser.add_argument("--passwd", type=Path, default=ROOT / "mosquitto" / "config" / "passwd")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="where the folders compose mounts are made (default: the checkout)")
     args = parser.parse_args(argv)
     try:
         report = make_secrets(args.env, args.example, args.passwd)
+        report += make_folders(args.root)
     except SecretsError as error:
         print(f"make secrets: {error}", file=sys.stderr)
         return 2

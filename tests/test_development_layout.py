@@ -2,8 +2,11 @@
 repository root has one definition, devstack.paths.ROOT, every package is in the layout, and
 nothing points at a design document the repository does not have."""
 
+import ast
 import os
 import re
+
+import pytest
 
 from devstack.paths import ROOT
 
@@ -70,3 +73,46 @@ def test_the_layout_in_docs_development_md_shows_every_package():
     text = (ROOT / "docs" / "development.md").read_text()
     layout = text[text.index("## Layout"):text.index("\n## ", text.index("## Layout") + 1)]
     assert [name for name in packages() if f"`{name}/`" not in layout] == []
+
+
+# The services share code only through service_common/: none imports another service's
+# package, nor what is development only.
+SERVICES = ("listener", "webhook", "opcua_bridge", "actions", "console")
+NOT_FOR_SERVICES = ("devstack", "tests", "bench", "scripts")
+
+
+def imported_packages(path):
+    """(line, top-level package) of every absolute import in the file, however nested."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module.split(".")[0]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "import_module" and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            yield node.lineno, node.args[0].value.split(".")[0]
+
+
+def foreign_imports(service, root=ROOT):
+    forbidden = (set(SERVICES) - {service}) | set(NOT_FOR_SERVICES)
+    return [f"{path.relative_to(root)}:{line}: imports {package}"
+            for path in sorted((root / service).rglob("*.py"))
+            for line, package in imported_packages(path) if package in forbidden]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_imports_no_other_service_and_no_devstack(service):
+    assert foreign_imports(service) == []
+
+
+def test_the_import_check_sees_nested_imports(tmp_path):
+    (tmp_path / "console").mkdir()
+    (tmp_path / "console" / "x.py").write_text(
+        "import os\n\ndef f():\n    from opcua_bridge.session import make_client\n"
+        "    import devstack.wait\n    return importlib.import_module('webhook.app')\n")
+    assert foreign_imports("console", tmp_path) == ["console/x.py:4: imports opcua_bridge",
+                                          "console/x.py:5: imports devstack",
+                                          "console/x.py:6: imports webhook"]

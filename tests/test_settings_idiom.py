@@ -13,13 +13,14 @@ from opcua_bridge.config import read_settings as read_bridge_settings
 from service_common import service_ids
 from service_common.config import EnvReader, defaults
 from service_common.mqtt import MqttSettings, read_mqtt_settings
+from service_common.opcua.connection import read_connection
 from tests.support.tools import load_script
 from webhook.config import WebhookConfig, read_config
 from webhook.ingest_settings import read_ingest_settings
 
 # Readers that follow the idiom: every service's, and the MQTT settings they share.
 IDIOMATIC_READERS = [read_settings, read_config, read_mqtt_settings, read_bridge_settings,
-                     read_ingest_settings]
+                     read_ingest_settings, read_connection]
 ENV_METHODS = {name for name, _ in inspect.getmembers(EnvReader, inspect.isfunction)} - {
     "raw", "check", "__init__"}
 WEBHOOK_BASE = {"WEBHOOK_USERNAME": "grafana", "WEBHOOK_PASSWORD": "grafana-password"}

@@ -104,12 +104,19 @@ def test_the_health_site_answers_on_loopback(caddy):
     assert answer.status_code == 200 and answer.text == "ok"
 
 
-def test_http_redirects_to_https(caddy):
+def test_http_redirects_to_https(caddy, upstreams):
+    """Plain HTTP (compose publishes it as port 80) serves nothing but the redirect: every
+    path and method, the webhook's and Grafana's too, gets a 308 and reaches no upstream."""
     served(caddy.url("/login"), str(caddy.root_certificate))
-    answer = requests.get(f"http://localhost:{caddy.http_port}/login", allow_redirects=False,
-                          timeout=5)
-    assert answer.status_code in (301, 308)
-    assert answer.headers["Location"] == caddy.url("/login")
+    for method, path in [("get", "/login"), ("get", "/grafana/api/health"), ("post", "/ingest"),
+                         ("post", "/ack/pot-high"), ("get", "/api/alarms")]:
+        answer = requests.request(method, f"http://localhost:{caddy.http_port}{path}",
+                                  allow_redirects=False, timeout=5)
+        assert answer.status_code == 308, (method, path)
+        assert answer.headers["Location"] == caddy.url(path)
+        assert answer.content == b""
+    grafana, webhook = upstreams
+    assert grafana.paths == [] and webhook.paths == []
 
 
 def test_the_console_logs_in_and_streams_through_tls(caddy, mosquitto):

@@ -10,7 +10,7 @@ import yaml
 from console.app import create_app
 from console.config import read_config
 from devstack.servers import OpcUaServer
-from opcua_bridge.config import parse_nodes
+from service_common.opcua.nodes_file import parse_nodes
 from tests.support.console import PASSWORDS, SECRET_KEY, make_users
 from tests.support.opcua import PLANT_URI, SIM_URI
 from tests.support.servers import starter

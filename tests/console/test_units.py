@@ -127,3 +127,36 @@ def test_board_counts_bad_messages(payload):
     topic = "alerts/a/info" if payload != b"bogus" else "alerts/a/annunciator"
     assert not board.message(topic, payload)
     assert board.bad_messages == 1 and board.alarms() == []
+
+
+def test_the_opcua_settings_are_the_connection_only():
+    """OPCUA_ENDPOINT turns tag mapping on; the console reads the connection settings
+    (service_common.opcua.connection), not the bridge's, and names their problems."""
+    from service_common.opcua.connection import OpcuaConnection
+
+    base = {"CONSOLE_SECRET_KEY": SECRET_KEY}
+    assert read_config(base).opcua is None
+    opcua = read_config({**base, "OPCUA_ENDPOINT": "opc.tcp://plc:4840/",
+                         "OPCUA_NODES": "/config/opcua/opcua-nodes.yaml"}).opcua
+    assert type(opcua) is OpcuaConnection
+    assert str(opcua.nodes_path) == "/config/opcua/opcua-nodes.yaml"
+    with pytest.raises(ConfigError) as error:
+        read_config({**base, "OPCUA_ENDPOINT": "http://plc",
+                     "OPCUA_SECURITY": "Basic256Sha256,Sign"})
+    assert "OPCUA_ENDPOINT" in str(error.value) and "OPCUA_CERT is required" in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        read_config({**base, "OPCUA_ENDPOINT": "opc.tcp://plc:4840/",
+                     "OPCUA_SECURITY": "Basic256Sha256,Sign", "OPCUA_TRUST_DIR": "/",
+                     "OPCUA_CERT": "/config/pki/console.der",
+                     "OPCUA_KEY": "/config/pki/console-key.pem"})
+    assert "OPCUA_CERT='/config/pki/console.der': no such file" in str(error.value)
+    assert "--service console" in str(error.value)
+
+
+def test_a_nodes_file_that_cannot_be_written_is_refused_with_a_message(tmp_path):
+    from console import tagmap
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(tagmap.MappingError, match="cannot write .*opcua-nodes.yaml"):
+        tagmap.save(tmp_path / "a-file" / "opcua-nodes.yaml",
+                    {"nodes": [{"node": "ns=2;s=X", "device": "d", "measurement": "m"}]})

@@ -57,9 +57,13 @@ def first_party():
 
 
 def imported_modules(package):
-    """Top-level names of every module the package's files import."""
+    """Top-level names of every module the package's files import (a folder of it that
+    SERVICE_EXTRAS names is a package of its own)."""
     names = set()
+    own = [ROOT / folder for folder in SERVICE_EXTRAS if folder.startswith(f"{package}/")]
     for path in (ROOT / package).rglob("*.py"):
+        if any(folder in path.parents for folder in own):
+            continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
@@ -89,7 +93,9 @@ def installed_by_pip_install(requirements):
 
 # The extras a service's image installs besides the core dependencies (the Dockerfile's
 # build-<extra> stage it copies its virtualenv from; tests/deploy/test_images.py ties the two).
-SERVICE_EXTRAS = {"opcua_bridge": ("opcua",), "console": ("opcua",)}
+# service_common/opcua: what the bridge and the console share, imported by them only.
+SERVICE_EXTRAS = {"opcua_bridge": ("opcua",), "console": ("opcua",),
+                  "service_common/opcua": ("opcua",)}
 OPCUA_STACK = {"asyncua", "cryptography"}
 
 
@@ -101,7 +107,7 @@ def requirements(*extras):
     return found
 
 
-@pytest.mark.parametrize("package", sorted(first_party()))
+@pytest.mark.parametrize("package", sorted(first_party() | set(SERVICE_EXTRAS)))
 def test_every_third_party_import_of_a_service_is_installed_with_it(package):
     ours = first_party()
     third_party = {name for name in imported_modules(package)
@@ -119,6 +125,24 @@ def test_a_plain_install_brings_no_opcua_stack():
     """The listener's and the webhook's images install no extras: no asyncua, no cryptography."""
     assert installed_by_pip_install(requirements()) & OPCUA_STACK == set()
     assert OPCUA_STACK <= installed_by_pip_install(requirements("opcua"))
+
+
+# Importing these (settings, the nodes file, node ids, the client factory) must not load the
+# OPC UA stack: asyncua and cryptography are imported only where a session is opened.
+WITHOUT_OPCUA_STACK = ["service_common.opcua.nodeid", "service_common.opcua.nodes_file",
+                       "service_common.opcua.connection", "service_common.opcua.client",
+                       "service_common.opcua.security", "opcua_bridge.config", "console.config",
+                       "console.tagmap", "console.app"]
+
+
+def test_the_shared_opcua_modules_import_no_opcua_stack():
+    code = (f"import importlib, sys\nfor name in {WITHOUT_OPCUA_STACK!r}:\n"
+            "    importlib.import_module(name)\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'asyncua', 'cryptography'}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_test_extra_brings_every_service_extra():

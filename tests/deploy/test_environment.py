@@ -41,7 +41,7 @@ FIXED_IN_COMPOSE = {
     "WEBHOOK_HOST": "Grafana calls http://webhook:5000",
     "WEBHOOK_PORT": "Grafana calls http://webhook:5000",
     "WEBHOOK_STATE_DIR": "the webhook-data volume",
-    "OPCUA_NODES": "the nodes file is mounted at /config/opcua-nodes.yaml",
+    "OPCUA_NODES": "the nodes file's folder is mounted at /config/opcua",
     "OPCUA_HEARTBEAT": "in the container's /tmp, where its healthcheck looks",
     "ACTIONS_CLIENT_ID": "the broker makes it the username",
     "ACTIONS_FILE": "the actions file is mounted at /config/actions.yaml",
@@ -52,7 +52,8 @@ FIXED_IN_COMPOSE = {
     "CONSOLE_PORT": "caddy calls http://console:5080",
     "CONSOLE_USERS_FILE": "the console-data volume",
     "CONSOLE_TOKENS_FILE": "the console-data volume",
-    "CONSOLE_INFLUXDB_USERNAME": "InfluxDB's read-only user `grafana`",
+    "CONSOLE_INFLUXDB_USERNAME": "InfluxDB's read-only user `console`, the console's own",
+    "CONSOLE_OPCUA_USERNAME": "given to the console as its OPCUA_USERNAME",
 }
 PREFIXES = {"listener": ("MQTT_", "INFLUXDB_", "LISTENER_"), "webhook": ("MQTT_", "WEBHOOK_"),
             "opcua-bridge": ("MQTT_", "OPCUA_"), "actions": ("MQTT_", "ACTIONS_"),

