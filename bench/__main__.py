@@ -6,6 +6,7 @@ import traceback
 
 BENCHMARKS = [
     "listener_ingest",
+    "listener_own_work",
     "listener_window",
     "webhook_latency",
     "loop_latency",
