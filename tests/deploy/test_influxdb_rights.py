@@ -163,7 +163,7 @@ def run_console_user_script(server, password=CONSOLE[1]):
                          f"-username {ADMIN[0]} -password {ADMIN[1]} -execute ",
            "INFLUXDB_DB": DATABASE, "INFLUXDB_CONSOLE_PASSWORD": password,
            "PATH": "/usr/bin:/bin"}
-    return subprocess.run(["bash", "-c", f". {ROOT / 'influxdb' / 'init' / 'console-user.sh'}"],
+    return subprocess.run(["bash", "-c", f". {ROOT / 'influxdb-init' / 'console-user.sh'}"],
                           env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
