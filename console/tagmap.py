@@ -58,8 +58,9 @@ class Browser:
             try:
                 client = await make_client(self.settings, service_ids.CONSOLE)
                 await client.connect()
-            except (TimeoutError, OSError, ConnectionError, ua.UaError,
-                    security.UntrustedServer) as error:
+            except security.UntrustedServer as error:
+                raise MappingError(_untrusted(self.settings, error)) from None
+            except (TimeoutError, OSError, ConnectionError, ua.UaError) as error:
                 raise MappingError(f"cannot reach the OPC UA server {self.settings.endpoint}: "
                                    f"{error or type(error).__name__}") from None
             try:
@@ -143,6 +144,18 @@ class Browser:
             return Child(node_text, name, name, False, True,
                          await self._type_name(client, node, {}))
         return self._run(work)
+
+
+def _untrusted(settings, error):
+    """The server answered but offered a certificate the console does not trust (`error`, from
+    security.check_trusted, names its thumbprint): say so, and where the console looks."""
+    if settings.trust_dir:
+        where = (f"the console's trust folder (OPCUA_TRUST_DIR) is {settings.trust_dir}, "
+                 "read again at every browse")
+    else:
+        where = ("the console has no trust folder (OPCUA_TRUST_DIR is not set) and its "
+                 "OPCUA_SERVER_THUMBPRINT is another certificate's")
+    return f"the OPC UA server {settings.endpoint} answered, but {error}; {where}"
 
 
 def _resolve(text, namespaces):

@@ -2,13 +2,20 @@
 level, search, save to the nodes file (as the bridge reads it), and every wrong choice refused
 with a clear message."""
 
+import hashlib
+import html
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
 
+from console import tagmap
 from console.app import create_app
 from console.config import read_config
+from devstack.paths import ROOT
 from devstack.servers import OpcUaServer
 from service_common.opcua.nodes_file import parse_nodes
 from tests.support.console import PASSWORDS, SECRET_KEY, make_users
@@ -123,3 +130,78 @@ def test_only_engineers_map_tags(console):
                                                   "csrf_token": client.csrf})
         assert response.status_code == 403
     assert not console.nodes_file.exists()
+
+
+@pytest.fixture
+def secured(tmp_path):
+    """A SignAndEncrypt server that approved the console's certificate (its --trust-dir), and
+    the console's settings for it with an empty trust folder of its own."""
+    pki = tmp_path / "pki"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "opcua_cert.py"), "--service",
+                    "console", "--out", str(pki)], check=True, capture_output=True, timeout=60)
+    approved = tmp_path / "server-trusts"
+    approved.mkdir()
+    shutil.copy(pki / "console.der", approved)
+    servers = starter(OpcUaServer)
+    server = next(servers)(security="encrypt", trust_dir=approved)
+    trusted = tmp_path / "console-trusts"
+    trusted.mkdir()
+    settings = {"OPCUA_ENDPOINT": server.endpoint,
+                "OPCUA_SECURITY": "Basic256Sha256,SignAndEncrypt",
+                "OPCUA_CERT": str(pki / "console.der"),
+                "OPCUA_KEY": str(pki / "console-key.pem"), "OPCUA_TRUST_DIR": str(trusted)}
+    yield server, settings, trusted
+    next(servers, None)
+
+
+def secured_console(tmp_path, settings):
+    return create_app(read_config({
+        "CONSOLE_SECRET_KEY": SECRET_KEY, "CONSOLE_COOKIE_SECURE": "false",
+        "CONSOLE_USERS_FILE": str(make_users(tmp_path / "users.json")),
+        "OPCUA_NODES": str(tmp_path / "opcua-nodes.yaml"), **settings}))
+
+
+def browse_error(page):
+    found = re.search(r'id="browse-error">⚠ ([^<]*)<', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_an_untrusted_server_is_named_until_its_certificate_is_in_the_trust_folder(
+        secured, tmp_path):
+    server, settings, trusted = secured
+    sha1 = hashlib.sha1(server.certificate.read_bytes()).hexdigest()  # noqa: S324
+    client = logged_in(secured_console(tmp_path, settings))
+    for page in (client.get("/tags"), client.get("/tags", query_string={"q": "sine"})):
+        error = browse_error(page.data.decode())
+        assert error == (
+            f"the OPC UA server {server.endpoint} answered, but the server's certificate "
+            f"(SHA-1 thumbprint {sha1}) is not trusted: check it is the PLC's, then copy it "
+            f"into OPCUA_TRUST_DIR or set OPCUA_SERVER_THUMBPRINT={sha1}; the console's trust "
+            f"folder (OPCUA_TRUST_DIR) is {trusted}, read again at every browse")
+        assert "Plant" not in page.data.decode()
+    page = add(client, SIM_URI + "Sine1", device="sim", measurement="sine1")
+    assert "Not saved" in page and "is not trusted" in page
+    # The same console, no restart: the next browse finds the copy and works.
+    shutil.copy(server.certificate, trusted)
+    page = client.get("/tags").data.decode()
+    assert browse_error(page) is None and "Simulation Examples" in page and "Plant" in page
+    page = add(client, SIM_URI + "Sine1", device="sim", measurement="sine1")
+    assert "Saved" in page and "Not saved" not in page
+
+
+def test_a_pinned_thumbprint_of_another_certificate_is_named(secured, tmp_path):
+    server, settings, _ = secured
+    settings = {**settings, "OPCUA_TRUST_DIR": "", "OPCUA_SERVER_THUMBPRINT": "0" * 40}
+    with pytest.raises(tagmap.MappingError) as refused:
+        tagmap.Browser(read_config({"CONSOLE_SECRET_KEY": SECRET_KEY, **settings}).opcua
+                       ).children()
+    assert str(refused.value).startswith(f"the OPC UA server {server.endpoint} answered, but "
+                                         "the server's certificate (SHA-1 thumbprint ")
+    assert str(refused.value).endswith(
+        "the console has no trust folder (OPCUA_TRUST_DIR is not set) and its "
+        "OPCUA_SERVER_THUMBPRINT is another certificate's")
+    thumbprint = hashlib.sha1(server.certificate.read_bytes()).hexdigest()  # noqa: S324
+    settings["OPCUA_SERVER_THUMBPRINT"] = thumbprint
+    names = [child.name for child in tagmap.Browser(
+        read_config({"CONSOLE_SECRET_KEY": SECRET_KEY, **settings}).opcua).children()]
+    assert "Plant" in names
