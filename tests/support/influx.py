@@ -3,6 +3,7 @@
 from influxdb.exceptions import InfluxDBClientError
 
 from devstack.wait import wait_until
+from listener.stats import Stats
 
 DATABASE = "test"
 
@@ -35,8 +36,19 @@ def wait_count(db, expected, measurement="pot", timeout=30, service=None):
     return count(db, measurement)
 
 
+# The fields every listener_stats line carries (a new Stats has none of the broker's counters,
+# which are written only once seen).
+STATS_FIELDS = frozenset(Stats().fields())
+
+
 def latest_stats(db, client_id="listener"):
+    """The newest complete listener_stats line of `client_id`, or {}.
+
+    A query that meets InfluxDB 1.x while it applies a write can see only some of a line's
+    fields (the others read None), so the newest row with all of them is the one returned."""
     # Not the per-device seq_missing lines (tag device), written at the same time.
     query = f"SELECT * FROM listener_stats WHERE client_id = '{client_id}' AND device = ''"  # noqa: S608
-    found = points(db, query + " ORDER BY time DESC LIMIT 1")
-    return found[0] if found else {}
+    for row in points(db, query + " ORDER BY time DESC LIMIT 3"):
+        if all(row.get(field) is not None for field in STATS_FIELDS):
+            return row
+    return {}
