@@ -51,5 +51,13 @@ def test_events_from_the_broker_are_stored(listener, publisher, db):
     publisher.publish("journal/console", events.encode(recent))  # forged: refused
     publisher.publish("sensors/d1/pot", b"1")
     wait_count(db, 1, service=listener)
-    rows = wait_until(lambda: points(db, "SELECT * FROM event_journal"), 30, interval=0.2)
-    assert [(r["source"], r["kind"], r["by"]) for r in rows] == [("actions", "override", "alice")]
+
+    def stored():  # whole rows: a query can meet InfluxDB while it applies a write's fields
+        return [(r["source"], r["kind"], r["by"])
+                for r in points(db, "SELECT * FROM event_journal")]
+
+    expected = [("actions", "override", "alice")]
+    try:
+        wait_until(lambda: stored() == expected, 30, interval=0.2)
+    except TimeoutError:
+        raise AssertionError(f"event journal {stored()} != {expected}") from None

@@ -22,10 +22,16 @@ def test_formats_are_stored_with_device_tag_value_seq_and_time(listener, publish
     wait_count(db, 3, service=listener)
     wait_count(db, 1, "temp", service=listener)
 
+    def stored():
+        found = {}
+        for row in db.query('SELECT * FROM pot GROUP BY "device"', epoch="ms").items():
+            found[row[0][1]["device"]] = list(row[1])
+        return found
+
+    # Whole rows: a query can meet InfluxDB while it applies a write's fields (seq after value).
+    wait_until(lambda: stored().get("esp32-b2", [{}])[0].get("seq") is not None, 10)
     rows = points(db, 'SELECT * FROM pot GROUP BY "device"')
-    by_device = {}
-    for row in db.query('SELECT * FROM pot GROUP BY "device"', epoch="ms").items():
-        by_device[row[0][1]["device"]] = list(row[1])
+    by_device = stored()
     assert [r["value"] for r in by_device["esp32-a1"]] == [42.0, -3.5]
     assert [r["seq"] for r in by_device["esp32-a1"]] == [None, None]
     assert by_device["esp32-b2"] == [{"time": TS, "value": 7.0, "seq": 9}]
