@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -260,9 +259,10 @@ class Bench:
 
 
 def py_spy():
-    found = shutil.which("py-spy") or Path(sys.executable).with_name("py-spy")
-    if not Path(found).exists():
-        raise SystemExit("--profile needs py-spy: pip install py-spy")
+    """py-spy of this virtualenv, where `pip install py-spy` puts it (never one found on PATH)."""
+    found = Path(sys.executable).with_name("py-spy")
+    if not found.exists():
+        raise SystemExit(f"--profile needs py-spy: {sys.executable} -m pip install py-spy")
     return str(found)
 
 
