@@ -12,7 +12,8 @@ subscriber only json-parses each message (paho acknowledges QoS 1 at once); the 
 (`python -m listener`, the deployed LISTENER_MAX_UNACKED, LISTENER_BROKER_STATS=false) parses,
 batches, writes to InfluxDB and acknowledges after the write. Main figure: the consumer's
 process CPU time (user + sys) per reading, from the first publish to its last reading parsed
-(bare) or stored (listener); beside it influxd's CPU per stored reading, throughput and peak
+(bare) or stored (listener); beside it how often the consumer slept and woke (voluntary context
+switches of all its threads) per reading, influxd's CPU per stored reading, throughput and peak
 RSS. Medians of `--runs` runs. `--profile` also samples one listener run with py-spy
 (`pip install py-spy`) and says where its time goes.
 """
@@ -144,6 +145,17 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
+def wakes(pid):
+    """Voluntary context switches of all of a process's threads: how often it slept and woke."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(OSError):
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+    return total
+
+
 def cpu_seconds(process):
     times = process.cpu_times()
     return times.user + times.system
@@ -171,7 +183,8 @@ class Bench:
         return subprocess.Popen(
             [sys.executable, "-m", "bench.listener_ingest", f"--{role}", self.broker.host,
              str(self.broker.port), str(self.messages), str(qos), *map(str, extra)],
-            cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+            cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+            start_new_session=True)
 
     def measure(self, consumer_pid, wait_done, qos):
         """Publish the set; CPU of the consumer and influxd until `wait_done()` returns."""
@@ -183,6 +196,7 @@ class Bench:
             for publisher in publishers:
                 read_line(publisher, "ready", 20)
             cpu_before, influx_before = cpu_seconds(consumer), cpu_seconds(self.influxd)
+            wakes_before = wakes(consumer_pid)
             for publisher in publishers:
                 publisher.stdin.write("go\n")
                 publisher.stdin.flush()
@@ -190,13 +204,14 @@ class Bench:
             wait_done()
             elapsed = time.time() - started
             cpu, influx_cpu = cpu_seconds(consumer), cpu_seconds(self.influxd)
+            woke = wakes(consumer_pid) - wakes_before
             rss = peak_rss_mb(consumer_pid)
         finally:
             for publisher in publishers:
                 publisher.wait(300)
         return {"cpu_us": (cpu - cpu_before) / self.messages * 1e6,
                 "influx_us": (influx_cpu - influx_before) / self.messages * 1e6,
-                "rate": self.messages / elapsed, "rss_mb": rss}
+                "wakes": woke / self.messages, "rate": self.messages / elapsed, "rss_mb": rss}
 
     def bare(self, qos, run):
         bare = self.child("bare-subscriber", qos)
@@ -335,7 +350,8 @@ def main(argv=()):
           f"LISTENER_MAX_UNACKED) {args.window}")
     print(f"machine: {machine()}")
     spinner = None if args.no_busy else subprocess.Popen(
-        [sys.executable, "-m", "bench.listener_ingest", "--spin"], cwd=ROOT)
+        [sys.executable, "-m", "bench.listener_ingest", "--spin"], cwd=ROOT,
+        start_new_session=True)
     try:
         return measure_all(args, folder_prefix="bench-listener-")
     finally:
@@ -361,7 +377,8 @@ def measure_all(args, folder_prefix):
                 influx_text = "" if influx_us != influx_us else \
                     f"   influxd {influx_us:6.1f} µs/reading"
                 print(f"  QoS {qos} {name:<10} CPU {median(results, 'cpu_us'):6.1f} µs/message"
-                      f"{influx_text}   {median(results, 'rate'):8.0f} msg/s   peak RSS "
+                      f"   {median(results, 'wakes'):4.2f} wakes/message{influx_text}"
+                      f"   {median(results, 'rate'):8.0f} msg/s   peak RSS "
                       f"{median(results, 'rss_mb'):5.1f} MB   (runs: "
                       + ", ".join(f"{r['cpu_us']:.1f}" for r in results) + " µs)", flush=True)
             ratio = median(listener, "cpu_us") / median(bare, "cpu_us")

@@ -10,12 +10,13 @@ from listener.acks import send_pubacks
 from listener.batcher import Batcher
 from listener.broker_stats import BrokerStatsLink
 from listener.measurement_cap import MeasurementCap
+from listener.paced_reads import paced_read_client
 from listener.parse import Parser, Rejection, parse_payload
 from listener.spool import Spool
 from listener.stats import Stats
 from listener.store import open_store
 from listener.writer import Writer, WriterSettings
-from service_common.mqtt import make_client, publish_offline, publish_online
+from service_common.mqtt import publish_offline, publish_online
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Listener:
     """Collaborators come from outside when given: an `influx` store (listener.store.Store),
     a `spool`, and `client_factory(mqtt_settings, clean_session=, manual_ack=)` for the client."""
 
-    def __init__(self, settings, influx=None, spool=None, client_factory=make_client):
+    def __init__(self, settings, influx=None, spool=None, client_factory=paced_read_client):
         self.settings = settings
         self.stats = Stats()
         self.parser = Parser(settings.mqtt.sensors_root, settings.max_payload_bytes,

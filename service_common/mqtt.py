@@ -59,12 +59,13 @@ def read_mqtt_settings(env, prefix, default_client_id=None):
     return settings
 
 
-def make_client(settings, clean_session=True, manual_ack=False, max_inflight=20):
+def make_client(settings, clean_session=True, manual_ack=False, max_inflight=20,
+                client_class=mqtt.Client):
     """A paho client (MQTT 3.1.1) with credentials, TLS, the offline Last Will and back-off 1-30 s.
 
     Call `publish_online(client, settings)` from `on_connect`.
     """
-    client = mqtt.Client(
+    client = client_class(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=settings.client_id,
         clean_session=clean_session,
