@@ -235,7 +235,9 @@ def render_passwd(env, old_text=""):
 
 
 def write_private(path, text):
-    """Replace `path` atomically with `text`, readable and writable by its owner only."""
+    """Replace `path` atomically and durably with `text` (the file, then its folder, fsynced:
+    what a power cut right after leaves is the old file or the new one, whole), readable and
+    writable by its owner only."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -245,11 +247,18 @@ def write_private(path, text):
     try:
         with os.fdopen(fd, "w") as out:
             out.write(text)
-        os.chmod(tmp, 0o600)
+            out.flush()
+            os.fchmod(out.fileno(), 0o600)
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _read(path):

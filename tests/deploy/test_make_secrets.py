@@ -230,3 +230,16 @@ def test_makes_the_folders_compose_mounts_as_the_user(tmp_path, make_secrets):
     assert (tmp_path / "root" / "opcua" / "opcua-nodes.yaml").read_text() == "nodes: []\n"
     assert "made the folders secrets/tls, secrets/opcua/trusted" in done.stdout
     assert "made the folders" not in run(tmp_path).stdout
+
+
+def test_a_written_file_is_fsynced_then_its_folder(tmp_path, make_secrets, monkeypatch):
+    """Durable, as a power cut right after `make secrets` or `make device` needs: the new file's
+    data, then the folder that names it."""
+    from tests.support.fsyncs import record_fsyncs
+
+    synced = record_fsyncs(monkeypatch)
+    path = tmp_path / "secrets" / "passwd"
+    make_secrets.write_private(path, "a:b\n")
+    assert synced == [(False, path.stat().st_ino), (True, path.parent.stat().st_ino)]
+    assert path.read_text() == "a:b\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
