@@ -16,9 +16,9 @@ import threading
 import time
 
 from listener.config import read_settings
-from service_common.config import ConfigError
 from service_common.heartbeat import heartbeat_problem
 from service_common.logs import setup_logging
+from service_common.startup import settings_or_exit
 
 log = logging.getLogger("listener")
 
@@ -34,11 +34,7 @@ def main(argv=None):
     mode.add_argument("--healthcheck", action="store_true",
                       help="exit 0 when the running listener is healthy, else 1")
     args = parser.parse_args(argv)
-    try:
-        settings = read_settings()
-    except ConfigError as error:
-        print(f"listener: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit("listener", read_settings)
     if args.healthcheck:
         return healthcheck(settings)
     setup_logging(settings.log_level)

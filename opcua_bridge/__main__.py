@@ -17,9 +17,9 @@ import sys
 import time
 
 from opcua_bridge.config import read_settings
-from service_common.config import ConfigError
 from service_common.heartbeat import heartbeat_problem
 from service_common.logs import setup_logging
+from service_common.startup import settings_or_exit
 
 log = logging.getLogger("opcua_bridge")
 
@@ -33,11 +33,8 @@ def main(argv=None):
     browse = commands.add_parser("browse", help="print every variable of the server")
     browse.add_argument("--yaml", action="store_true", help="print a nodes-file skeleton")
     args = parser.parse_args(argv)
-    try:
-        settings = read_settings(with_nodes=args.command != "browse" and not args.healthcheck)
-    except ConfigError as error:
-        print(f"opcua_bridge: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit("opcua_bridge", read_settings,
+                                with_nodes=args.command != "browse" and not args.healthcheck)
     if args.healthcheck:
         return healthcheck(settings)
     setup_logging(settings.log_level)
